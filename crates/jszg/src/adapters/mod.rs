@@ -1,0 +1,4 @@
+pub mod delivery;
+pub mod mail;
+pub mod passwords;
+pub mod sms;

@@ -1,0 +1,107 @@
+//! Password hashing with argon2id on the blocking pool. A semaphore bounds
+//! how many hashes run at once: each one holds `memory_kib` of RAM, and a
+//! burst of logins must not exhaust memory or starve the async workers.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::Argon2Config;
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct Hasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// A hash of a random password at the current parameters, verified
+    /// against when the account does not exist so timing tells nothing.
+    dummy: Arc<String>,
+}
+
+/// Outcome of checking a password against a stored hash.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Valid { rehash: bool },
+    Invalid,
+}
+
+impl Hasher {
+    pub fn new(config: &Argon2Config) -> Result<Self, String> {
+        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
+            .map_err(|e| format!("argon2 parameters: {e}"))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = argon
+            .hash_password(salt.as_str().as_bytes(), &salt)
+            .map_err(|e| format!("argon2: {e}"))?
+            .to_string();
+        Ok(Self { params, permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))), dummy: Arc::new(dummy) })
+    }
+
+    fn argon(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    pub async fn hash(&self, password: &str) -> AppResult<String> {
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let argon = self.argon();
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon.hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        })
+        .await?
+        .map_err(AppError::internal)
+    }
+
+    /// Verify against `stored`, or against the dummy hash when there is no
+    /// account (or no password), so both cases cost the same.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> AppResult<Verdict> {
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let argon = self.argon();
+        let real = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy).to_owned();
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        let current = self.params.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return Verdict::Invalid;
+            };
+            let ok = argon.verify_password(password.as_bytes(), &parsed).is_ok();
+            if !(ok && real) {
+                return Verdict::Invalid;
+            }
+            let rehash = parsed.algorithm.as_str() != "argon2id"
+                || Params::try_from(&parsed).map(|p| p != current).unwrap_or(true);
+            Verdict::Valid { rehash }
+        })
+        .await
+        .map_err(AppError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Argon2Config {
+        Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2 }
+    }
+
+    #[tokio::test]
+    async fn hash_verify_and_upgrade() {
+        let hasher = Hasher::new(&cheap()).unwrap();
+        let hash = hasher.hash("Abc#12345").await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert_eq!(hasher.verify("Abc#12345", Some(&hash)).await.unwrap(), Verdict::Valid { rehash: false });
+        assert_eq!(hasher.verify("Abc#12346", Some(&hash)).await.unwrap(), Verdict::Invalid);
+        assert_eq!(hasher.verify("Abc#12345", None).await.unwrap(), Verdict::Invalid);
+        assert_eq!(hasher.verify("Abc#12345", Some("garbage")).await.unwrap(), Verdict::Invalid);
+
+        let stronger = Hasher::new(&Argon2Config { memory_kib: 2048, ..cheap() }).unwrap();
+        assert_eq!(stronger.verify("Abc#12345", Some(&hash)).await.unwrap(), Verdict::Valid { rehash: true });
+    }
+}

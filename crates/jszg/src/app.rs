@@ -1,0 +1,135 @@
+//! Wiring: the shared state every handler and flow receives, start-up, and
+//! the server loop with its background tasks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::adapters::delivery::Couriers;
+use crate::adapters::mail::Mailer;
+use crate::adapters::passwords::Hasher;
+use crate::adapters::sms::SmsClient;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{captchas, Db};
+use crate::vault::{KeyMaterial, Vault};
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Clock,
+    pub vault: Arc<Vault>,
+    pub hasher: Hasher,
+    pub config: Arc<Config>,
+    pub couriers: Arc<Couriers>,
+    pub outbox_wake: Arc<Notify>,
+    pub dev: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("keys: {0}")]
+    Keys(#[from] crate::vault::VaultError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl App {
+    /// Check the settings, open and migrate the database, load the keys.
+    pub async fn start(config: Config) -> Result<App, StartError> {
+        config.check()?;
+        let dev = config.is_dev();
+        let db = Db::connect(&config.database(), config.max_connections).await?;
+        db.migrate().await?;
+        let vault = Vault::new(&load_keys(&config, dev)?)?;
+        let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
+        let couriers = match (&config.smtp, &config.sms) {
+            (Some(smtp), Some(sms)) if !dev => Couriers::Live {
+                mail: Mailer::new(smtp).map_err(StartError::Other)?,
+                sms: SmsClient::new(sms).map_err(StartError::Other)?,
+            },
+            _ => Couriers::Development,
+        };
+        let clock = if dev { Clock::development() } else { Clock::system() };
+        clock.refresh(&db).await?;
+        Ok(App {
+            db,
+            clock,
+            vault: Arc::new(vault),
+            hasher,
+            config: Arc::new(config),
+            couriers: Arc::new(couriers),
+            outbox_wake: Arc::new(Notify::new()),
+            dev,
+        })
+    }
+
+    /// Tell the delivery worker a message is waiting.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// Serve until `shutdown` resolves; background tasks stop with it.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if self.config.outbox.worker {
+            tasks.push(tokio::spawn(crate::flows::notify::run_worker(self.clone(), stop_rx.clone())));
+        }
+        tasks.push(tokio::spawn(housekeeping(self.clone(), stop_rx)));
+        let router = crate::http::router(self.clone());
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+        result
+    }
+}
+
+fn load_keys(config: &Config, dev: bool) -> Result<KeyMaterial, StartError> {
+    if let Some(keys) = &config.keys {
+        return Ok(keys.clone());
+    }
+    if let Some(path) = &config.keys_file {
+        return Ok(KeyMaterial::load(path)?);
+    }
+    if !dev {
+        return Err(StartError::Other("no encryption keys configured".into()));
+    }
+    let path = config.dev_keys_path();
+    if !path.exists() {
+        KeyMaterial::generate().write_new(&path)?;
+        tracing::warn!(
+            path = %path.display(),
+            "development mode generated encryption keys beside the database; production must configure keys_file"
+        );
+    } else {
+        tracing::warn!(path = %path.display(), "development mode uses the generated key file");
+    }
+    Ok(KeyMaterial::load(&path)?)
+}
+
+/// Drop expired captcha rows now and then; they are refused when expired
+/// anyway, this only keeps the tables small.
+async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(err) = captchas::purge_expired(&app.db, app.clock.unix()).await {
+            tracing::warn!(error = %err, "housekeeping failed");
+        }
+    }
+}

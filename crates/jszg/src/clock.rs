@@ -1,0 +1,58 @@
+//! The one source of "now". Every time-dependent rule reads it, so the
+//! development clock endpoint can move days, periods, expiries and lockouts.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use time::{Date, OffsetDateTime};
+
+use crate::store::{settings, Db};
+
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    /// Seconds added to the system time. Only development mode ever sets it;
+    /// it lives in the database so every instance and command agrees.
+    offset: Arc<AtomicI64>,
+    follows_database: bool,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock whose offset is read from the database (development mode).
+    pub fn development() -> Self {
+        Self { offset: Arc::default(), follows_database: true }
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset.load(Ordering::Relaxed))
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
+
+    /// Today's date in Beijing time: days and periods are counted there.
+    pub fn today(&self) -> Date {
+        jszg_domain::beijing_date(self.now())
+    }
+
+    /// Pick up an offset another instance may have set.
+    pub async fn refresh(&self, db: &Db) -> Result<(), sqlx::Error> {
+        if self.follows_database {
+            let offset = settings::clock_offset(db).await?;
+            self.offset.store(offset, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Move the development clock forward by `seconds` for everyone on this database.
+    pub async fn advance(&self, db: &Db, seconds: i64) -> Result<OffsetDateTime, sqlx::Error> {
+        let offset = settings::advance_clock(db, seconds).await?;
+        self.offset.store(offset, Ordering::Relaxed);
+        Ok(self.now())
+    }
+}

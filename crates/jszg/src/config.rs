@@ -1,0 +1,349 @@
+//! Settings: defaults, then `jszg.toml`, then `JSZG_*` variables (nested keys
+//! with `__`, e.g. `JSZG_SMTP__URL`), then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::store::DatabaseUrl;
+use crate::vault::KeyMaterial;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: String,
+    /// Development mode. When unset it is on exactly when no production
+    /// setting (SMTP, SMS, keys) is given, so a bare `jszg serve` just works
+    /// and a half-configured production start is refused, not downgraded.
+    #[serde(deserialize_with = "flag")]
+    pub dev: Option<bool>,
+    pub max_connections: u32,
+    /// Public base URL used in links sent by mail; defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub keys_file: Option<PathBuf>,
+    pub keys: Option<KeyMaterial>,
+    pub smtp: Option<SmtpConfig>,
+    pub sms: Option<SmsConfig>,
+    /// The registration agreement shown in the 《注册协议》 dialog; plain text,
+    /// paragraphs separated by blank lines. Read on every page view.
+    pub terms_file: Option<PathBuf>,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub codes: CodeConfig,
+    pub captcha: CaptchaConfig,
+    pub argon2: Argon2Config,
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+pub struct SmtpConfig {
+    /// `smtp://host:25` (STARTTLS when offered), `smtp://host?tls=required`,
+    /// `smtps://user:pass@host:465`.
+    pub url: String,
+    /// `From:` header, e.g. `中国教师资格网 <noreply@jszg.edu.cn>`.
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &DatabaseUrl::new(self.url.clone()))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    pub sign_name: String,
+    /// Provider template id for verification codes (one parameter: the code).
+    pub code_template: String,
+    /// Provider template id for notices (one parameter: the text).
+    pub notice_template: String,
+    /// Tencent Cloud SMS application id.
+    #[serde(default)]
+    pub sdk_app_id: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Override the provider endpoint (tests, private deployments).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("access_key_id", &self.access_key_id)
+            .field("sign_name", &self.sign_name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    Aliyun,
+    Tencent,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CodeConfig {
+    /// Email codes per address per Beijing day (CODE-2). SMS is fixed at 3 (CODE-1).
+    pub email_daily_limit: i64,
+}
+
+impl Default for CodeConfig {
+    fn default() -> Self {
+        Self { email_daily_limit: 5 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CaptchaConfig {
+    /// Failed answers allowed per source address in one window before 429.
+    pub failure_limit: i64,
+    pub failure_window_secs: i64,
+}
+
+impl Default for CaptchaConfig {
+    fn default() -> Self {
+        Self { failure_limit: 20, failure_window_secs: 600 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; each takes `memory_kib`, so this bounds memory.
+    pub max_concurrent: usize,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        // OWASP password storage cheat sheet: m=19 MiB, t=2, p=1.
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: 4 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct OutboxConfig {
+    /// How often the delivery worker looks for due messages.
+    pub poll_ms: u64,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: i64,
+    /// Run the delivery worker in this process.
+    pub worker: bool,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { poll_ms: 500, max_attempts: 12, worker: true }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://jszg.db".into(),
+            dev: None,
+            max_connections: 16,
+            public_url: None,
+            log_format: LogFormat::Text,
+            keys_file: None,
+            keys: None,
+            smtp: None,
+            sms: None,
+            terms_file: None,
+            trust_forwarded_for: false,
+            codes: CodeConfig::default(),
+            captcha: CaptchaConfig::default(),
+            argon2: Argon2Config::default(),
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+/// Accept `true`/`false`, `1`/`0`, `yes`/`no`: what people put in env vars.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        None => None,
+        Some(Raw::Bool(b)) => Some(b),
+        Some(Raw::Int(i)) => Some(i != 0),
+        Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+            "" => None,
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" => Some(false),
+            other => return Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+        },
+    })
+}
+
+/// Command-line overrides; only the flags given are applied.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Config {
+    pub fn load(dir: &Path, overrides: Overrides) -> Result<Self, ConfigError> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(dir.join("jszg.toml")))
+            .merge(Env::prefixed("JSZG_").split("__"))
+            .merge(Serialized::globals(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.dev.unwrap_or(self.smtp.is_none() && self.sms.is_none() && self.keys.is_none() && self.keys_file.is_none())
+    }
+
+    pub fn database(&self) -> DatabaseUrl {
+        DatabaseUrl::new(self.database_url.clone())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|_| ConfigError::Parse(format!("bind {:?} is not host:port", self.bind)))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_owned()
+    }
+
+    /// Refuse settings the server must not run with.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let addr = self.bind_addr()?;
+        if self.is_dev() {
+            if !addr.ip().is_loopback() {
+                return Err(ConfigError::Refused(format!(
+                    "development mode only binds loopback addresses, not {addr}: it exposes the outbox and test endpoints"
+                )));
+            }
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.smtp.is_none() {
+            missing.push("[smtp] url and from");
+        }
+        if self.sms.is_none() {
+            missing.push("[sms] provider settings");
+        }
+        if self.keys.is_none() && self.keys_file.is_none() {
+            missing.push("keys_file or [keys]");
+        }
+        if !missing.is_empty() {
+            return Err(ConfigError::Refused(format!(
+                "production mode needs real delivery and encryption settings; missing: {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where development mode keeps its generated keys: beside the SQLite
+    /// file, or in the working directory for PostgreSQL.
+    pub fn dev_keys_path(&self) -> PathBuf {
+        match self.database().sqlite_path() {
+            Some(db) => {
+                let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                name.push(".keys");
+                db.with_file_name(name)
+            }
+            None => PathBuf::from("jszg-dev.keys"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_start_is_dev_and_partial_production_is_refused() {
+        let config = Config::default();
+        assert!(config.is_dev());
+        assert!(config.check().is_ok());
+
+        let wide = Config { bind: "0.0.0.0:8080".into(), ..Config::default() };
+        assert!(matches!(wide.check(), Err(ConfigError::Refused(_))));
+
+        let partial = Config {
+            smtp: Some(SmtpConfig { url: "smtp://localhost".into(), from: "a@b.cn".into() }),
+            ..Config::default()
+        };
+        assert!(!partial.is_dev());
+        let err = partial.check().unwrap_err().to_string();
+        assert!(err.contains("[sms]") && err.contains("keys_file"), "{err}");
+    }
+
+    #[test]
+    fn layering_toml_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("jszg.toml", "bind = \"127.0.0.1:1111\"\ndatabase_url = \"sqlite://a.db\"\n[codes]\nemail_daily_limit = 9\n")?;
+            jail.set_env("JSZG_DATABASE_URL", "sqlite://b.db");
+            jail.set_env("JSZG_DEV", "1");
+            let c = Config::load(jail.directory(), Overrides::default()).unwrap();
+            assert_eq!(c.bind, "127.0.0.1:1111");
+            assert_eq!(c.database_url, "sqlite://b.db");
+            assert_eq!(c.dev, Some(true));
+            assert_eq!(c.codes.email_daily_limit, 9);
+            let c = Config::load(
+                jail.directory(),
+                Overrides { database_url: Some("sqlite://c.db".into()), ..Overrides::default() },
+            )
+            .unwrap();
+            assert_eq!(c.database_url, "sqlite://c.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn dev_keys_sit_beside_the_database() {
+        let c = Config { database_url: "sqlite:///var/lib/jszg/main.db".into(), ..Config::default() };
+        assert_eq!(c.dev_keys_path(), PathBuf::from("/var/lib/jszg/main.db.keys"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Verification codes by SMS and email (CODE-1, CODE-2): six digits, five
+//! minutes, stored as keyed hashes, a daily quota per target taken by one
+//! atomic statement, and five wrong entries kill a code.
+
+use rand::Rng;
+
+use jszg_domain::{next_beijing_midnight, Email, Phone};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::notify::{self, Channel, Message, SmsTemplate};
+use crate::store::{codes, Tx};
+use crate::vault::Field;
+
+pub const CODE_TTL: i64 = 300;
+/// CODE-1: at most three SMS per phone per Beijing day, all purposes together.
+pub const SMS_DAILY_LIMIT: i64 = 3;
+
+/// What a code is for; a code only works for the purpose it was sent for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePurpose {
+    Register,
+    ChangePhone,
+    ChangeEmail,
+    ContactChange,
+    Recovery,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::ChangePhone => "change_phone",
+            Self::ChangeEmail => "change_email",
+            Self::ContactChange => "contact_change",
+            Self::Recovery => "recovery",
+        }
+    }
+
+    /// The purposes a client may name when asking for an SMS code.
+    pub fn parse_sms(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "register" => Self::Register,
+            "change_phone" => Self::ChangePhone,
+            "contact_change" => Self::ContactChange,
+            _ => return None,
+        })
+    }
+
+    pub fn parse_email(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "change_email" => Self::ChangeEmail,
+            "contact_change" => Self::ContactChange,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a code goes: its channel and normalised address.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    Sms(&'a Phone),
+    Email(&'a Email),
+}
+
+impl Target<'_> {
+    fn channel(&self) -> Channel {
+        match self {
+            Target::Sms(_) => Channel::Sms,
+            Target::Email(_) => Channel::Email,
+        }
+    }
+
+    fn hash(&self, app: &App) -> Vec<u8> {
+        match self {
+            Target::Sms(p) => app.vault.lookup(Field::Phone, p.as_str()),
+            Target::Email(e) => app.vault.lookup(Field::Email, e.as_str()),
+        }
+    }
+}
+
+pub struct Sent {
+    pub expires_in: i64,
+    pub remaining_today: i64,
+}
+
+/// Send a fresh code, replacing any earlier one for this target and purpose.
+/// The caller has already spent the captcha token or otherwise proven intent.
+pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<Sent> {
+    let now = app.clock.now();
+    let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
+    let limit = match target {
+        Target::Sms(_) => SMS_DAILY_LIMIT,
+        Target::Email(_) => app.config.codes.email_daily_limit,
+    };
+    let target_hash = target.hash(app);
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    let channel = target.channel();
+
+    let mut tx = app.db.begin().await?;
+    let Some(used) = codes::take_quota(&mut tx, channel.as_str(), &target_hash, &day, limit).await? else {
+        let retry_after = (next_beijing_midnight(now) - now).whole_seconds();
+        let what = match target {
+            Target::Sms(_) => "该手机号码",
+            Target::Email(_) => "该邮箱",
+        };
+        return Err(AppError::too_many(
+            "daily_limit",
+            format!("{what}今日获取验证码的次数已达上限（每天最多{limit}次），请于明日0点（北京时间）后再试。"),
+            Some(retry_after),
+        )
+        .with("limit", limit));
+    };
+    codes::put(
+        &mut tx,
+        codes::NewCode {
+            channel: channel.as_str(),
+            target_hash: &target_hash,
+            purpose: purpose.as_str(),
+            code_hash: &code_hash(app, channel, &target_hash, purpose, &code),
+            expires_at: now.unix_timestamp() + CODE_TTL,
+            now: now.unix_timestamp(),
+        },
+    )
+    .await?;
+    notify::queue(&mut tx, app, &code_message(target, &code)).await?;
+    tx.commit().await?;
+    app.wake_outbox();
+    Ok(Sent { expires_in: CODE_TTL, remaining_today: (limit - used).max(0) })
+}
+
+fn code_message(target: Target<'_>, code: &str) -> Message {
+    let body = format!("【中国教师资格网】您的验证码为{code}，5分钟内有效。如非本人操作，请忽略本消息，切勿将验证码告诉他人。");
+    match target {
+        Target::Sms(phone) => Message {
+            channel: Channel::Sms,
+            to: phone.as_str().to_owned(),
+            subject: None,
+            body,
+            html: None,
+            sms: Some(SmsTemplate::Code(code.to_owned())),
+        },
+        Target::Email(email) => Message {
+            channel: Channel::Email,
+            to: email.as_str().to_owned(),
+            subject: Some("中国教师资格网邮箱验证码".to_owned()),
+            html: Some(format!(
+                "<p>您好：</p><p>您在中国教师资格网申请的邮箱验证码为 <strong>{code}</strong>，5分钟内有效。</p>\
+                 <p>如非本人操作，请忽略本邮件，切勿将验证码告诉他人。</p><p>中国教师资格网</p>"
+            )),
+            body,
+            sms: None,
+        },
+    }
+}
+
+fn code_hash(app: &App, channel: Channel, target_hash: &[u8], purpose: CodePurpose, code: &str) -> Vec<u8> {
+    app.vault.mac(&[b"verification_code", channel.as_str().as_bytes(), target_hash, purpose.as_str().as_bytes(), code.as_bytes()])
+}
+
+/// A typed code: exactly six ASCII digits after trimming and width folding.
+pub fn parse_code(raw: &str) -> Option<String> {
+    let folded: String = raw
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    (folded.len() == 6 && folded.bytes().all(|b| b.is_ascii_digit())).then_some(folded)
+}
+
+/// Spend a code inside the caller's transaction, so the code survives if
+/// the rest of the change is rolled back. A wrong code is counted by
+/// [`count_wrong`] outside that transaction.
+pub async fn consume(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePurpose, code: &str) -> AppResult<bool> {
+    let channel = target.channel();
+    let target_hash = target.hash(app);
+    let hash = code_hash(app, channel, &target_hash, purpose, code);
+    Ok(codes::consume(tx, channel.as_str(), &target_hash, purpose.as_str(), &hash, app.clock.unix()).await?)
+}
+
+pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<()> {
+    let mut tx = app.db.begin().await?;
+    codes::count_failure(&mut tx, target.channel().as_str(), &target.hash(app), purpose.as_str()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn wrong_code() -> AppError {
+    AppError::invalid("invalid_verification_code", "verification_code", "验证码不正确或已失效，请重新获取验证码。")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_code;
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert_eq!(parse_code(" 012345 ").as_deref(), Some("012345"));
+        assert_eq!(parse_code("０１２３４５").as_deref(), Some("012345"));
+        assert_eq!(parse_code("12345"), None);
+        assert_eq!(parse_code("1234567"), None);
+        assert_eq!(parse_code("12a456"), None);
+        assert_eq!(parse_code("١٢٣٤٥٦"), None);
+    }
+}

@@ -1,0 +1,238 @@
+//! 注册 (REG-1..6): one live account per document number, created only
+//! with a verification code sent to the phone given.
+
+use serde::Deserialize;
+use time::Date;
+use utoipa::ToSchema;
+
+use jszg_domain::{DocNotice, DocNumber, DocType, Email, Password, Period, PersonName, Phone, Validity};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::codes::{self, CodePurpose, Target};
+use crate::flows::loose::{loose_bool, loose_string};
+use crate::store::{accounts, is_unique_violation};
+use crate::vault::Field;
+
+/// Accounts registered before this instant (2019-03-01 00:00 Beijing) are
+/// legacy accounts: they cannot reset their password and registering the
+/// number again supersedes them (REG-4, REC-1).
+pub const LEGACY_CUTOFF: i64 = 1_551_369_600;
+
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+#[serde(default)]
+pub struct ValidityInput {
+    #[serde(deserialize_with = "loose_string")]
+    #[schema(example = "10y")]
+    pub period: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    #[schema(example = "2020-05-01")]
+    pub start: Option<String>,
+}
+
+/// The registration form as it arrives. Every field is optional here so
+/// that a missing or mistyped one gets its own error code, not a generic one.
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+#[serde(default)]
+pub struct RegistrationForm {
+    #[serde(deserialize_with = "loose_string")]
+    #[schema(example = "resident_id")]
+    pub doc_type: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub doc_number: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub name: Option<String>,
+    pub validity: Option<ValidityInput>,
+    #[serde(deserialize_with = "loose_string")]
+    pub password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub password_confirm: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub phone: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub verification_code: Option<String>,
+    #[serde(deserialize_with = "loose_bool")]
+    pub agree_terms: bool,
+    #[serde(deserialize_with = "loose_bool")]
+    pub confirm_validity_warning: bool,
+}
+
+/// A registration whose every field has passed the identity rules.
+pub struct Registration {
+    pub doc: DocNumber,
+    pub notice: Option<DocNotice>,
+    pub name: PersonName,
+    pub validity: Validity,
+    pub password: Password,
+    pub email: Email,
+    pub phone: Phone,
+    pub code: String,
+    pub confirm_validity_warning: bool,
+}
+
+fn text(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("")
+}
+
+pub fn parse_doc_type(raw: &str) -> AppResult<DocType> {
+    raw.trim()
+        .parse::<DocType>()
+        .map_err(|_| AppError::invalid("invalid_doc_number", "doc_type", "请选择身份证件类型。"))
+}
+
+pub fn parse_period(raw: &str) -> AppResult<Period> {
+    raw.trim()
+        .parse::<Period>()
+        .map_err(|_| AppError::invalid("invalid_validity", "validity.period", "请选择身份证件有效时间段（5年、10年、20年或长期）。"))
+}
+
+pub fn parse_start(raw: &str) -> AppResult<Date> {
+    jszg_domain::parse_date(raw.trim()).ok_or_else(|| {
+        AppError::invalid("invalid_validity", "validity.start", "请选择完整的身份证件有效开始日期（年、月、日）。")
+    })
+}
+
+/// Parse a validity period for a document, mapping domain refusals to codes.
+pub fn parse_validity(doc_type: DocType, input: Option<&ValidityInput>, today: Date) -> AppResult<Validity> {
+    let empty = ValidityInput::default();
+    let input = input.unwrap_or(&empty);
+    let period = parse_period(text(&input.period))?;
+    let start = parse_start(text(&input.start))?;
+    Validity::new(doc_type, period, start, today).map_err(|err| match err {
+        jszg_domain::ValidityError::Expired { .. } => AppError::invalid("document_expired", "validity.start", err.to_string()),
+        _ => AppError::invalid("invalid_validity", "validity", err.to_string()),
+    })
+}
+
+impl RegistrationForm {
+    /// Check every field in the order of the form; the first problem wins.
+    pub fn parse(&self, today: Date) -> AppResult<Registration> {
+        let doc_type = parse_doc_type(text(&self.doc_type))?;
+        let (doc, notice) = DocNumber::parse_with_notice(doc_type, text(&self.doc_number), today)
+            .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
+        let name = PersonName::parse(doc_type, text(&self.name))
+            .map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+        let validity = parse_validity(doc_type, self.validity.as_ref(), today)?;
+        let password = Password::parse(text(&self.password), &doc)
+            .map_err(|e| AppError::invalid("weak_password", "password", e.to_string()))?;
+        if password.expose_secret() != text(&self.password_confirm) {
+            return Err(AppError::invalid("password_mismatch", "password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
+        }
+        let email =
+            Email::parse(text(&self.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+        let phone =
+            Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+        let code = codes::parse_code(text(&self.verification_code)).ok_or_else(|| {
+            AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。")
+        })?;
+        if !self.agree_terms {
+            return Err(AppError::invalid(
+                "terms_not_accepted",
+                "agree_terms",
+                "请阅读《中国教师资格网注册协议》，勾选“我已阅读并同意”后再提交。",
+            ));
+        }
+        Ok(Registration {
+            doc,
+            notice,
+            name,
+            validity,
+            password,
+            email,
+            phone,
+            code,
+            confirm_validity_warning: self.confirm_validity_warning,
+        })
+    }
+}
+
+pub struct Registered {
+    pub account_id: i64,
+    pub doc: DocNumber,
+    pub name: PersonName,
+    pub validity: Validity,
+    pub notice: Option<DocNotice>,
+    /// A legacy account (registered before 2019-03-01) that this one replaced.
+    pub superseded: Option<i64>,
+}
+
+fn account_exists() -> AppError {
+    AppError::conflict(
+        "account_exists",
+        "该证件号码已注册，请直接登录；如忘记密码，请使用“忘记密码”找回。账号只需注册一次，认定和定期注册入口通用。",
+    )
+}
+
+pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
+    if let Some(birth) = reg.doc.birth_date() {
+        if let Some(expected) = reg.validity.age_warning(birth) {
+            if !reg.confirm_validity_warning {
+                return Err(AppError::conflict(
+                    "validity_warning",
+                    format!(
+                        "按照居民身份证法，您在有效开始日期时的年龄对应的有效期一般为“{}”，您选择的是“{}”。请核对证件后确认。",
+                        expected.label_zh(),
+                        reg.validity.period().label_zh()
+                    ),
+                )
+                .field("validity.period")
+                .with("expected_period", expected.as_str()));
+            }
+        }
+    }
+
+    let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
+    if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hash).await? {
+        if registered_at >= LEGACY_CUTOFF {
+            return Err(account_exists());
+        }
+    }
+    let password_hash = app.hasher.hash(reg.password.expose_secret()).await?;
+    let now = app.clock.unix();
+    let start = jszg_domain::format_date(reg.validity.start());
+    let end = reg.validity.end().map(jszg_domain::format_date);
+
+    let mut tx = app.db.begin().await?;
+    let superseded = accounts::archive_legacy(&mut tx, &doc_hash, LEGACY_CUTOFF, now).await?;
+    // Insert before spending the code: a concurrent registration of the same
+    // number waits on the unique index and then learns the number is taken,
+    // instead of finding the code already spent.
+    let inserted = accounts::insert(
+        &mut tx,
+        accounts::NewAccount {
+            doc_type: reg.doc.doc_type().as_str(),
+            doc_hash: &doc_hash,
+            doc_number_enc: &app.vault.seal_str(Field::DocNumber, reg.doc.as_str()),
+            name: reg.name.as_str(),
+            validity_period: reg.validity.period().as_str(),
+            validity_start: &start,
+            validity_end: end.as_deref(),
+            password_hash: Some(&password_hash),
+            email_enc: &app.vault.seal_str(Field::Email, reg.email.as_str()),
+            email_hash: &app.vault.lookup(Field::Email, reg.email.as_str()),
+            phone_enc: &app.vault.seal_str(Field::Phone, reg.phone.as_str()),
+            phone_hash: &app.vault.lookup(Field::Phone, reg.phone.as_str()),
+            registered_at: now,
+        },
+    )
+    .await;
+    let account_id = match inserted {
+        Ok(id) => id,
+        Err(err) if is_unique_violation(&err) => {
+            tx.rollback().await?;
+            return Err(account_exists());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let target = Target::Sms(&reg.phone);
+    if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
+        tx.rollback().await?;
+        codes::count_wrong(app, target, CodePurpose::Register).await?;
+        return Err(codes::wrong_code());
+    }
+    tx.commit().await?;
+    tracing::info!(account_id, superseded = superseded.is_some(), "account registered");
+    Ok(Registered { account_id, doc: reg.doc, name: reg.name, validity: reg.validity, notice: reg.notice, superseded })
+}

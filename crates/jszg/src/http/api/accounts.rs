@@ -1,0 +1,151 @@
+//! Registration (API.md "Accounts").
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use jszg_domain::{DocNumber, Email, PersonName, Phone};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::loose::loose_string;
+use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
+use crate::http::Json;
+
+pub fn router() -> Router<App> {
+    Router::new().route("/api/v1/accounts", post(create)).route("/api/v1/accounts/checks", post(check))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidityView {
+    #[schema(example = "10y")]
+    pub period: String,
+    #[schema(example = "2020-05-01")]
+    pub start: String,
+    /// Computed: start plus the period; null for 长期.
+    #[schema(example = "2030-05-01")]
+    pub end: Option<String>,
+}
+
+impl ValidityView {
+    pub fn of(v: &jszg_domain::Validity) -> Self {
+        Self {
+            period: v.period().as_str().to_owned(),
+            start: jszg_domain::format_date(v.start()),
+            end: v.end().map(jszg_domain::format_date),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountSummary {
+    pub doc_type: String,
+    #[schema(example = "11*****1X")]
+    pub doc_number_masked: String,
+    pub name: String,
+    pub validity: ValidityView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountCreated {
+    pub account: AccountSummary,
+    /// Present when the number as typed was shortened (renewal or issue count dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+impl AccountCreated {
+    pub fn of(r: &Registered) -> Self {
+        Self {
+            account: AccountSummary {
+                doc_type: r.doc.doc_type().as_str().to_owned(),
+                doc_number_masked: r.doc.masked(),
+                name: r.name.as_str().to_owned(),
+                validity: ValidityView::of(&r.validity),
+            },
+            notice: r.notice.as_ref().map(|n| n.message().to_owned()),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegistrationForm,
+    responses((status = 201, body = AccountCreated),
+              (status = 422, description = "invalid_doc_number, invalid_name, invalid_validity, document_expired, weak_password, password_mismatch, invalid_email, invalid_phone, invalid_verification_code, terms_not_accepted", body = crate::error::ErrorBody),
+              (status = 409, description = "account_exists; validity_warning (with expected_period)", body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<App>, Json(form): Json<RegistrationForm>) -> AppResult<(StatusCode, axum::Json<AccountCreated>)> {
+    let registration = form.parse(app.clock.today())?;
+    let registered = registration::register(&app, registration).await?;
+    Ok((StatusCode::CREATED, axum::Json(AccountCreated::of(&registered))))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct FieldCheck {
+    /// `doc_number`, `name`, `validity`, `email` or `phone`.
+    #[serde(default, deserialize_with = "loose_string")]
+    #[schema(value_type = String, example = "doc_number")]
+    pub field: Option<String>,
+    #[serde(flatten)]
+    pub form: RegistrationForm,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldVerdict {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Something the applicant should know even though the value is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// Check one field of the registration form with the server's own rules,
+/// so the page can tell the applicant as they type. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/accounts/checks", tag = "accounts", request_body = FieldCheck,
+    responses((status = 200, body = FieldVerdict)))]
+pub async fn check(State(app): State<App>, Json(body): Json<FieldCheck>) -> axum::Json<FieldVerdict> {
+    let today = app.clock.today();
+    let f = &body.form;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let result: Result<Option<String>, AppError> = (|| {
+        match body.field.as_deref().unwrap_or("") {
+            "doc_number" => {
+                let doc_type = parse_doc_type(&text(&f.doc_type))?;
+                let (_, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
+                    .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
+                Ok(notice.map(|n| n.message().to_owned()))
+            }
+            "name" => {
+                let doc_type = parse_doc_type(&text(&f.doc_type))?;
+                PersonName::parse(doc_type, &text(&f.name))
+                    .map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+                Ok(None)
+            }
+            "validity" => {
+                let doc_type = parse_doc_type(&text(&f.doc_type))?;
+                let validity = parse_validity(doc_type, f.validity.as_ref(), today)?;
+                let warning = DocNumber::parse(doc_type, &text(&f.doc_number), today)
+                    .ok()
+                    .and_then(|doc| doc.birth_date())
+                    .and_then(|birth| validity.age_warning(birth))
+                    .map(|expected| format!("提示：按您的出生日期，有效时间段一般应为“{}”，请核对证件。", expected.label_zh()));
+                Ok(warning)
+            }
+            "email" => {
+                Email::parse(&text(&f.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+                Ok(None)
+            }
+            "phone" => {
+                Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+                Ok(None)
+            }
+            _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
+        }
+    })();
+    axum::Json(match result {
+        Ok(notice) => FieldVerdict { ok: true, message: None, notice },
+        Err(err) => FieldVerdict { ok: false, message: Some(err.message.into_owned()), notice: None },
+    })
+}

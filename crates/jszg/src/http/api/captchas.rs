@@ -1,0 +1,119 @@
+//! Captcha endpoints (API.md "Captcha").
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use jszg_captcha::{InputKind, TrackPoint};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::captcha::{self, Purpose};
+use crate::flows::loose::loose_string;
+use crate::http::{ClientIp, Json};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/captchas", post(create))
+        .route("/api/v1/captchas/{id}/answer", post(answer))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCaptcha {
+    /// `sms`, `email`, `login` or `recovery`: the token is good only for it.
+    #[serde(default, deserialize_with = "loose_string")]
+    #[schema(value_type = String, example = "sms")]
+    pub purpose: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaptchaChallenge {
+    pub id: String,
+    /// JPEG data URL of the picture with the hole.
+    pub background: String,
+    /// PNG data URL of the piece, transparent outside its outline.
+    pub piece: String,
+    pub piece_y: u32,
+    pub piece_width: u32,
+    pub piece_height: u32,
+    pub width: u32,
+    pub height: u32,
+    pub expires_in: i64,
+    /// Development mode only: the x at which the piece fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_solution: Option<u32>,
+}
+
+#[utoipa::path(post, path = "/api/v1/captchas", tag = "captcha", request_body = CreateCaptcha,
+    responses((status = 201, body = CaptchaChallenge), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<App>, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
+    let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim()).ok_or_else(|| {
+        AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。")
+    })?;
+    let issued = captcha::issue(&app, purpose).await?;
+    let c = issued.challenge;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CaptchaChallenge {
+            id: issued.id,
+            background: c.background,
+            piece: c.piece,
+            piece_y: c.piece_y,
+            piece_width: c.piece_width,
+            piece_height: c.piece_height,
+            width: c.width,
+            height: c.height,
+            expires_in: issued.expires_in,
+            dev_solution: app.dev.then_some(c.answer_x),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaptchaAnswer {
+    /// Left edge of the piece where the applicant let go, in picture pixels.
+    pub x: i64,
+    /// The drag: `t` milliseconds since it began, `x`/`y` offsets in pixels.
+    #[schema(value_type = Vec<Object>)]
+    pub track: Vec<Value>,
+    /// `pointer` (mouse, touch) or `keyboard` (arrow keys).
+    #[schema(example = "pointer")]
+    pub input: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaptchaPassed {
+    pub captcha_token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/captchas/{id}/answer", tag = "captcha", request_body = CaptchaAnswer,
+    params(("id" = String, Path)),
+    responses((status = 200, body = CaptchaPassed), (status = 422, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn answer(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
+    body: Result<Json<Value>, AppError>,
+) -> AppResult<axum::Json<CaptchaPassed>> {
+    // Read the body leniently: a malformed answer still spends the
+    // challenge and is judged a failure, like a wrong one.
+    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let x = body.get("x").and_then(Value::as_i64).unwrap_or(i64::MIN);
+    let track: Vec<TrackPoint> = body
+        .get("track")
+        .cloned()
+        .and_then(|t| serde_json::from_value(t).ok())
+        .unwrap_or_default();
+    let input = match body.get("input").and_then(Value::as_str) {
+        Some("keyboard") => InputKind::Keyboard,
+        _ => InputKind::Pointer,
+    };
+    let token = captcha::answer(&app, &id, x, &track, input, &ip).await?;
+    Ok(axum::Json(CaptchaPassed { captcha_token: token }))
+}

@@ -1,0 +1,42 @@
+//! The JSON API of API.md, version 1.
+
+use axum::routing::get;
+use axum::Router;
+use utoipa::OpenApi;
+
+use crate::app::App;
+
+pub mod accounts;
+pub mod captchas;
+pub mod codes;
+pub mod dev;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "jszg", description = "中国教师资格网 applicant accounts and real-name verification"),
+    paths(
+        captchas::create,
+        captchas::answer,
+        codes::create,
+        accounts::create,
+        accounts::check,
+        dev::outbox,
+        dev::add_identity,
+        dev::advance_clock,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "dev"))
+)]
+pub struct ApiDoc;
+
+pub fn router(dev: bool) -> Router<App> {
+    let mut router = Router::new()
+        .route("/api/v1/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .merge(captchas::router())
+        .merge(codes::router())
+        .merge(accounts::router());
+    if dev {
+        router = router.merge(dev::router());
+    }
+    router
+}

@@ -1,0 +1,42 @@
+//! Static files, compiled into the binary so one file is the whole server.
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::app::App;
+
+pub fn router() -> Router<App> {
+    Router::new().route("/static/{file}", get(serve))
+}
+
+fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
+    macro_rules! files {
+        ($($name:literal => $mime:literal),* $(,)?) => {
+            match name {
+                $($name => Some((include_str!(concat!("../../static/", $name)), $mime)),)*
+                _ => None,
+            }
+        };
+    }
+    files! {
+        "app.css" => "text/css; charset=utf-8",
+        "captcha.css" => "text/css; charset=utf-8",
+        "captcha.js" => "text/javascript; charset=utf-8",
+        "register.js" => "text/javascript; charset=utf-8",
+        "done.js" => "text/javascript; charset=utf-8",
+    }
+}
+
+async fn serve(Path(file): Path<String>) -> Response {
+    match lookup(&file) {
+        Some((body, mime)) => (
+            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=300")],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,47 @@
+//! HTML pages (Chinese, the manual's screens). Pages are askama templates
+//! with auto-escaping over a base layout; their scripts call the JSON API.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Router;
+
+use crate::app::App;
+
+pub mod dev;
+pub mod home;
+pub mod register;
+
+pub fn router(dev: bool) -> Router<App> {
+    let mut router = Router::new().merge(home::router()).merge(register::router());
+    if dev {
+        router = router.merge(dev::router());
+    }
+    router
+}
+
+/// Render a template, or a plain error page if rendering fails.
+pub fn render<T: Template>(template: &T) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>系统繁忙，请稍后重试。</h1>")).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// The business entries an applicant can come from.
+pub fn entry_or_default(raw: Option<&str>) -> &'static str {
+    match raw {
+        Some("renewal") => "renewal",
+        _ => "certification",
+    }
+}

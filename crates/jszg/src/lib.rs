@@ -1,0 +1,15 @@
+//! jszg: applicant accounts and real-name verification for the
+//! teacher-qualification portal. See the README for the architecture.
+
+pub mod adapters;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod flows;
+pub mod http;
+pub mod store;
+pub mod vault;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,44 @@
+//! Captcha challenges and the tokens a passed challenge yields. Both are
+//! consumed by a single DELETE, so of two concurrent uses exactly one wins.
+
+use super::Db;
+use crate::db_run;
+
+pub async fn insert_challenge(db: &Db, id: &str, purpose: &str, answer_x: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO captcha_challenges (id, purpose, answer_x, expires_at) VALUES ($1, $2, $3, $4)";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(purpose).bind(answer_x).bind(expires_at).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TakenChallenge {
+    pub purpose: String,
+    pub answer_x: i64,
+    pub expires_at: i64,
+}
+
+/// Remove the challenge and return it: its first answer spends it.
+pub async fn take_challenge(db: &Db, id: &str) -> Result<Option<TakenChallenge>, sqlx::Error> {
+    const SQL: &str = "DELETE FROM captcha_challenges WHERE id = $1 RETURNING purpose, answer_x, expires_at";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
+}
+
+pub async fn insert_token(db: &Db, token_hash: &[u8], purpose: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO captcha_tokens (token_hash, purpose, expires_at) VALUES ($1, $2, $3)";
+    db_run!(db, pool => sqlx::query(SQL).bind(token_hash).bind(purpose).bind(expires_at).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Spend a live token for `purpose`. A token of another purpose is left alone.
+pub async fn take_token(db: &Db, token_hash: &[u8], purpose: &str, now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "DELETE FROM captcha_tokens WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3";
+    let done = db_run!(db, pool => sqlx::query(SQL).bind(token_hash).bind(purpose).bind(now).execute(pool).await?.rows_affected());
+    Ok(done == 1)
+}
+
+/// Drop what has expired; run now and then by the housekeeping task.
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let a = db_run!(db, pool => sqlx::query("DELETE FROM captcha_challenges WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected());
+    let b = db_run!(db, pool => sqlx::query("DELETE FROM captcha_tokens WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected());
+    Ok(a + b)
+}

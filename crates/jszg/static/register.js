@@ -1,0 +1,236 @@
+// 注册 page: live checks as the applicant types (the server's own rules,
+// through /api/v1/accounts/checks), the computed end date, the agreement
+// and validity-warning dialogs, the slider and the SMS code button.
+(function () {
+  'use strict';
+  var form = document.getElementById('register-form');
+  if (!form) return;
+  var $ = function (id) { return document.getElementById(id); };
+  var entry = form.getAttribute('data-entry') || 'certification';
+  var allowed = {
+    resident_id: ['5y', '10y', '20y', 'long'],
+    hk_mo_permit: ['5y', '10y'],
+    tw_permit: ['5y'],
+    hmt_residence: ['5y']
+  };
+  var captchaToken = null;
+  var captcha = null;
+  var cooldown = 0;
+
+  function msg(field, text, kind) {
+    var el = form.querySelector('.msg[data-for="' + field + '"]');
+    if (el) { el.textContent = text || ''; el.className = 'msg' + (text ? ' ' + (kind || 'bad') : ''); }
+    var input = $(field);
+    if (input) {
+      input.classList.toggle('bad', !!text && kind !== 'good' && kind !== 'note');
+      input.classList.toggle('good', kind === 'good');
+    }
+  }
+
+  function fieldOf(apiField) {
+    if (!apiField) return null;
+    if (apiField.indexOf('validity') === 0) return 'validity';
+    if (apiField === 'doc_type') return 'doc_number';
+    return apiField;
+  }
+
+  function period() {
+    var checked = form.querySelector('input[name="period"]:checked');
+    return checked ? checked.value : '';
+  }
+
+  // Only the periods the document type allows (DOC-3).
+  function syncPeriods() {
+    var ok = allowed[$('doc_type').value] || [];
+    form.querySelectorAll('#periods .radio').forEach(function (label) {
+      var p = label.getAttribute('data-period');
+      var show = ok.indexOf(p) >= 0;
+      label.hidden = !show;
+      if (!show) label.querySelector('input').checked = false;
+    });
+    if (ok.length === 1) form.querySelector('input[name="period"][value="' + ok[0] + '"]').checked = true;
+    computeEnd();
+  }
+
+  // End = start + N years, same month and day; 29 Feb falls back to 28 Feb.
+  function computeEnd() {
+    var p = period(), start = $('start').value, end = $('end');
+    if (p === 'long') { end.value = '长期'; return; }
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(start);
+    var years = { '5y': 5, '10y': 10, '20y': 20 }[p];
+    if (!m || !years) { end.value = ''; return; }
+    var y = +m[1] + years, mo = +m[2], d = +m[3];
+    var leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (mo === 2 && d === 29 && !leap) d = 28;
+    end.value = y + '-' + String(mo).padStart(2, '0') + '-' + String(d).padStart(2, '0');
+    checkServer('validity');
+  }
+
+  function body(extra) {
+    var o = {
+      doc_type: $('doc_type').value,
+      doc_number: $('doc_number').value,
+      name: $('name').value,
+      validity: { period: period(), start: $('start').value },
+      password: $('password').value,
+      password_confirm: $('password_confirm').value,
+      email: $('email').value,
+      phone: $('phone').value,
+      verification_code: $('verification_code').value,
+      agree_terms: $('agree_terms').checked
+    };
+    for (var k in extra) o[k] = extra[k];
+    return o;
+  }
+
+  function post(url, data) {
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(data)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
+    });
+  }
+
+  // Ask the server: the rules live in one place (the domain crate).
+  var timers = {};
+  var valid = {};
+  function checkServer(field) {
+    clearTimeout(timers[field]);
+    timers[field] = setTimeout(function () {
+      var data = body({ field: field });
+      delete data.password; delete data.password_confirm; delete data.verification_code;
+      post('/api/v1/accounts/checks', data).then(function (res) {
+        var r = res.body || {};
+        if (res.status !== 200) return;
+        valid[field] = !!r.ok;
+        if (r.ok) msg(field, r.notice || (field === 'validity' ? '' : '✓'), r.notice ? 'note' : 'good');
+        else msg(field, r.message);
+        if (field === 'phone') syncSendButton();
+      }).catch(function () {});
+    }, 300);
+  }
+
+  // Password rules (CRED-3) are simple enough to show without a round trip;
+  // the server checks them again, plus the common-password list.
+  var SPECIAL = '#%*-_!@$&';
+  function checkPassword() {
+    var p = $('password').value;
+    if (!p) { msg('password', ''); return; }
+    var problem = null;
+    if (p.length < 8) problem = '密码至少8位。';
+    else if (p.length > 64) problem = '密码最多64位。';
+    else if (!/^[A-Za-z0-9#%*\-_!@$&]+$/.test(p)) problem = '密码只能包含字母、数字和特殊字符 # % * - _ ! @ $ &（请将输入法调整为英文模式）。';
+    else if (!/[A-Za-z]/.test(p)) problem = '密码需包含字母。';
+    else if (!/[0-9]/.test(p)) problem = '密码需包含数字。';
+    else if (!p.split('').some(function (c) { return SPECIAL.indexOf(c) >= 0; })) problem = '密码需包含特殊字符（# % * - _ ! @ $ &）。';
+    else if (p.toUpperCase() === $('doc_number').value.trim().toUpperCase()) problem = '密码不能与证件号码相同。';
+    msg('password', problem || '✓', problem ? 'bad' : 'good');
+    if ($('password_confirm').value) checkConfirm();
+  }
+  function checkConfirm() {
+    var c = $('password_confirm').value;
+    if (!c) { msg('password_confirm', ''); return; }
+    var same = c === $('password').value;
+    msg('password_confirm', same ? '✓' : '两次输入的密码不一致。', same ? 'good' : 'bad');
+  }
+
+  function syncSendButton() {
+    var btn = $('send-code');
+    btn.disabled = !(captchaToken && valid.phone !== false && $('phone').value.trim()) || cooldown > 0;
+  }
+
+  function tick() {
+    var btn = $('send-code');
+    if (cooldown > 0) {
+      btn.textContent = '重新获取(' + cooldown + 's)';
+      cooldown -= 1;
+      setTimeout(tick, 1000);
+    } else {
+      btn.textContent = '通过短信免费获取验证码';
+      syncSendButton();
+    }
+  }
+
+  function sendCode() {
+    if (!captchaToken) { msg('verification_code', '请先向右拖动滑块完成图形验证。'); return; }
+    var token = captchaToken;
+    captchaToken = null; // single use, whatever the answer
+    $('send-code').disabled = true;
+    post('/api/v1/verification-codes', {
+      channel: 'sms', phone: $('phone').value, purpose: 'register', captcha_token: token
+    }).then(function (res) {
+      if (res.status === 202) {
+        msg('verification_code', '验证码已发送，5分钟内有效。今日还可获取' + res.body.remaining_today + '次。', 'good');
+        cooldown = 60;
+        tick();
+        if (captcha) captcha.reset();
+      } else {
+        var e = (res.body && res.body.error) || {};
+        var f = fieldOf(e.field);
+        msg(f === 'phone' ? 'phone' : 'verification_code', e.message || '获取验证码失败，请稍后重试。');
+        if (captcha) captcha.reset();
+        syncSendButton();
+      }
+    }).catch(function () {
+      msg('verification_code', '网络异常，请稍后重试。');
+      if (captcha) captcha.reset();
+    });
+  }
+
+  function submit(confirmWarning) {
+    $('form-msg').textContent = '';
+    $('submit').disabled = true;
+    post('/api/v1/accounts', body({ confirm_validity_warning: !!confirmWarning })).then(function (res) {
+      $('submit').disabled = false;
+      if (res.status === 201) {
+        try { sessionStorage.setItem('jszg.registered', res.body.account.doc_number_masked); } catch (e) {}
+        window.location.href = '/register/done?entry=' + encodeURIComponent(entry);
+        return;
+      }
+      var e = (res.body && res.body.error) || {};
+      if (e.code === 'validity_warning') {
+        $('warning-text').textContent = e.message;
+        $('warning-dialog').showModal();
+        return;
+      }
+      var f = fieldOf(e.field);
+      if (f) msg(f, e.message);
+      $('form-msg').textContent = e.message || '提交失败，请稍后重试。';
+      var input = f && $(f);
+      if (input && input.focus) input.focus();
+    }).catch(function () {
+      $('submit').disabled = false;
+      $('form-msg').textContent = '网络异常，请稍后重试。';
+    });
+  }
+
+  $('doc_type').addEventListener('change', function () { syncPeriods(); if ($('doc_number').value) checkServer('doc_number'); if ($('name').value) checkServer('name'); });
+  $('doc_number').addEventListener('input', function () { checkServer('doc_number'); });
+  $('name').addEventListener('input', function () { checkServer('name'); });
+  form.querySelectorAll('input[name="period"]').forEach(function (r) { r.addEventListener('change', computeEnd); });
+  $('start').addEventListener('change', computeEnd);
+  $('start').addEventListener('input', computeEnd);
+  $('password').addEventListener('input', checkPassword);
+  $('password_confirm').addEventListener('input', checkConfirm);
+  $('email').addEventListener('input', function () { checkServer('email'); });
+  $('phone').addEventListener('input', function () { valid.phone = undefined; checkServer('phone'); syncSendButton(); });
+  $('send-code').addEventListener('click', sendCode);
+  $('agree_terms').addEventListener('change', function () { if (this.checked) msg('agree_terms', ''); });
+  $('open-terms').addEventListener('click', function () { $('terms-dialog').showModal(); });
+  $('terms-agree').addEventListener('click', function () { $('agree_terms').checked = true; msg('agree_terms', ''); $('terms-dialog').close(); });
+  $('terms-close').addEventListener('click', function () { $('terms-dialog').close(); });
+  $('warning-confirm').addEventListener('click', function () { $('warning-dialog').close(); submit(true); });
+  $('warning-back').addEventListener('click', function () { $('warning-dialog').close(); });
+  form.addEventListener('submit', function (ev) { ev.preventDefault(); submit(false); });
+
+  if (window.JszgCaptcha) {
+    captcha = window.JszgCaptcha.mount($('captcha'), {
+      purpose: 'sms',
+      onToken: function (token) { captchaToken = token; msg('verification_code', ''); syncSendButton(); }
+    });
+  }
+  syncPeriods();
+})();
