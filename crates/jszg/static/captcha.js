@@ -1,0 +1,328 @@
+/* jszg slider captcha (向右拖动滑块填充拼图). Plain JS, no dependencies, CSP-friendly.
+ *
+ *   var captcha = JszgCaptcha.mount(element, { purpose: 'sms', onToken: function (token) { … } });
+ *   captcha.reset();   // tokens are single use: ask for a new puzzle after spending one
+ *   captcha.token();   // the current token, or null
+ *
+ * Elements with a data-jszg-captcha="purpose" attribute are mounted automatically.
+ * Coordinates sent to the server are background-picture pixels, whatever size the picture is shown at.
+ */
+(function () {
+  'use strict';
+
+  var TEXT = {
+    hint: '向右拖动滑块填充拼图',
+    loading: '加载中…',
+    checking: '验证中…',
+    ok: '验证通过',
+    fail: '验证失败，请重试',
+    loadError: '加载失败，请点击右上角按钮换一张',
+    network: '网络异常，请稍后重试',
+    refresh: '换一张',
+    slider: '拼图滑块：用左右方向键移动拼图（按住 Shift 每次移动更多），回车键确认'
+  };
+  var KEY_STEP = 4, KEY_STEP_SHIFT = 10;
+  var MAX_POINTS = 900;     // the server refuses more than 1000
+  var MIN_GAP_MS = 8;       // at most ~120 samples a second
+  var FAIL_PAUSE_MS = 800;
+  var TOKEN_LIFE_MS = 110 * 1000; // a token lives 2 minutes; give it up a little before
+
+  function el(tag, cls, parent) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        return { status: res.status, data: data || {} };
+      });
+    });
+  }
+
+  function mount(root, options) {
+    if (root.jszgCaptcha) {
+      root.jszgCaptcha.configure(options || {});
+      return root.jszgCaptcha;
+    }
+    var opts = { purpose: root.getAttribute('data-jszg-captcha') || root.getAttribute('data-purpose') || 'login', onToken: null };
+
+    root.classList.add('jszg-captcha');
+    root.textContent = '';
+    var picture = el('div', 'jszg-captcha__picture', root);
+    var bg = el('img', 'jszg-captcha__background', picture);
+    var piece = el('img', 'jszg-captcha__piece', picture);
+    bg.alt = '';
+    piece.alt = '';
+    bg.draggable = piece.draggable = false;
+    var refresh = el('button', 'jszg-captcha__refresh', picture);
+    refresh.type = 'button';
+    refresh.title = TEXT.refresh;
+    refresh.setAttribute('aria-label', TEXT.refresh);
+    var bar = el('div', 'jszg-captcha__track', root);
+    var fill = el('div', 'jszg-captcha__fill', bar);
+    var text = el('span', 'jszg-captcha__text', bar);
+    text.setAttribute('aria-live', 'polite');
+    var handle = el('div', 'jszg-captcha__handle', bar);
+    handle.tabIndex = 0;
+    handle.setAttribute('role', 'slider');
+    handle.setAttribute('aria-label', TEXT.slider);
+    handle.setAttribute('aria-valuemin', '0');
+
+    var challenge = null;  // the server's puzzle
+    var state = '';
+    var x = 0;             // left of the piece, in picture pixels
+    var track = [];
+    var minGap = MIN_GAP_MS;
+    var drag = null;       // { id, x0, y0, t0, scale } while the pointer is down
+    var keys = null;       // { t0 } once an arrow key moved the piece
+    var token = null;
+    var timer = null;
+    var generation = 0;    // answers to stale requests are ignored
+
+    function setState(s, message) {
+      state = s;
+      root.setAttribute('data-state', s);
+      text.textContent = message;
+      handle.setAttribute('aria-disabled', s === 'ready' || s === 'dragging' ? 'false' : 'true');
+    }
+
+    function later(ms, fn) {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    }
+
+    function maxX() { return challenge ? challenge.width - challenge.piece_width : 0; }
+
+    function moveTo(v) {
+      x = clamp(v, 0, maxX());
+      var w = challenge ? challenge.width : 1;
+      var pct = x / w * 100;
+      piece.style.left = pct + '%';
+      handle.style.left = pct + '%';
+      fill.style.width = 'calc(' + pct + '% + ' + (handle.offsetWidth / 2) + 'px)';
+      handle.setAttribute('aria-valuenow', String(Math.round(x)));
+    }
+
+    function record(t, y, force) {
+      var last = track[track.length - 1];
+      t = Math.max(Math.round(t), last ? last.t : 0);
+      var point = { t: t, x: Math.round(x), y: Math.round(y) };
+      if (last && !force && t - last.t < minGap) return;
+      if (last && force && last.t === point.t && last.x === point.x && last.y === point.y) return;
+      if (track.length >= MAX_POINTS) {
+        // Too long a drag: halve the sampling rather than drop its end.
+        track = track.filter(function (p, i) { return i % 2 === 0; });
+        minGap *= 2;
+      }
+      track.push(point);
+    }
+
+    function clearToken() {
+      token = null;
+      root.removeAttribute('data-captcha-token');
+    }
+
+    function load() {
+      var mine = ++generation;
+      clearTimeout(timer);
+      clearToken();
+      drag = keys = null;
+      challenge = null;
+      root.classList.remove('jszg-captcha--shake');
+      setState('loading', TEXT.loading);
+      moveTo(0);
+      post('/api/v1/captchas', { purpose: opts.purpose }).then(function (res) {
+        if (mine !== generation) return;
+        if (res.status === 201) return show(res.data, mine);
+        if (res.status === 429) return limited(res.data);
+        setState('error', TEXT.loadError);
+      }, function () {
+        if (mine === generation) setState('error', TEXT.network);
+      });
+    }
+
+    function show(c, mine) {
+      challenge = {
+        id: c.id,
+        width: c.width || 320,
+        height: c.height || 160,
+        piece_y: c.piece_y || 0,
+        piece_width: c.piece_width,
+        piece_height: c.piece_height
+      };
+      if (c.dev_solution != null) root.setAttribute('data-dev-solution', String(c.dev_solution));
+      else root.removeAttribute('data-dev-solution');
+      picture.style.paddingTop = (challenge.height / challenge.width * 100) + '%';
+      piece.onload = function () {
+        if (mine !== generation) return;
+        // Older servers may leave out the piece size; the image knows it.
+        challenge.piece_width = challenge.piece_width || piece.naturalWidth;
+        challenge.piece_height = challenge.piece_height || piece.naturalHeight;
+        piece.style.width = (challenge.piece_width / challenge.width * 100) + '%';
+        piece.style.height = (challenge.piece_height / challenge.height * 100) + '%';
+        piece.style.top = (challenge.piece_y / challenge.height * 100) + '%';
+        handle.setAttribute('aria-valuemax', String(maxX()));
+        moveTo(0);
+        setState('ready', TEXT.hint);
+      };
+      bg.src = c.background;
+      piece.src = c.piece;
+      // An unanswered puzzle expires; fetch a fresh one instead of failing on release.
+      if (c.expires_in > 0) later(c.expires_in * 1000, load);
+    }
+
+    function limited(data) {
+      var err = data.error || {};
+      var wait = Math.max(1, Number(err.retry_after) || 10);
+      setState('limited', err.message || TEXT.network);
+      later(wait * 1000, load);
+    }
+
+    function submit(input) {
+      if (!challenge) return;
+      var mine = generation;
+      setState('checking', TEXT.checking);
+      var body = { x: Math.round(x), track: track, input: input };
+      post('/api/v1/captchas/' + encodeURIComponent(challenge.id) + '/answer', body).then(function (res) {
+        if (mine !== generation) return;
+        if (res.status === 200 && res.data.captcha_token) return solved(res.data.captcha_token);
+        if (res.status === 429) return limited(res.data);
+        failed(res.status);
+      }, function () {
+        if (mine === generation) failed(0);
+      });
+    }
+
+    function solved(t) {
+      clearTimeout(timer);
+      token = t;
+      setState('success', TEXT.ok);
+      root.setAttribute('data-captcha-token', t);
+      if (typeof opts.onToken === 'function') opts.onToken(t);
+      root.dispatchEvent(new CustomEvent('captcha:solved', { bubbles: true, detail: { token: t } }));
+      // An unused token runs out; show a fresh puzzle rather than a green tick that no longer works.
+      later(TOKEN_LIFE_MS, function () {
+        root.dispatchEvent(new CustomEvent('captcha:expired', { bubbles: true }));
+        load();
+      });
+    }
+
+    function failed(status) {
+      setState('failure', status ? TEXT.fail : TEXT.network);
+      root.classList.remove('jszg-captcha--shake');
+      void root.offsetWidth; // restart the animation
+      root.classList.add('jszg-captcha--shake');
+      root.dispatchEvent(new CustomEvent('captcha:failed', { bubbles: true, detail: { status: status } }));
+      later(FAIL_PAUSE_MS, load);
+    }
+
+    // Pointer: mouse, pen and touch alike.
+    handle.addEventListener('pointerdown', function (e) {
+      if (state !== 'ready' || (e.pointerType === 'mouse' && e.button !== 0)) return;
+      e.preventDefault();
+      handle.focus();
+      keys = null;
+      moveTo(0);
+      var scale = picture.getBoundingClientRect().width / challenge.width || 1;
+      drag = { id: e.pointerId, x0: e.clientX, y0: e.clientY, t0: e.timeStamp, scale: scale };
+      try { handle.setPointerCapture(e.pointerId); } catch (_) { /* capture is a nicety */ }
+      track = [{ t: 0, x: 0, y: 0 }];
+      minGap = MIN_GAP_MS;
+      setState('dragging', TEXT.hint);
+    });
+
+    function follow(e) {
+      moveTo((e.clientX - drag.x0) / drag.scale);
+      var y = clamp((e.clientY - drag.y0) / drag.scale, -challenge.height, challenge.height);
+      return { t: e.timeStamp - drag.t0, y: y };
+    }
+
+    handle.addEventListener('pointermove', function (e) {
+      if (!drag || e.pointerId !== drag.id) return;
+      e.preventDefault();
+      // Browsers merge moves into one event per frame; the merged samples keep the track smooth.
+      var all = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      if (!all.length) all = [e];
+      for (var i = 0; i < all.length; i++) {
+        var p = follow(all[i]);
+        record(p.t, p.y, false);
+      }
+    });
+
+    handle.addEventListener('pointerup', function (e) {
+      if (!drag || e.pointerId !== drag.id) return;
+      var p = follow(e);
+      record(p.t, p.y, true);
+      drag = null;
+      if (x < 1) { setState('ready', TEXT.hint); moveTo(0); return; } // a click, not a drag
+      submit('pointer');
+    });
+
+    function cancel(e) {
+      if (!drag || e.pointerId !== drag.id) return;
+      drag = null;
+      moveTo(0);
+      setState('ready', TEXT.hint);
+    }
+    handle.addEventListener('pointercancel', cancel);
+    handle.addEventListener('lostpointercapture', cancel);
+
+    // Keyboard: arrows move the piece, Enter submits.
+    handle.addEventListener('keydown', function (e) {
+      if (state !== 'ready') return;
+      var dir = e.key === 'ArrowRight' || e.key === 'Right' ? 1 : e.key === 'ArrowLeft' || e.key === 'Left' ? -1 : 0;
+      if (dir) {
+        e.preventDefault();
+        var before = x;
+        moveTo(x + dir * (e.shiftKey ? KEY_STEP_SHIFT : KEY_STEP));
+        if (x === before) return;
+        if (!keys) {
+          keys = { t0: e.timeStamp };
+          track = [{ t: 0, x: 0, y: 0 }];
+        }
+        if (track.length < MAX_POINTS) track.push({ t: Math.round(e.timeStamp - keys.t0), x: Math.round(x), y: 0 });
+      } else if (e.key === 'Enter' && keys) {
+        e.preventDefault();
+        keys = null;
+        submit('keyboard');
+      }
+    });
+
+    refresh.addEventListener('click', load);
+    // Stray image drags would steal the pointer from the handle.
+    picture.addEventListener('dragstart', function (e) { e.preventDefault(); });
+
+    var api = {
+      element: root,
+      reset: load,
+      token: function () { return token; },
+      configure: function (o) {
+        if (o.purpose) opts.purpose = o.purpose;
+        if (o.onToken) opts.onToken = o.onToken;
+      }
+    };
+    api.configure(options || {});
+    root.jszgCaptcha = api;
+    load();
+    return api;
+  }
+
+  window.JszgCaptcha = { mount: mount };
+
+  function autoMount() {
+    var found = document.querySelectorAll('[data-jszg-captcha]');
+    for (var i = 0; i < found.length; i++) if (!found[i].jszgCaptcha) mount(found[i], {});
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', autoMount);
+  else autoMount();
+})();

@@ -75,7 +75,9 @@ impl Hasher {
                 return Verdict::Invalid;
             }
             let rehash = parsed.algorithm.as_str() != "argon2id"
-                || Params::try_from(&parsed).map(|p| p != current).unwrap_or(true);
+                || Params::try_from(&parsed)
+                    .map(|p| (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost()))
+                    .unwrap_or(true);
             Verdict::Valid { rehash }
         })
         .await

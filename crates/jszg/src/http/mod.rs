@@ -20,17 +20,20 @@ pub mod assets;
 pub mod pages;
 
 pub fn router(app: App) -> Router {
-    let mut router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+    let mut routes = Router::new()
         .merge(api::router(app.dev))
         .merge(pages::router(app.dev))
         .merge(assets::router())
         .route_layer(middleware::from_fn(log_request));
     if app.dev {
-        router = router.layer(middleware::from_fn_with_state(app.clone(), follow_dev_clock));
+        routes = routes.layer(middleware::from_fn_with_state(app.clone(), follow_dev_clock));
     }
-    router
+    // Health checks stay outside the database-backed layers: /healthz must
+    // answer while the database is down.
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(routes)
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))

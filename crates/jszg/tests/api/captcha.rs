@@ -1,0 +1,225 @@
+//! The slider captcha (CAP-1..4, API.md "Captcha").
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use jszg_captcha::TrackPoint;
+
+use crate::helpers::*;
+
+async fn answer(app: &TestApp, id: &str, x: i64, track: Value) -> reqwest::Response {
+    app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "x": x, "track": track })).await
+}
+
+fn human(x: i64) -> Value {
+    track_json(&jszg_captcha::human_track(&mut rand::thread_rng(), x))
+}
+
+#[tokio::test]
+async fn a_challenge_is_a_picture_and_a_piece_without_the_answer() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("login").await;
+    assert!(c["background"].as_str().unwrap().starts_with("data:image/jpeg;base64,"));
+    assert!(c["piece"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    assert_eq!((c["width"].as_u64(), c["height"].as_u64()), (Some(320), Some(160)));
+    assert_eq!(c["expires_in"], 120);
+    let size = c["background"].as_str().unwrap().len() + c["piece"].as_str().unwrap().len();
+    assert!(size <= 40 * 1024, "payload {size} bytes");
+    // Two challenges never look the same.
+    let d = app.new_captcha("login").await;
+    assert_ne!(c["background"], d["background"]);
+    assert_ne!(c["id"], d["id"]);
+    // Nothing but dev_solution names the answer.
+    let x = c["dev_solution"].as_u64().unwrap();
+    let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+    for key in keys {
+        assert!(!key.contains("answer") && !key.contains("solution") || key == "dev_solution", "{key}");
+    }
+    assert!(x > 0);
+}
+
+#[tokio::test]
+async fn unknown_purposes_are_refused() {
+    let app = spawn_app().await;
+    let (status, error) = error_code(app.post("/api/v1/captchas", &json!({ "purpose": "spam" })).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["field"], "purpose");
+}
+
+#[tokio::test]
+async fn the_right_drag_passes_and_a_wrong_x_fails() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("sms").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    let res = answer(&app, c["id"].as_str().unwrap(), x + 2, human(x + 2)).await;
+    assert_eq!(res.status(), StatusCode::OK, "within tolerance");
+    assert!(res.json::<Value>().await.unwrap()["captcha_token"].as_str().unwrap().len() >= 32);
+
+    let c = app.new_captcha("sms").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x + 25, human(x + 25)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+}
+
+#[tokio::test]
+async fn a_challenge_is_spent_by_its_first_answer() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("sms").await;
+    let id = c["id"].as_str().unwrap();
+    let x = c["dev_solution"].as_i64().unwrap();
+    // A wrong answer spends it…
+    assert_eq!(answer(&app, id, x + 40, human(x + 40)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // …so the right one comes too late.
+    let (status, error) = error_code(answer(&app, id, x, human(x)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("captcha_expired")));
+
+    let c = app.new_captcha("sms").await;
+    let id = c["id"].as_str().unwrap();
+    let x = c["dev_solution"].as_i64().unwrap();
+    assert_eq!(answer(&app, id, x, human(x)).await.status(), StatusCode::OK);
+    assert_eq!(answer(&app, id, x, human(x)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_challenge_expires_after_two_minutes() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("sms").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    app.advance_clock(121).await;
+    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::GONE, Some("captcha_expired")));
+}
+
+#[tokio::test]
+async fn robotic_tracks_fail() {
+    let app = spawn_app().await;
+    let robotic: Vec<Box<dyn Fn(i64) -> Value>> = vec![
+        // Two points: a script jumping to the answer.
+        Box::new(|x| json!([{ "t": 0, "x": 0, "y": 0 }, { "t": 500, "x": x, "y": 0 }])),
+        // Perfectly even steps, no jitter, no slowing down.
+        Box::new(|x| {
+            let pts: Vec<TrackPoint> = (0..=20).map(|i| TrackPoint { t: i * 40, x: x * i / 20, y: 0 }).collect();
+            track_json(&pts)
+        }),
+        // Human-looking but far too fast.
+        Box::new(|x| {
+            let pts: Vec<Value> = jszg_captcha::human_track(&mut rand::thread_rng(), x)
+                .iter()
+                .map(|p| json!({ "t": p.t / 10, "x": p.x, "y": p.y }))
+                .collect();
+            Value::Array(pts)
+        }),
+        // No track at all.
+        Box::new(|_| json!([])),
+    ];
+    for (i, make) in robotic.iter().enumerate() {
+        let c = app.new_captcha("sms").await;
+        let x = c["dev_solution"].as_i64().unwrap();
+        let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, make(x)).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")), "track {i}");
+    }
+    // A body that is not even an answer spends the challenge as a failure.
+    let c = app.new_captcha("sms").await;
+    let id = c["id"].as_str().unwrap();
+    let res = app.client.post(app.url(&format!("/api/v1/captchas/{id}/answer"))).body("garbage").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer(&app, id, 0, human(0)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_token_serves_its_purpose_once() {
+    let app = spawn_app().await;
+    let send = |token: String, channel: &'static str| {
+        let app = &app;
+        async move {
+            let body = match channel {
+                "sms" => json!({ "channel": "sms", "phone": phone(), "purpose": "register", "captcha_token": token }),
+                _ => json!({ "channel": "email", "email": "20002@qq.com", "purpose": "change_email", "captcha_token": token }),
+            };
+            app.post("/api/v1/verification-codes", &body).await
+        }
+    };
+    // A login token does not send SMS.
+    let token = app.captcha_token("login").await;
+    let (status, error) = error_code(send(token, "sms").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+    // An SMS token does not send email.
+    let token = app.captcha_token("sms").await;
+    let (_, error) = error_code(send(token.clone(), "email").await).await;
+    assert_eq!(error["code"], "captcha_failed");
+    // Used once for SMS, then refused.
+    assert_eq!(send(token.clone(), "sms").await.status(), StatusCode::ACCEPTED);
+    let (_, error) = error_code(send(token, "sms").await).await;
+    assert_eq!(error["code"], "captcha_failed");
+    // Tokens expire after two minutes.
+    let token = app.captcha_token("sms").await;
+    app.advance_clock(121).await;
+    let (_, error) = error_code(send(token, "sms").await).await;
+    assert_eq!(error["code"], "captcha_failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_uses_of_one_token_one_wins() {
+    let app = spawn_app().await;
+    let sibling = spawn_sibling(&app).await;
+    let token = app.captcha_token("sms").await;
+    let requests = (0..8).map(|i| {
+        let target = if i % 2 == 0 { &app } else { &sibling };
+        let body = json!({ "channel": "sms", "phone": phone(), "purpose": "register", "captcha_token": token });
+        async move { target.post("/api/v1/verification-codes", &body).await.status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::ACCEPTED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY).count(), 7, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_throttled() {
+    let app = spawn_app().await;
+    let limit = app.app.config.captcha.failure_limit;
+    for _ in 0..limit {
+        let c = app.new_captcha("login").await;
+        let x = c["dev_solution"].as_i64().unwrap();
+        assert_eq!(answer(&app, c["id"].as_str().unwrap(), x + 60, human(x + 60)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Even a right answer now waits.
+    let c = app.new_captcha("login").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("captcha_throttled")));
+    assert!(error["retry_after"].as_i64().unwrap() > 0);
+    assert!(error["message"].as_str().unwrap().contains("分钟"));
+    // The window passes.
+    app.advance_clock(app.app.config.captcha.failure_window_secs + 1).await;
+    let c = app.new_captcha("login").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    assert_eq!(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keyboard_answers_have_rules_of_their_own() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("login").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    // Arrow presses of 4 px, 80 ms apart, then Enter.
+    let mut pts = vec![json!({ "t": 0, "x": 0, "y": 0 })];
+    let mut pos = 0;
+    let mut t = 0;
+    while pos < x {
+        pos = (pos + 4).min(x);
+        t += 80;
+        pts.push(json!({ "t": t, "x": pos, "y": 0 }));
+    }
+    let res = app
+        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The same presses 1 ms apart are a script.
+    let c = app.new_captcha("login").await;
+    let x = c["dev_solution"].as_i64().unwrap();
+    let pts: Vec<Value> = (0..=x / 4).map(|i| json!({ "t": i, "x": (i * 4).min(x), "y": 0 })).collect();
+    let res = app
+        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,0 +1,279 @@
+//! Spawn the whole app on port 0 with a fresh database per test: a SQLite
+//! file in a temporary directory, or a new PostgreSQL database when
+//! `JSZG_TEST_DATABASE_URL` names a server (the URL of any database on it).
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use rand::Rng;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use time::Date;
+
+use jszg::config::{Argon2Config, Config};
+use jszg::App;
+
+/// An HTTP client for one running server, in-process or not.
+pub struct Api {
+    pub base: String,
+    pub client: Client,
+}
+
+impl Api {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { base: format!("http://{addr}"), client: Client::builder().cookie_store(true).build().expect("client") }
+    }
+}
+
+pub struct TestApp {
+    pub api: Api,
+    pub app: App,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("JSZG_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
+}
+
+pub fn is_postgres() -> bool {
+    pg_admin_url().is_some()
+}
+
+/// Replace the database name at the end of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, format!("?{q}"))).unwrap_or((url, String::new()));
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    format!("{}/{}{}", &base[..path_start], name, query)
+}
+
+static CLEANED: OnceLock<()> = OnceLock::new();
+
+async fn fresh_postgres(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
+    if CLEANED.set(()).is_ok() {
+        // Databases of earlier runs: this process owns the prefix now.
+        let stale: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'jszg\\_t\\_%'")
+                .fetch_all(&mut admin)
+                .await
+                .unwrap_or_default();
+        for name in stale {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+        }
+    }
+    let name = format!("jszg_t_{}_{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create database");
+    with_database(admin_url, &name)
+}
+
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        dev: Some(true),
+        max_connections: 10,
+        // Password hashing is not what these tests measure.
+        argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 8 },
+        ..Config::default()
+    }
+}
+
+/// A database URL for a new, empty database of the backend under test.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match pg_admin_url() {
+        Some(admin) => (fresh_postgres(&admin).await, None),
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("jszg.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (url, dir) = fresh_database().await;
+    spawn_with(test_config(&url), dir).await
+}
+
+/// Another instance on the same database (as a second server would be).
+pub async fn spawn_sibling(of: &TestApp) -> TestApp {
+    let mut config = test_config(&of.database_url);
+    // Share the development key file of the first instance.
+    config.keys_file = Some(of.app.config.dev_keys_path());
+    config.dev = Some(true);
+    spawn_with(config, None).await
+}
+
+pub async fn spawn_with(config: Config, dir: Option<tempfile::TempDir>) -> TestApp {
+    let database_url = config.database_url.clone();
+    let app = App::start(config).await.expect("app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let served = app.clone();
+    tokio::spawn(async move {
+        let _ = served
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    TestApp { api: Api::new(addr), app, database_url, shutdown: Some(tx), _dir: dir }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Api {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn new_captcha(&self, purpose: &str) -> Value {
+        let res = self.post("/api/v1/captchas", &json!({ "purpose": purpose })).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    /// Solve a captcha the way a person would: drag to the dev solution
+    /// along a human-looking track.
+    pub async fn captcha_token(&self, purpose: &str) -> String {
+        let challenge = self.new_captcha(purpose).await;
+        let id = challenge["id"].as_str().expect("id");
+        let x = challenge["dev_solution"].as_i64().expect("dev_solution");
+        let track = jszg_captcha::human_track(&mut rand::thread_rng(), x);
+        let res = self.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "x": x, "track": track_json(&track) })).await;
+        assert_eq!(res.status(), StatusCode::OK, "captcha answer: {}", res.text().await.unwrap_or_default());
+        let body: Value = res.json().await.expect("json");
+        body["captcha_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn request_sms(&self, phone: &str, purpose: &str) -> Response {
+        let token = self.captcha_token("sms").await;
+        self.post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "sms", "phone": phone, "purpose": purpose, "captcha_token": token }),
+        )
+        .await
+    }
+
+    pub async fn outbox(&self, to: &str) -> Vec<Value> {
+        let res = self.client.get(self.url("/api/v1/dev/outbox")).query(&[("to", to)]).send().await.expect("outbox");
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    /// The newest six-digit code sent to `to`.
+    pub async fn last_code(&self, to: &str) -> String {
+        let messages = self.outbox(to).await;
+        let body = messages.first().and_then(|m| m["body"].as_str()).expect("a message").to_owned();
+        extract_code(&body).expect("a code in the message")
+    }
+
+    pub async fn sms_code(&self, phone: &str) -> String {
+        let res = self.request_sms(phone, "register").await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "sms: {}", res.text().await.unwrap_or_default());
+        self.last_code(phone).await
+    }
+
+    /// Register an account and return the response.
+    pub async fn register(&self, form: &Value) -> Response {
+        self.post("/api/v1/accounts", form).await
+    }
+
+    pub async fn advance_clock(&self, seconds: i64) {
+        let res = self.post("/api/v1/dev/clock", &json!({ "advance_seconds": seconds })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
+
+pub fn track_json(track: &[jszg_captcha::TrackPoint]) -> Value {
+    Value::Array(track.iter().map(|p| json!({ "t": p.t, "x": p.x, "y": p.y })).collect())
+}
+
+pub fn extract_code(body: &str) -> Option<String> {
+    let chars: Vec<char> = body.chars().collect();
+    chars.windows(6).enumerate().find_map(|(i, w)| {
+        let digits = w.iter().all(|c| c.is_ascii_digit());
+        let before = i == 0 || !chars[i - 1].is_ascii_digit();
+        let after = chars.get(i + 6).map_or(true, |c| !c.is_ascii_digit());
+        (digits && before && after).then(|| w.iter().collect())
+    })
+}
+
+/// A valid resident ID number for someone born on `birth`.
+pub fn resident_id(birth: Date) -> String {
+    let mut rng = rand::thread_rng();
+    let first17 = format!(
+        "110105{:04}{:02}{:02}{:03}",
+        birth.year(),
+        u8::from(birth.month()),
+        birth.day(),
+        rng.gen_range(0..1000)
+    );
+    let check = jszg_domain::resident_check_char(&first17).expect("check char");
+    format!("{first17}{check}")
+}
+
+/// The same number with a wrong check character.
+pub fn bad_check(doc: &str) -> String {
+    let last = doc.chars().last().unwrap_or('0');
+    let wrong = if last == '1' { '2' } else { '1' };
+    format!("{}{}", &doc[..17], wrong)
+}
+
+/// A phone number nobody else in this test uses.
+pub fn phone() -> String {
+    format!("158{:08}", rand::thread_rng().gen_range(0..100_000_000u32))
+}
+
+pub fn date(s: &str) -> Date {
+    jszg_domain::parse_date(s).expect("date")
+}
+
+/// A complete, valid registration form for a 30-year-old (period 20y).
+pub fn form(doc_number: &str, phone: &str, code: &str) -> Value {
+    json!({
+        "doc_type": "resident_id",
+        "doc_number": doc_number,
+        "name": "张三",
+        "validity": { "period": "20y", "start": "2020-05-01" },
+        "password": "Abc#2024x",
+        "password_confirm": "Abc#2024x",
+        "email": "123456@qq.com",
+        "phone": phone,
+        "verification_code": code,
+        "agree_terms": true,
+        "confirm_validity_warning": false
+    })
+}
+
+pub async fn error_code(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let body: Value = res.json().await.expect("json error body");
+    (status, body["error"].clone())
+}

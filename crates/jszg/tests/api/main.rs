@@ -1,0 +1,10 @@
+//! API tests: the whole app on port 0 with a fresh database per test, on
+//! SQLite by default and on PostgreSQL when `JSZG_TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod captcha;
+mod codes;
+mod dev;
+mod registration;
+mod storage;
