@@ -230,7 +230,7 @@
     handle.addEventListener('pointerdown', function (e) {
       if (state !== 'ready' || (e.pointerType === 'mouse' && e.button !== 0)) return;
       e.preventDefault();
-      handle.focus();
+      handle.focus({ preventScroll: true });
       keys = null;
       moveTo(0);
       var scale = picture.getBoundingClientRect().width / challenge.width || 1;
