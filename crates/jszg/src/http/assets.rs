@@ -9,7 +9,9 @@ use axum::Router;
 use crate::app::App;
 
 pub fn router() -> Router<App> {
-    Router::new().route("/static/{file}", get(serve))
+    Router::new()
+        .route("/static/{file}", get(serve))
+        .route("/favicon.ico", get(|| serve(Path("favicon.svg".to_owned()))))
 }
 
 fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
@@ -27,6 +29,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "captcha.js" => "text/javascript; charset=utf-8",
         "register.js" => "text/javascript; charset=utf-8",
         "done.js" => "text/javascript; charset=utf-8",
+        "favicon.svg" => "image/svg+xml",
     }
 }
 

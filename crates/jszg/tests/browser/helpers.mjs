@@ -1,0 +1,122 @@
+// Shared fixtures for the browser tests: a jszg server on a free port with a
+// fresh SQLite database, and Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = new URL('.', import.meta.url).pathname;
+export const BIN = process.env.JSZG_BIN || resolve(here, '../../../../target/debug/jszg');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOTS = join(here, 'screenshots');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+    s.on('error', fail);
+  });
+}
+
+export async function startServer(extraEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'jszg-browser-'));
+  const port = await freePort();
+  const child = spawn(BIN, ['serve'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      JSZG_BIND: `127.0.0.1:${port}`,
+      JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`,
+      JSZG_DEV: '1',
+      JSZG_LOG: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not up yet */ }
+    await sleep(50);
+  }
+  return {
+    base,
+    async stop() { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A valid resident ID number (GB 11643) for someone born on `birth` (YYYYMMDD). */
+export function residentId(birth) {
+  const seq = String(Math.floor(Math.random() * 1000)).padStart(3, '0');
+  const first17 = `110105${birth}${seq}`;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...first17].reduce((acc, c, i) => acc + Number(c) * weights[i], 0);
+  return first17 + '10X98765432'[sum % 11];
+}
+
+export function phone() {
+  return '158' + String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
+}
+
+/** Wait until the captcha under `host` is ready; return the dev solution. */
+export async function readyPuzzle(page, host = '#captcha') {
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'ready', host);
+  return Number(await page.getAttribute(host, 'data-dev-solution'));
+}
+
+/**
+ * Drag the slider handle with real pointer events so the piece moves to
+ * `targetX` (picture pixels), the way a person does: a short hesitation,
+ * fast at first, slowing down at the end, a little vertical wobble.
+ */
+export async function dragTo(page, targetX, host = '#captcha') {
+  const handle = page.locator(`${host} .jszg-captcha__handle`);
+  await handle.scrollIntoViewIfNeeded();
+  const box = await handle.boundingBox();
+  const scale = await page.evaluate((sel) => {
+    const pic = document.querySelector(`${sel} .jszg-captcha__picture`);
+    return pic.getBoundingClientRect().width / 320;
+  }, host);
+  const x0 = box.x + box.width / 2;
+  const y0 = box.y + box.height / 2;
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  await sleep(60);
+  const steps = 32;
+  for (let i = 1; i <= steps; i++) {
+    const p = i / steps;
+    const eased = 1 - Math.pow(1 - p, 3);
+    const wobble = i === steps ? 0 : Math.round((Math.random() - 0.5) * 4);
+    await page.mouse.move(x0 + targetX * scale * eased, y0 + wobble);
+    await sleep(25 + Math.round(p * 20));
+  }
+  await sleep(80);
+  await page.mouse.up();
+}
+
+export async function outbox(base, to) {
+  const res = await fetch(`${base}/api/v1/dev/outbox?to=${encodeURIComponent(to)}`);
+  return res.json();
+}
+
+export async function lastCode(base, to) {
+  for (let i = 0; i < 50; i++) {
+    const messages = await outbox(base, to);
+    const m = messages[0] && /(?<!\d)(\d{6})(?!\d)/.exec(messages[0].body);
+    if (m) return m[1];
+    await sleep(100);
+  }
+  throw new Error(`no code for ${to}`);
+}
