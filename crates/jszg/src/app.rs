@@ -10,10 +10,13 @@ use tokio::sync::{watch, Notify};
 use crate::adapters::delivery::Couriers;
 use crate::adapters::mail::Mailer;
 use crate::adapters::passwords::Hasher;
+use crate::adapters::authority::{HttpAuthority, IdentityAuthority, ReferenceRegistry};
 use crate::adapters::sms::SmsClient;
+use crate::config::AuthorityProvider;
+use jszg_domain::WorkingCalendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{captchas, Db};
+use crate::store::{captchas, sessions, Db};
 use crate::vault::{KeyMaterial, Vault};
 
 #[derive(Clone)]
@@ -25,6 +28,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub couriers: Arc<Couriers>,
     pub outbox_wake: Arc<Notify>,
+    pub authority: Arc<dyn IdentityAuthority>,
+    pub calendar: Arc<WorkingCalendar>,
     pub dev: bool,
 }
 
@@ -55,15 +60,40 @@ impl App {
             (Some(smtp), Some(sms)) if !dev => Couriers::Live {
                 mail: Mailer::new(smtp).map_err(StartError::Other)?,
                 sms: SmsClient::new(sms).map_err(StartError::Other)?,
+                webhooks: crate::adapters::delivery::Webhooks::new(&config.entries).map_err(StartError::Other)?,
             },
             _ => Couriers::Development,
         };
         let clock = if dev { Clock::development() } else { Clock::system() };
         clock.refresh(&db).await?;
+        let vault = Arc::new(vault);
+        let registry = ReferenceRegistry::new(db.clone(), vault.clone());
+        if let Some(csv) = &config.authority.registry_csv {
+            let loaded = registry.load_csv(csv, clock.unix(), clock.today()).await.map_err(StartError::Other)?;
+            tracing::info!(loaded, "reference registry loaded");
+        }
+        let authority: Arc<dyn IdentityAuthority> = match config.authority.provider {
+            AuthorityProvider::Registry => Arc::new(registry),
+            AuthorityProvider::Http => {
+                let a = &config.authority;
+                Arc::new(
+                    HttpAuthority::new(
+                        a.url.as_deref().unwrap_or_default(),
+                        a.secret.as_deref().unwrap_or_default(),
+                        Duration::from_millis(a.timeout_ms),
+                        a.retries,
+                    )
+                    .map_err(StartError::Other)?,
+                )
+            }
+        };
+        let calendar = Arc::new(load_calendar(&config, clock.today())?);
         Ok(App {
             db,
             clock,
-            vault: Arc::new(vault),
+            authority,
+            calendar,
+            vault,
             hasher,
             config: Arc::new(config),
             couriers: Arc::new(couriers),
@@ -97,6 +127,20 @@ impl App {
     }
 }
 
+fn load_calendar(config: &Config, today: time::Date) -> Result<WorkingCalendar, StartError> {
+    let mut calendar = WorkingCalendar::builtin();
+    for path in &config.calendar_files {
+        let text = std::fs::read_to_string(path).map_err(|e| StartError::Other(format!("calendar {}: {e}", path.display())))?;
+        calendar.add_year_file(&text).map_err(|e| StartError::Other(format!("calendar {}: {e}", path.display())))?;
+    }
+    for year in [today.year(), today.year() + 1] {
+        if !calendar.has_year(year) {
+            tracing::warn!(year, "no working-day calendar for this year: only weekends count as days off; add its file to calendar_files");
+        }
+    }
+    Ok(calendar)
+}
+
 fn load_keys(config: &Config, dev: bool) -> Result<KeyMaterial, StartError> {
     if let Some(keys) = &config.keys {
         return Ok(keys.clone());
@@ -120,15 +164,19 @@ fn load_keys(config: &Config, dev: bool) -> Result<KeyMaterial, StartError> {
     Ok(KeyMaterial::load(&path)?)
 }
 
-/// Drop expired captcha rows now and then; they are refused when expired
-/// anyway, this only keeps the tables small.
+/// Drop expired captcha rows and sessions now and then; they are refused
+/// when expired anyway, this only keeps the tables small.
 async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = stop.changed() => return,
         }
-        if let Err(err) = captchas::purge_expired(&app.db, app.clock.unix()).await {
+        let now = app.clock.unix();
+        if let Err(err) = captchas::purge_expired(&app.db, now).await {
+            tracing::warn!(error = %err, "housekeeping failed");
+        }
+        if let Err(err) = sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }
     }

@@ -38,6 +38,13 @@ pub struct Config {
     pub captcha: CaptchaConfig,
     pub argon2: Argon2Config,
     pub outbox: OutboxConfig,
+    pub login: LoginConfig,
+    pub sessions: SessionConfig,
+    pub entries: EntriesConfig,
+    pub authority: AuthorityConfig,
+    /// Extra working-day calendar files (one per year) beside the built-in
+    /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
+    pub calendar_files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
@@ -164,6 +171,116 @@ impl Default for OutboxConfig {
     }
 }
 
+/// Login throttling (LOGIN-3). The shape follows Keycloak's brute-force
+/// detection and Logto's lockout: a few free tries, then each try waits
+/// longer, then the number is locked for a while; an address that fails
+/// across many numbers is throttled on its own.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LoginConfig {
+    /// Failures before each further try is delayed.
+    pub slow_after: i64,
+    /// Added delay per failure beyond `slow_after`, capped by `max_delay_ms`.
+    pub delay_step_ms: u64,
+    pub max_delay_ms: u64,
+    /// Failures (within `reset_after_secs`) that lock the number.
+    pub lock_after: i64,
+    pub lock_secs: i64,
+    /// Failures older than this are forgotten.
+    pub reset_after_secs: i64,
+    /// Failed logins per source address per window.
+    pub address_limit: i64,
+    pub address_window_secs: i64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            slow_after: 3,
+            delay_step_ms: 500,
+            max_delay_ms: 3000,
+            lock_after: 10,
+            lock_secs: 15 * 60,
+            reset_after_secs: 12 * 3600,
+            address_limit: 100,
+            address_window_secs: 15 * 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// A session unused this long ends.
+    pub idle_secs: i64,
+    /// A session ends this long after login, used or not.
+    pub absolute_secs: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { idle_secs: 30 * 60, absolute_secs: 12 * 3600 }
+    }
+}
+
+/// Where each business entry sends an applicant who may do business.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EntriesConfig {
+    pub certification_url: String,
+    pub renewal_url: String,
+    /// Where each business system receives events (SSO-3), signed with
+    /// `webhook_secret` like the authority requests.
+    pub certification_webhook: Option<String>,
+    pub renewal_webhook: Option<String>,
+    pub webhook_secret: Option<String>,
+}
+
+impl Default for EntriesConfig {
+    fn default() -> Self {
+        Self {
+            certification_url: "/business/certification".into(),
+            renewal_url: "/business/renewal".into(),
+            certification_webhook: None,
+            renewal_webhook: None,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// The identity authority (RN-4).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthorityConfig {
+    /// `registry` (the reference registry table) or `http`.
+    pub provider: AuthorityProvider,
+    /// CSV of `doc_type,doc_number,name` loaded into the registry at start.
+    pub registry_csv: Option<PathBuf>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub timeout_ms: u64,
+    pub retries: u32,
+}
+
+impl std::fmt::Debug for AuthorityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorityConfig").field("provider", &self.provider).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Default for AuthorityConfig {
+    fn default() -> Self {
+        Self { provider: AuthorityProvider::Registry, registry_csv: None, url: None, secret: None, timeout_ms: 5000, retries: 2 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthorityProvider {
+    Registry,
+    Http,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -183,6 +300,11 @@ impl Default for Config {
             captcha: CaptchaConfig::default(),
             argon2: Argon2Config::default(),
             outbox: OutboxConfig::default(),
+            login: LoginConfig::default(),
+            sessions: SessionConfig::default(),
+            entries: EntriesConfig::default(),
+            authority: AuthorityConfig::default(),
+            calendar_files: Vec::new(),
         }
     }
 }
@@ -274,6 +396,9 @@ impl Config {
         }
         if self.keys.is_none() && self.keys_file.is_none() {
             missing.push("keys_file or [keys]");
+        }
+        if self.authority.provider == AuthorityProvider::Http && (self.authority.url.is_none() || self.authority.secret.is_none()) {
+            missing.push("[authority] url and secret");
         }
         if !missing.is_empty() {
             return Err(ConfigError::Refused(format!(

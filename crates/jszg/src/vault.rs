@@ -117,6 +117,7 @@ pub enum Field {
     Outbox,
     Photo,
     Contact,
+    Totp,
 }
 
 impl Field {
@@ -130,6 +131,7 @@ impl Field {
             Field::Outbox => b"outbox",
             Field::Photo => b"photo",
             Field::Contact => b"contact",
+            Field::Totp => b"totp",
         }
     }
 }

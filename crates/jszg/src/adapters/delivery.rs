@@ -4,23 +4,70 @@
 
 use crate::adapters::mail::Mailer;
 use crate::adapters::sms::SmsClient;
+use crate::config::EntriesConfig;
 use crate::flows::notify::{Channel, Message};
 
 pub enum Couriers {
     Development,
-    Live { mail: Mailer, sms: SmsClient },
+    Live { mail: Mailer, sms: SmsClient, webhooks: Webhooks },
+}
+
+/// Signed event delivery to the business systems (SSO-3).
+pub struct Webhooks {
+    pub config: EntriesConfig,
+    pub http: reqwest::Client,
+}
+
+impl Webhooks {
+    pub fn new(config: &EntriesConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("webhook client: {e}"))?;
+        Ok(Self { config: config.clone(), http })
+    }
+
+    async fn send(&self, message: &Message, outbox_id: i64) -> Result<(), String> {
+        let url = match message.to.as_str() {
+            "certification" => self.config.certification_webhook.as_deref(),
+            "renewal" => self.config.renewal_webhook.as_deref(),
+            _ => None,
+        }
+        .ok_or_else(|| format!("no webhook configured for {}", message.to))?;
+        let secret = self.config.webhook_secret.as_deref().ok_or("no webhook_secret configured")?;
+        #[allow(clippy::disallowed_methods)]
+        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let body = message.body.as_bytes();
+        let response = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("X-Jszg-Event-Id", format!("outbox-{outbox_id}"))
+            .header("X-Jszg-Timestamp", &timestamp)
+            .header("X-Jszg-Signature", crate::adapters::authority::sign(secret, &timestamp, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| format!("webhook: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("webhook answered {}", response.status()))
+        }
+    }
 }
 
 impl Couriers {
     pub async fn deliver(&self, message: &Message, outbox_id: i64) -> Result<(), String> {
         match self {
             Couriers::Development => Ok(()),
-            Couriers::Live { mail, sms } => match message.channel {
+            Couriers::Live { mail, sms, webhooks } => match message.channel {
                 Channel::Email => mail.send(message, outbox_id).await,
                 Channel::Sms => sms.send(message, outbox_id).await,
                 // The WeChat adapter answers in the chat itself; the outbox
                 // copy is the record.
                 Channel::Wechat => Ok(()),
+                Channel::Business => webhooks.send(message, outbox_id).await,
             },
         }
     }

@@ -1,4 +1,6 @@
+pub mod authority;
 pub mod delivery;
 pub mod mail;
 pub mod passwords;
 pub mod sms;
+pub mod totp;

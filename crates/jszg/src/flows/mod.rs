@@ -1,8 +1,16 @@
 //! Business flows: each takes parsed domain values, applies the rule, and
 //! returns a result. They know nothing of HTTP or SQL dialects.
 
+pub mod account_changes;
+pub mod applicant;
 pub mod captcha;
 pub mod codes;
+pub mod enrollment;
+pub mod login;
 pub mod loose;
 pub mod notify;
+pub mod profile;
+pub mod realname;
 pub mod registration;
+pub mod reviews;
+pub mod sessions;

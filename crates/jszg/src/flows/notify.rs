@@ -17,6 +17,8 @@ pub enum Channel {
     Sms,
     Email,
     Wechat,
+    /// An event for a business system (SSO-3), delivered by signed webhook.
+    Business,
 }
 
 impl Channel {
@@ -25,6 +27,7 @@ impl Channel {
             Channel::Sms => "sms",
             Channel::Email => "email",
             Channel::Wechat => "wechat",
+            Channel::Business => "business",
         }
     }
 }

@@ -29,6 +29,8 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "captcha.js" => "text/javascript; charset=utf-8",
         "register.js" => "text/javascript; charset=utf-8",
         "done.js" => "text/javascript; charset=utf-8",
+        "login.js" => "text/javascript; charset=utf-8",
+        "contact.js" => "text/javascript; charset=utf-8",
         "favicon.svg" => "image/svg+xml",
     }
 }

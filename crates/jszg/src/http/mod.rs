@@ -18,6 +18,7 @@ use crate::error::AppError;
 pub mod api;
 pub mod assets;
 pub mod pages;
+pub mod session;
 
 pub fn router(app: App) -> Router {
     let mut routes = Router::new()

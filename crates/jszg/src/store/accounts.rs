@@ -5,6 +5,102 @@
 use super::{Db, Tx};
 use crate::{db_run, tx_run};
 
+/// The columns of [`Account`], for every query that loads one.
+#[macro_export]
+macro_rules! account_columns {
+    () => {
+        "a.id, a.doc_type, a.doc_number_enc, a.name, a.validity_period, a.validity_start, a.validity_end,
+         a.password_hash, a.email_enc, a.phone_enc, a.registered_at, a.sex, a.birth_date, a.ethnicity,
+         a.local_id_enc, a.permit_number_enc, a.profile_completed_at, a.realname_status"
+    };
+}
+
+/// A live account as stored; personal data still sealed.
+#[derive(sqlx::FromRow, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub doc_type: String,
+    pub doc_number_enc: Vec<u8>,
+    pub name: String,
+    pub validity_period: Option<String>,
+    pub validity_start: Option<String>,
+    pub validity_end: Option<String>,
+    pub password_hash: Option<String>,
+    pub email_enc: Option<Vec<u8>>,
+    pub phone_enc: Option<Vec<u8>>,
+    pub registered_at: i64,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub ethnicity: Option<String>,
+    pub local_id_enc: Option<Vec<u8>>,
+    pub permit_number_enc: Option<Vec<u8>>,
+    pub profile_completed_at: Option<i64>,
+    pub realname_status: String,
+}
+
+pub async fn find_live(db: &Db, doc_hash: &[u8]) -> Result<Option<Account>, sqlx::Error> {
+    const SQL: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.doc_hash = $1 AND a.archived_at IS NULL");
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(doc_hash).fetch_optional(pool).await?))
+}
+
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    const SQL: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.id = $1 AND a.archived_at IS NULL");
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
+}
+
+pub async fn set_password(tx: &mut Tx, id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(hash).bind(now).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Replace a hash with a stronger one of the same password, unless the
+/// password changed meanwhile.
+pub async fn upgrade_password_hash(db: &Db, id: i64, old: &str, new: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(old).bind(new).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn set_phone(tx: &mut Tx, id: i64, phone_enc: &[u8], phone_hash: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET phone_enc = $2, phone_hash = $3 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(phone_enc).bind(phone_hash).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn set_email(tx: &mut Tx, id: i64, email_enc: &[u8], email_hash: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET email_enc = $2, email_hash = $3 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(email_enc).bind(email_hash).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub struct ProfileUpdate<'a> {
+    pub sex: Option<&'a str>,
+    pub birth_date: Option<&'a str>,
+    pub ethnicity: &'a str,
+    pub local_id_enc: Option<&'a [u8]>,
+    pub permit_number_enc: Option<&'a [u8]>,
+    pub completed_at: i64,
+}
+
+pub async fn set_profile(tx: &mut Tx, id: i64, p: ProfileUpdate<'_>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET sex = $2, birth_date = $3, ethnicity = $4, local_id_enc = $5,
+            permit_number_enc = $6, profile_completed_at = COALESCE(profile_completed_at, $7)
+        WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL)
+        .bind(id)
+        .bind(p.sex)
+        .bind(p.birth_date)
+        .bind(p.ethnicity)
+        .bind(p.local_id_enc)
+        .bind(p.permit_number_enc)
+        .bind(p.completed_at)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
 pub struct NewAccount<'a> {
     pub doc_type: &'a str,
     pub doc_hash: &'a [u8],
@@ -56,4 +152,26 @@ pub async fn archive_legacy(tx: &mut Tx, doc_hash: &[u8], cutoff: i64, now: i64)
     const SQL: &str = "UPDATE accounts SET archived_at = $3, archived_reason = 'superseded_legacy'
         WHERE doc_hash = $1 AND archived_at IS NULL AND registered_at < $2 RETURNING id";
     Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(doc_hash).bind(cutoff).bind(now).fetch_optional(conn).await?))
+}
+
+/// Record a successful real-name verification, with the name it used.
+pub async fn set_verified(tx: &mut Tx, id: i64, name: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET realname_status = 'verified', name = $2 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(name).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn set_realname_status(tx: &mut Tx, id: i64, status: &str) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET realname_status = $2 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(status).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Apply the identity data a reviewer approved (MR-5).
+pub async fn set_reviewed_identity(tx: &mut Tx, id: i64, name: &str, period: &str, start: &str, end: Option<&str>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET realname_status = 'review_approved', name = $2, validity_period = $3,
+            validity_start = $4, validity_end = $5
+        WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(name).bind(period).bind(start).bind(end).execute(conn).await?.rows_affected());
+    Ok(())
 }

@@ -11,10 +11,17 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub mod accounts;
+pub mod audit;
 pub mod captchas;
+pub mod enrollments;
 pub mod codes;
 pub mod identities;
+pub mod logins;
 pub mod outbox;
+pub mod realname;
+pub mod reviews;
+pub mod sessions;
+pub mod staff;
 pub mod settings;
 pub mod throttles;
 

@@ -277,3 +277,63 @@ pub async fn error_code(res: Response) -> (StatusCode, Value) {
     let body: Value = res.json().await.expect("json error body");
     (status, body["error"].clone())
 }
+
+pub const PASSWORD: &str = "Abc#2024x";
+
+/// A registered applicant of each document type.
+pub struct Registered {
+    pub doc: String,
+    pub phone: String,
+}
+
+/// An hmt_residence number (GB 11643 with a region prefix) for `birth`.
+pub fn residence_permit(prefix: &str, birth: Date) -> String {
+    let first17 = format!(
+        "{prefix}{:04}{:02}{:02}{:03}",
+        birth.year(),
+        u8::from(birth.month()),
+        birth.day(),
+        rand::thread_rng().gen_range(0..1000)
+    );
+    let check = jszg_domain::resident_check_char(&first17).expect("check char");
+    format!("{first17}{check}")
+}
+
+pub fn permit_number(doc_type: &str) -> String {
+    let n: u32 = rand::thread_rng().gen_range(0..100_000_000);
+    match doc_type {
+        "hk_mo_permit" => format!("H{n:08}"),
+        _ => format!("{n:08}"),
+    }
+}
+
+impl Api {
+    /// Register a fresh applicant with `doc_type` and return its number.
+    pub async fn register_as(&self, doc_type: &str) -> Registered {
+        let doc = match doc_type {
+            "resident_id" => resident_id(date("1985-03-15")),
+            "hmt_residence" => residence_permit("810000", date("1985-03-15")),
+            other => permit_number(other),
+        };
+        let phone = phone();
+        let code = self.sms_code(&phone).await;
+        let mut body = form(&doc, &phone, &code);
+        body["doc_type"] = json!(doc_type);
+        if doc_type != "resident_id" {
+            body["validity"] = json!({ "period": "5y", "start": "2024-01-01" });
+        }
+        let res = self.register(&body).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "register {doc_type}: {}", res.text().await.unwrap_or_default());
+        Registered { doc, phone }
+    }
+
+    pub async fn login(&self, doc: &str, password: &str, entry: &str) -> Response {
+        let token = self.captcha_token("login").await;
+        self.post("/api/v1/sessions", &json!({ "doc_number": doc, "password": password, "captcha_token": token, "entry": entry })).await
+    }
+
+    /// A new client (its own cookie jar) on the same server.
+    pub fn another_client(&self) -> Api {
+        Api { base: self.base.clone(), client: Client::builder().cookie_store(true).build().expect("client") }
+    }
+}

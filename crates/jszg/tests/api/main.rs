@@ -6,5 +6,7 @@ mod helpers;
 mod captcha;
 mod codes;
 mod dev;
+mod profile;
 mod registration;
+mod sessions;
 mod storage;

@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod captchas;
 pub mod codes;
 pub mod dev;
+pub mod realname;
+pub mod sessions;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,12 +22,23 @@ pub mod dev;
         codes::create,
         accounts::create,
         accounts::check,
+        sessions::create,
+        sessions::destroy,
+        sessions::me,
+        sessions::update_profile,
+        sessions::change_password,
+        sessions::change_phone,
+        sessions::change_email,
+        sessions::entry,
+        realname::verify,
+        realname::apply,
+        realname::enroll,
         dev::outbox,
         dev::add_identity,
         dev::advance_clock,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
-    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "dev"))
+    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "dev"))
 )]
 pub struct ApiDoc;
 
@@ -34,7 +47,9 @@ pub fn router(dev: bool) -> Router<App> {
         .route("/api/v1/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
         .merge(captchas::router())
         .merge(codes::router())
-        .merge(accounts::router());
+        .merge(accounts::router())
+        .merge(sessions::router())
+        .merge(realname::router());
     if dev {
         router = router.merge(dev::router());
     }

@@ -8,12 +8,18 @@ use axum::Router;
 
 use crate::app::App;
 
+pub mod centre;
 pub mod dev;
 pub mod home;
+pub mod login;
 pub mod register;
 
 pub fn router(dev: bool) -> Router<App> {
-    let mut router = Router::new().merge(home::router()).merge(register::router());
+    let mut router = Router::new()
+        .merge(home::router())
+        .merge(register::router())
+        .merge(login::router())
+        .merge(centre::router());
     if dev {
         router = router.merge(dev::router());
     }
@@ -44,4 +50,13 @@ pub fn entry_or_default(raw: Option<&str>) -> &'static str {
         Some("renewal") => "renewal",
         _ => "certification",
     }
+}
+
+/// A form whose synchronizer token does not match its session.
+pub fn csrf_page() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        render(&ErrorPage { title: "页面已过期", message: "页面已过期或请求来源不被允许，请刷新页面后重新操作。" }),
+    )
+        .into_response()
 }

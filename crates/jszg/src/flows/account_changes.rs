@@ -1,0 +1,125 @@
+//! Changes an applicant makes in the personal centre (PROF-3, PROF-4):
+//! the password, the phone and the email. Each is written to the audit log.
+
+use jszg_domain::{Email, Password, Phone};
+
+use crate::adapters::passwords::Verdict;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::applicant::{Applicant, RealnameStatus};
+use crate::flows::codes::{self, CodePurpose, Target};
+use crate::flows::profile::review_pending;
+use crate::store::{accounts, audit, sessions, Tx};
+use crate::vault::Field;
+
+async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<()> {
+    audit::append(
+        tx,
+        audit::Entry { at: app.clock.unix(), actor_kind: "applicant", actor_id: Some(a.id()), account_id: Some(a.id()), action, detail: "" },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A new password that passes CRED-3 and matches its confirmation.
+pub fn new_password(a: &Applicant, raw: &str, confirm: &str, field: &'static str) -> AppResult<Password> {
+    let password = Password::parse(raw, &a.doc).map_err(|e| AppError::invalid("weak_password", field, e.to_string()))?;
+    if password.expose_secret() != confirm {
+        return Err(AppError::invalid("password_mismatch", "new_password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
+    }
+    Ok(password)
+}
+
+/// 修改密码: needs the current password; ends every other session.
+pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], current: &str, new: &str, confirm: &str) -> AppResult<()> {
+    let password = new_password(a, new, confirm, "new_password")?;
+    match app.hasher.verify(current, a.row.password_hash.as_deref()).await? {
+        Verdict::Valid { .. } => {}
+        Verdict::Invalid => {
+            return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确，请重新输入。").field("current_password"))
+        }
+    }
+    let hash = app.hasher.hash(password.expose_secret()).await?;
+    let mut tx = app.db.begin().await?;
+    accounts::set_password(&mut tx, a.id(), &hash, app.clock.unix()).await?;
+    let ended = sessions::delete_others(&mut tx, a.id(), Some(keep_session)).await?;
+    log(&mut tx, app, a, "password_changed").await?;
+    tx.commit().await?;
+    tracing::info!(account_id = a.id(), ended, "password changed");
+    Ok(())
+}
+
+fn locked_by_review(a: &Applicant) -> AppResult<()> {
+    if a.realname() == RealnameStatus::ReviewPending {
+        return Err(review_pending());
+    }
+    Ok(())
+}
+
+/// 修改手机号码: a code sent to the new number proves it.
+pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &str) -> AppResult<()> {
+    locked_by_review(a)?;
+    let phone = Phone::parse(raw_phone).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+    let code = codes::parse_code(raw_code)
+        .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+    let target = Target::Sms(&phone);
+    let mut tx = app.db.begin().await?;
+    if !codes::consume(&mut tx, app, target, CodePurpose::ChangePhone, &code).await? {
+        tx.rollback().await?;
+        codes::count_wrong(app, target, CodePurpose::ChangePhone).await?;
+        return Err(codes::wrong_code());
+    }
+    accounts::set_phone(
+        &mut tx,
+        a.id(),
+        &app.vault.seal_str(Field::Phone, phone.as_str()),
+        &app.vault.lookup(Field::Phone, phone.as_str()),
+    )
+    .await?;
+    log(&mut tx, app, a, "phone_changed").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// 修改邮箱: a code sent to the new address proves it.
+pub async fn change_email(app: &App, a: &Applicant, raw_email: &str, raw_code: &str) -> AppResult<()> {
+    locked_by_review(a)?;
+    let email = Email::parse(raw_email).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let code = codes::parse_code(raw_code)
+        .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+    let target = Target::Email(&email);
+    let mut tx = app.db.begin().await?;
+    if !codes::consume(&mut tx, app, target, CodePurpose::ChangeEmail, &code).await? {
+        tx.rollback().await?;
+        codes::count_wrong(app, target, CodePurpose::ChangeEmail).await?;
+        return Err(codes::wrong_code());
+    }
+    accounts::set_email(
+        &mut tx,
+        a.id(),
+        &app.vault.seal_str(Field::Email, email.as_str()),
+        &app.vault.lookup(Field::Email, email.as_str()),
+    )
+    .await?;
+    log(&mut tx, app, a, "email_changed").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The business entry gate (RN-1): where an applicant may go, or why not.
+pub fn entry_gate(app: &App, a: &Applicant, entry: crate::flows::applicant::Entry) -> AppResult<String> {
+    if !a.profile_complete() {
+        return Err(AppError::conflict("profile_incomplete", "请先完善个人信息，再办理业务。"));
+    }
+    if !a.realname().unlocks_business() {
+        return Err(AppError::forbidden(
+            "realname_required",
+            "您还未进行实名认证，需进入“个人信息中心”完成实名认证，再办理业务！",
+        ));
+    }
+    let entries = &app.config.entries;
+    Ok(match entry {
+        crate::flows::applicant::Entry::Certification => entries.certification_url.clone(),
+        crate::flows::applicant::Entry::Renewal => entries.renewal_url.clone(),
+    })
+}

@@ -1,0 +1,115 @@
+//! 登录 (LOGIN-1..3). An unknown number and a wrong password take the same
+//! path, cost the same argon2 verification and give the same answer;
+//! failures per number are counted in the database, slow the answer and
+//! then lock the number; failures per source address are throttled first.
+
+use std::time::Duration;
+
+use jszg_domain::{DocNumber, DocType, PasswordAttempt};
+
+use crate::adapters::passwords::Verdict;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::applicant::{Applicant, Entry};
+use crate::flows::sessions;
+use crate::store::{accounts, audit, logins, throttles};
+use crate::vault::Field;
+
+const ADDRESS_SCOPE: &str = "login_address";
+
+pub struct LoggedIn {
+    pub token: String,
+    pub applicant: Applicant,
+}
+
+/// The account name as stored: the number normalised by the first document
+/// type whose rules accept it, or simply trimmed and upper-cased.
+pub fn account_name(raw: &str, today: time::Date) -> String {
+    for doc_type in [DocType::ResidentId, DocType::HmtResidence, DocType::HkMoPermit, DocType::TwPermit] {
+        if let Ok(doc) = DocNumber::parse(doc_type, raw, today) {
+            return doc.as_str().to_owned();
+        }
+    }
+    raw.trim().to_uppercase()
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized("invalid_credentials", "账号或密码错误，请重新输入。")
+}
+
+fn locked(retry_after: i64) -> AppError {
+    let minutes = ((retry_after + 59) / 60).max(1);
+    AppError::too_many(
+        "account_locked",
+        format!("密码错误次数过多，账号已被临时锁定，请{minutes}分钟后再试。如忘记密码，请使用“忘记密码”重置。"),
+        Some(retry_after),
+    )
+}
+
+pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entry: Entry, source: &str) -> AppResult<LoggedIn> {
+    let policy = &app.config.login;
+    let now = app.clock.unix();
+    let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.as_bytes()]);
+    let (hits, window_end) = throttles::peek(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
+    if hits >= policy.address_limit {
+        return Err(AppError::too_many(
+            "too_many_attempts",
+            "登录失败次数过多，请稍后再试。",
+            Some(window_end - now),
+        ));
+    }
+
+    let name = account_name(raw_number, app.clock.today());
+    let doc_hash = app.vault.lookup(Field::DocNumber, &name);
+    let failures = logins::get(&app.db, &doc_hash).await?;
+    if let Some(until) = failures.and_then(|f| f.locked_until).filter(|until| *until > now) {
+        return Err(locked(until - now));
+    }
+    let count = failures.map(|f| f.failures).unwrap_or(0);
+    if count >= policy.slow_after {
+        let steps = (count - policy.slow_after + 1) as u64;
+        let delay = (steps * policy.delay_step_ms).min(policy.max_delay_ms);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+
+    let account = accounts::find_live(&app.db, &doc_hash).await?;
+    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let verdict = app.hasher.verify(password.expose_secret(), stored).await?;
+    let (Verdict::Valid { rehash }, Some(account)) = (verdict, account) else {
+        let recorded = logins::record(
+            &app.db,
+            &doc_hash,
+            &logins::Policy {
+                now,
+                reset_before: now - policy.reset_after_secs,
+                lock_after: policy.lock_after,
+                lock_until: now + policy.lock_secs,
+            },
+        )
+        .await?;
+        throttles::hit(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
+        if recorded.failures == 0 && recorded.locked_until.is_some_and(|u| u > now) {
+            tracing::info!("login locked a document number");
+        }
+        return Err(invalid_credentials());
+    };
+
+    if failures.is_some() {
+        logins::clear(&app.db, &doc_hash).await?;
+    }
+    if rehash {
+        if let Some(old) = account.password_hash.as_deref() {
+            let new = app.hasher.hash(password.expose_secret()).await?;
+            accounts::upgrade_password_hash(&app.db, account.id, old, &new).await?;
+        }
+    }
+    let mut tx = app.db.begin().await?;
+    let token = sessions::start(&mut tx, app, account.id, entry).await?;
+    audit::append(
+        &mut tx,
+        audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(account.id), account_id: Some(account.id), action: "login", detail: entry.as_str() },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(LoggedIn { token, applicant: Applicant::open(app, account)? })
+}

@@ -1,0 +1,126 @@
+//! 实名认证 (RN-1..6): three attempts per applicant per Beijing day against
+//! the identity authority; an outage spends nothing; a success may carry a
+//! new name (RN-6), which is saved only then and announced to the
+//! businesses the applicant enrolled in.
+
+use serde_json::json;
+
+use jszg_domain::{next_beijing_midnight, DocType, PersonName};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::applicant::{Applicant, RealnameStatus};
+use crate::flows::notify::{self, Channel, Message};
+use crate::flows::profile::review_pending;
+use crate::flows::reviews;
+use crate::store::{accounts, audit, enrollments, realname};
+
+/// RN-3.
+pub const DAILY_ATTEMPTS: i64 = 3;
+
+pub async fn remaining_today(app: &App, account_id: i64) -> AppResult<i64> {
+    let day = jszg_domain::format_date(app.clock.today());
+    Ok((DAILY_ATTEMPTS - realname::used(&app.db, account_id, &day).await?).max(0))
+}
+
+/// The latest manual review of the applicant, for `/api/v1/me`.
+pub async fn review_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_json::Value>> {
+    reviews::latest_identity_summary(app, a).await
+}
+
+pub struct Verified {
+    pub remaining_today: i64,
+    pub name: String,
+}
+
+/// The guidance after a failed check (RN-5): the CTID guide for resident
+/// IDs, and manual review for everybody.
+pub fn failure_message(doc_type: DocType) -> &'static str {
+    match doc_type {
+        DocType::ResidentId => "实名认证不通过。请仔细核对姓名是否与证件完全一致，勿直接重复提交。如确认信息无误，可能是您的身份信息近期发生过变化，请参照《居民身份证网上功能凭证开通指南》开通CTID网证后再进行实名认证，或点击“申请人工审核”。",
+        _ => "实名认证不通过。请仔细核对姓名是否与证件完全一致，勿直接重复提交。如确认信息无误，请点击“申请人工审核”，上传证件照片等材料等待人工审核。",
+    }
+}
+
+pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResult<Verified> {
+    if a.realname() == RealnameStatus::ReviewPending {
+        return Err(review_pending());
+    }
+    let name = match new_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(raw) => PersonName::parse(a.doc_type(), raw).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?,
+        None => PersonName::from_storage(a.row.name.clone()),
+    };
+    let now = app.clock.now();
+    let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
+    let Some(used) = realname::take(&app.db, a.id(), &day, DAILY_ATTEMPTS).await? else {
+        return Err(AppError::too_many(
+            "daily_limit",
+            "每日您最多可进行三次实名认证，今日次数已用完，请于明日0点（北京时间）后再试。",
+            Some((next_beijing_midnight(now) - now).whole_seconds()),
+        )
+        .with("remaining_today", 0));
+    };
+    let remaining = (DAILY_ATTEMPTS - used).max(0);
+    let request_id = format!("rn-{}-{}-{}", a.id(), day, used);
+    let answer = match app.authority.verify(&a.doc, &name, &request_id).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::warn!(error = %err, "real-name check not judged; attempt returned");
+            realname::give_back(&app.db, a.id(), &day).await?;
+            return Err(AppError::unavailable(
+                "authority_unavailable",
+                "实名认证服务暂时不可用，本次不计入认证次数，请稍后再试。",
+            )
+            .with("remaining_today", remaining + 1));
+        }
+    };
+    if answer == crate::adapters::authority::Answer::Mismatch {
+        // A failed self-check changes nothing: an approved review stands (MR-5).
+        let mut err = AppError::invalid("realname_failed", "name", failure_message(a.doc_type())).with("remaining_today", remaining);
+        if a.doc_type() == DocType::ResidentId {
+            err = err.with("guide", "/guide/ctid");
+        }
+        return Err(err);
+    }
+
+    let renamed = name.as_str() != a.row.name;
+    let mut tx = app.db.begin().await?;
+    accounts::set_verified(&mut tx, a.id(), name.as_str()).await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            at: now.unix_timestamp(),
+            actor_kind: "applicant",
+            actor_id: Some(a.id()),
+            account_id: Some(a.id()),
+            action: if renamed { "realname_verified_renamed" } else { "realname_verified" },
+            detail: "",
+        },
+    )
+    .await?;
+    if renamed {
+        // RN-6: a business the applicant enrolled in must have them resubmit.
+        for entry in enrollments::entries_of_tx(&mut tx, a.id()).await? {
+            let event = json!({
+                "type": "applicant.name_changed",
+                "entry": entry,
+                "doc_type": a.doc_type().as_str(),
+                "doc_number": a.doc.as_str(),
+                "name": name.as_str(),
+                "resubmit_required": true,
+                "occurred_at": crate::http::api::dev::rfc3339(now.unix_timestamp()),
+            });
+            notify::queue(
+                &mut tx,
+                app,
+                &Message { channel: Channel::Business, to: entry.clone(), subject: Some("applicant.name_changed".into()), body: event.to_string(), html: None, sms: None },
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    if renamed {
+        app.wake_outbox();
+    }
+    Ok(Verified { remaining_today: remaining, name: name.as_str().to_owned() })
+}

@@ -1,0 +1,270 @@
+//! 人工审核 (MR-1..6): an applicant whose self-check failed sends the
+//! identity data, three photos and a reason; staff decide within seven
+//! working days. Photos must be real JPEGs under 190 KB, and are stored
+//! sealed, readable only through staff endpoints.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use jszg_domain::{PersonName, ReviewPeriod, Validity};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::applicant::{Applicant, RealnameStatus};
+use crate::flows::captcha::random_token;
+use crate::flows::notify::{self, Channel, Message, SmsTemplate};
+use crate::flows::profile::review_pending;
+use crate::flows::registration::{parse_validity, ValidityInput};
+use crate::store::{accounts, audit, is_unique_violation, reviews, Tx};
+use crate::vault::Field;
+
+/// MR-2: applications per period (1 Jan–31 Aug, 1 Sep–31 Dec).
+pub const PERIOD_LIMIT: i64 = 3;
+/// MR-3 and CC-3: working days staff have to decide.
+pub const IDENTITY_WORKING_DAYS: u32 = 7;
+pub const CONTACT_WORKING_DAYS: u32 = 1;
+/// The manual: 图片大小小于190KB. Counted in decimal kilobytes, so a file
+/// a desktop shows as 186 KB or more is refused rather than let through.
+pub const MAX_PHOTO_BYTES: usize = 190_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Identity,
+    ContactChange,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Identity => "identity",
+            Kind::ContactChange => "contact_change",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "identity" => Some(Kind::Identity),
+            "contact_change" => Some(Kind::ContactChange),
+            _ => None,
+        }
+    }
+}
+
+/// A photo that decoded as a JPEG of sane size.
+pub struct Photo(Vec<u8>);
+
+impl Photo {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn bad_photo(field: &'static str, message: &'static str) -> AppError {
+    AppError::invalid("invalid_photo", field, message)
+}
+
+/// Judge a photo by decoding it, never by its name or declared type.
+pub async fn check_photo(field: &'static str, bytes: Vec<u8>) -> AppResult<Photo> {
+    if bytes.is_empty() {
+        return Err(bad_photo(field, "请上传照片（JPG格式，小于190KB）。"));
+    }
+    if bytes.len() >= MAX_PHOTO_BYTES {
+        return Err(bad_photo(field, "照片大小应小于190KB，请压缩后重新上传。"));
+    }
+    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(bad_photo(field, "照片格式应为JPG或JPEG，请重新选择。"));
+    }
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes), image::ImageFormat::Jpeg);
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(10_000);
+        limits.max_image_height = Some(10_000);
+        limits.max_alloc = Some(256 * 1024 * 1024);
+        reader.limits(limits);
+        match reader.decode() {
+            Ok(img) => Ok((img.width(), img.height(), bytes)),
+            Err(_) => Err(()),
+        }
+    })
+    .await?;
+    let Ok((width, height, bytes)) = checked else {
+        return Err(bad_photo(field, "照片无法识别（文件不完整或不是JPG图片），请重新选择。"));
+    };
+    if width < 120 || height < 120 {
+        return Err(bad_photo(field, "照片太小，无法看清证件信息，请上传清晰的照片。"));
+    }
+    Ok(Photo(bytes))
+}
+
+/// What an identity review asks staff to confirm.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct IdentityClaim {
+    pub name: String,
+    pub validity_period: String,
+    pub validity_start: String,
+    pub validity_end: Option<String>,
+}
+
+pub struct IdentityApplication {
+    pub name: String,
+    pub validity: ValidityInput,
+    pub reason: String,
+    pub front: Photo,
+    pub back: Photo,
+    pub handheld: Photo,
+}
+
+pub struct Submitted {
+    pub id: String,
+    pub due_date: String,
+    pub remaining_in_period: i64,
+}
+
+pub fn parse_reason(raw: &str) -> AppResult<String> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::invalid("invalid_reason", "reason", "请填写申请原因（500字以内）。"));
+    }
+    Ok(reason.to_owned())
+}
+
+pub fn due_date(app: &App, working_days: u32) -> String {
+    jszg_domain::format_date(app.calendar.add_working_days(app.clock.today(), working_days))
+}
+
+async fn log(tx: &mut Tx, app: &App, actor_kind: &str, actor_id: Option<i64>, account_id: i64, action: &str, detail: &str) -> AppResult<()> {
+    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind, actor_id, account_id: Some(account_id), action, detail }).await?;
+    Ok(())
+}
+
+/// MR-1..4: file an identity review.
+pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication) -> AppResult<Submitted> {
+    if a.realname() == RealnameStatus::ReviewPending {
+        return Err(review_pending());
+    }
+    let today = app.clock.today();
+    let name = PersonName::parse(a.doc_type(), &form.name).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+    let validity: Validity = parse_validity(a.doc_type(), Some(&form.validity), today)?;
+    let reason = parse_reason(&form.reason)?;
+    let claim = IdentityClaim {
+        name: name.as_str().to_owned(),
+        validity_period: validity.period().as_str().to_owned(),
+        validity_start: jszg_domain::format_date(validity.start()),
+        validity_end: validity.end().map(jszg_domain::format_date),
+    };
+    let period = ReviewPeriod::containing(today);
+    let id = random_token(12);
+    let due = due_date(app, IDENTITY_WORKING_DAYS);
+    let payload = serde_json::to_vec(&claim).map_err(AppError::internal)?;
+
+    let mut tx = app.db.begin().await?;
+    let Some(used) = reviews::take_quota(&mut tx, a.id(), &period.key(), PERIOD_LIMIT).await? else {
+        tx.rollback().await?;
+        return Err(AppError::too_many(
+            "period_limit",
+            format!(
+                "每年1月1日到8月31日、9月1日到12月31日，每个周期您最多可以申请三次人工审核。本周期（截至{}）的次数已用完。",
+                jszg_domain::format_date(period.end())
+            ),
+            Some((jszg_domain::next_beijing_midnight(
+                period.end().midnight().assume_offset(jszg_domain::BEIJING),
+            ) - app.clock.now())
+            .whole_seconds()),
+        ));
+    };
+    let inserted = reviews::insert(
+        &mut tx,
+        reviews::NewReview {
+            id: &id,
+            kind: Kind::Identity.as_str(),
+            account_id: a.id(),
+            submitted_at: app.clock.unix(),
+            due_date: &due,
+            period_key: Some(&period.key()),
+            payload_enc: &app.vault.seal(Field::Photo, &payload),
+            reason: &reason,
+        },
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(err) if is_unique_violation(&err) => {
+            tx.rollback().await?;
+            return Err(review_pending());
+        }
+        Err(err) => return Err(err.into()),
+    }
+    for (slot, photo) in [("front", &form.front), ("back", &form.back), ("handheld", &form.handheld)] {
+        reviews::insert_photo(&mut tx, &id, slot, &app.vault.seal(Field::Photo, photo.bytes())).await?;
+    }
+    accounts::set_realname_status(&mut tx, a.id(), RealnameStatus::ReviewPending.as_str()).await?;
+    log(&mut tx, app, "applicant", Some(a.id()), a.id(), "identity_review_submitted", &id).await?;
+    tx.commit().await?;
+    Ok(Submitted { id, due_date: due, remaining_in_period: (PERIOD_LIMIT - used).max(0) })
+}
+
+pub fn open_claim(app: &App, review: &reviews::Review) -> AppResult<serde_json::Value> {
+    let bytes = app.vault.open(Field::Photo, &review.payload_enc)?;
+    serde_json::from_slice(&bytes).map_err(AppError::internal)
+}
+
+/// `realname.review` of `/api/v1/me`.
+pub async fn latest_identity_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_json::Value>> {
+    let Some(review) = reviews::latest(&app.db, a.id(), Kind::Identity.as_str()).await? else {
+        return Ok(None);
+    };
+    let period = ReviewPeriod::containing(app.clock.today());
+    let used = reviews::quota_used(&app.db, a.id(), &period.key()).await?;
+    Ok(Some(json!({
+        "id": review.id,
+        "status": review.status,
+        "submitted_at": crate::http::api::dev::rfc3339(review.submitted_at),
+        "due_date": review.due_date,
+        "decision_reason": review.decision_reason,
+        "remaining_in_period": (PERIOD_LIMIT - used).max(0),
+    })))
+}
+
+/// The text an applicant reads about their latest review (MR-4..6).
+pub fn status_text(status: RealnameStatus, decision_reason: Option<&str>) -> String {
+    match status {
+        RealnameStatus::ReviewPending => "您已提交人工审核，请耐心等待".to_owned(),
+        RealnameStatus::ReviewApproved => "人工审核通过，可正常办理业务。如有需要，仍可进行实名认证。".to_owned(),
+        RealnameStatus::ReviewRejected => format!("人工审核不通过。不通过原因：{}", decision_reason.unwrap_or("")),
+        RealnameStatus::Verified => "实名认证成功。".to_owned(),
+        RealnameStatus::None => "您还未进行实名认证。".to_owned(),
+    }
+}
+
+/// A staff decision on an identity review (MR-5, MR-6), inside the
+/// caller's transaction, with the applicant told by SMS.
+pub async fn apply_identity_decision(tx: &mut Tx, app: &App, review: &reviews::Review, approve: bool, reason: Option<&str>) -> AppResult<()> {
+    let claim: IdentityClaim = serde_json::from_value(open_claim(app, review)?).map_err(AppError::internal)?;
+    if approve {
+        accounts::set_reviewed_identity(
+            tx,
+            review.account_id,
+            &claim.name,
+            &claim.validity_period,
+            &claim.validity_start,
+            claim.validity_end.as_deref(),
+        )
+        .await?;
+    } else {
+        accounts::set_realname_status(tx, review.account_id, RealnameStatus::ReviewRejected.as_str()).await?;
+    }
+    let Some(account) = accounts::find_by_id(&app.db, review.account_id).await? else {
+        return Ok(());
+    };
+    let text = if approve {
+        "【中国教师资格网】您提交的人工审核已通过，可正常办理业务。".to_owned()
+    } else {
+        format!("【中国教师资格网】您提交的人工审核不通过。不通过原因：{}。请按要求修改后重新提交。", reason.unwrap_or(""))
+    };
+    if let Some(phone) = account.phone_enc.as_deref() {
+        let to = app.vault.open_str(Field::Phone, phone)?;
+        notify::queue(tx, app, &Message { channel: Channel::Sms, to, subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) })
+            .await?;
+    }
+    Ok(())
+}

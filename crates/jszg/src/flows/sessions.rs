@@ -1,0 +1,85 @@
+//! Sessions (LOGIN-4): created at login with a fresh id, ended by logout,
+//! by idle and absolute timeouts on the injected clock, and by password
+//! changes and resets.
+
+use crate::app::App;
+use crate::error::AppResult;
+use crate::flows::applicant::{Applicant, Entry};
+use crate::flows::captcha::random_token;
+use crate::store::{sessions, Tx};
+
+pub const COOKIE: &str = "jszg_session";
+
+/// Refresh `last_seen_at` at most this often, so reads stay reads.
+const TOUCH_EVERY: i64 = 60;
+
+pub struct Current {
+    pub id_hash: Vec<u8>,
+    pub applicant: Applicant,
+    pub entry: Entry,
+}
+
+pub fn id_hash(app: &App, token: &str) -> Vec<u8> {
+    app.vault.mac(&[b"session", token.as_bytes()])
+}
+
+/// Start a session inside the caller's transaction; returns the cookie value.
+pub async fn start(tx: &mut Tx, app: &App, account_id: i64, entry: Entry) -> AppResult<String> {
+    let token = random_token(32);
+    let now = app.clock.unix();
+    sessions::insert(
+        tx,
+        sessions::NewSession {
+            id_hash: &id_hash(app, &token),
+            account_id,
+            entry: entry.as_str(),
+            now,
+            expires_at: now + app.config.sessions.absolute_secs,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The live session for a cookie value, if any. Expired ones are removed.
+pub async fn resolve(app: &App, token: &str) -> AppResult<Option<Current>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    resolve_by_hash(app, &id_hash(app, token)).await
+}
+
+pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current>> {
+    let hash = hash.to_vec();
+    let Some(found) = sessions::find(&app.db, &hash).await? else {
+        return Ok(None);
+    };
+    let now = app.clock.unix();
+    if now >= found.expires_at || now - found.last_seen_at >= app.config.sessions.idle_secs {
+        sessions::delete(&app.db, &hash).await?;
+        return Ok(None);
+    }
+    if now - found.last_seen_at >= TOUCH_EVERY {
+        sessions::touch(&app.db, &hash, now).await?;
+    }
+    let entry = Entry::parse(&found.entry).unwrap_or(Entry::Certification);
+    Ok(Some(Current { id_hash: hash, applicant: Applicant::open(app, found.account)?, entry }))
+}
+
+pub async fn end(app: &App, token: &str) -> AppResult<()> {
+    sessions::delete(&app.db, &id_hash(app, token)).await?;
+    Ok(())
+}
+
+/// The synchronizer token for HTML forms of this session.
+pub fn form_token(app: &App, id_hash: &[u8]) -> String {
+    use base64::Engine;
+    let mac = app.vault.mac(&[b"form_token", id_hash]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..24])
+}
+
+pub fn form_token_ok(app: &App, id_hash: &[u8], presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let expected = form_token(app, id_hash);
+    expected.as_bytes().ct_eq(presented.as_bytes()).into()
+}

@@ -1,0 +1,199 @@
+//! Login, logout, the applicant's own data and the business entry gate
+//! (API.md "Sessions").
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use jszg_domain::PasswordAttempt;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::account_changes;
+use crate::flows::applicant::{Entry, Next};
+use crate::flows::captcha::{self, Purpose};
+use crate::flows::loose::loose_string;
+use crate::flows::profile::{self, Me, ProfileForm};
+use crate::flows::{login, sessions};
+use crate::http::session::{clear_session_cookie, cookie, session_cookie, SignedIn};
+use crate::http::{ClientIp, Json};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/sessions", post(create))
+        .route("/api/v1/sessions/current", delete(destroy))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/profile", put(update_profile))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/me/phone", post(change_phone))
+        .route("/api/v1/me/email", post(change_email))
+        .route("/api/v1/entries/{entry}", get(entry))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    /// 账号: the document number.
+    #[serde(deserialize_with = "loose_string")]
+    pub doc_number: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub captcha_token: Option<String>,
+    /// `certification` or `renewal`.
+    #[serde(deserialize_with = "loose_string")]
+    #[schema(example = "certification")]
+    pub entry: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountBrief {
+    pub doc_type: String,
+    pub doc_number_masked: String,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResult {
+    pub next: Next,
+    pub entry: Entry,
+    pub account: AccountBrief,
+}
+
+pub fn parse_entry(raw: &str) -> AppResult<Entry> {
+    Entry::parse(raw).ok_or_else(|| AppError::invalid("invalid_request", "entry", "请从认定或定期注册入口登录。"))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginForm,
+    responses((status = 200, body = LoginResult, description = "Sets the jszg_session cookie"),
+              (status = 401, description = "invalid_credentials", body = crate::error::ErrorBody),
+              (status = 422, description = "captcha_required, captcha_failed", body = crate::error::ErrorBody),
+              (status = 429, description = "account_locked (retry_after), too_many_attempts", body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, Json(form): Json<LoginForm>) -> AppResult<Response> {
+    let entry = parse_entry(form.entry.as_deref().unwrap_or("certification"))?;
+    let number = form.doc_number.unwrap_or_default();
+    if number.trim().is_empty() {
+        return Err(AppError::invalid("invalid_request", "doc_number", "请填写有效身份证件号码。"));
+    }
+    let password = PasswordAttempt::new(form.password.unwrap_or_default());
+    captcha::spend(&app, form.captcha_token.as_deref(), Purpose::Login).await?;
+    let logged_in = login::login(&app, &number, &password, entry, &ip).await?;
+    // A new id at every login: whatever session the browser held is ended.
+    if let Some(old) = cookie(&headers, sessions::COOKIE) {
+        sessions::end(&app, old).await?;
+    }
+    let a = &logged_in.applicant;
+    let body = LoginResult {
+        next: a.next(),
+        entry,
+        account: AccountBrief { doc_type: a.doc_type().as_str().into(), doc_number_masked: a.doc.masked(), name: a.row.name.clone() },
+    };
+    Ok(([(header::SET_COOKIE, session_cookie(&app, &logged_in.token))], axum::Json(body)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", responses((status = 204)))]
+pub async fn destroy(State(app): State<App>, headers: HeaderMap) -> AppResult<Response> {
+    if let Some(token) = cookie(&headers, sessions::COOKIE) {
+        sessions::end(&app, token).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear_session_cookie(&app))]).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "sessions",
+    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<axum::Json<Me>> {
+    Ok(axum::Json(profile::me(&app, &current.applicant).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "sessions", request_body = ProfileForm,
+    responses((status = 200, body = Me),
+              (status = 422, description = "invalid_ethnicity, invalid_sex, invalid_birth_date, invalid_local_id_number, invalid_permit_number", body = crate::error::ErrorBody),
+              (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
+pub async fn update_profile(State(app): State<App>, SignedIn(current): SignedIn, Json(form): Json<ProfileForm>) -> AppResult<axum::Json<Me>> {
+    profile::update(&app, &current.applicant, &form).await?;
+    let refreshed = sessions::resolve_by_hash(&app, &current.id_hash).await?.ok_or_else(crate::http::session::not_logged_in)?;
+    Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct PasswordChange {
+    #[serde(deserialize_with = "loose_string")]
+    pub current_password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password_confirm: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "sessions", request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every other session ended"),
+              (status = 401, description = "invalid_credentials (current password)", body = crate::error::ErrorBody),
+              (status = 422, description = "weak_password, password_mismatch", body = crate::error::ErrorBody)))]
+pub async fn change_password(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<PasswordChange>) -> AppResult<StatusCode> {
+    account_changes::change_password(
+        &app,
+        &current.applicant,
+        &current.id_hash,
+        body.current_password.as_deref().unwrap_or(""),
+        body.new_password.as_deref().unwrap_or(""),
+        body.new_password_confirm.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct PhoneChange {
+    #[serde(deserialize_with = "loose_string")]
+    pub phone: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub verification_code: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct EmailChange {
+    #[serde(deserialize_with = "loose_string")]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub verification_code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/phone", tag = "sessions", request_body = PhoneChange,
+    responses((status = 204), (status = 422, description = "invalid_phone, invalid_verification_code", body = crate::error::ErrorBody),
+              (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
+pub async fn change_phone(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<PhoneChange>) -> AppResult<StatusCode> {
+    account_changes::change_phone(&app, &current.applicant, body.phone.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "sessions", request_body = EmailChange,
+    responses((status = 204), (status = 422, description = "invalid_email, invalid_verification_code", body = crate::error::ErrorBody),
+              (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
+pub async fn change_email(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<EmailChange>) -> AppResult<StatusCode> {
+    account_changes::change_email(&app, &current.applicant, body.email.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntryRedirect {
+    pub redirect: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/entries/{entry}", tag = "sessions", params(("entry" = String, Path)),
+    responses((status = 200, body = EntryRedirect),
+              (status = 409, description = "profile_incomplete", body = crate::error::ErrorBody),
+              (status = 403, description = "realname_required", body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+pub async fn entry(State(app): State<App>, Path(entry): Path<String>, SignedIn(current): SignedIn) -> AppResult<axum::Json<EntryRedirect>> {
+    let entry = Entry::parse(&entry).ok_or_else(|| AppError::not_found("unknown_entry", "没有这个业务入口。"))?;
+    Ok(axum::Json(EntryRedirect { redirect: account_changes::entry_gate(&app, &current.applicant, entry)? }))
+}

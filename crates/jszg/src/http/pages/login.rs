@@ -1,0 +1,112 @@
+//! 登录 pages of the two entries, the business entry gate, logout.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::flows::account_changes;
+use crate::flows::applicant::Entry;
+use crate::flows::sessions;
+use crate::http::session::{clear_session_cookie, cookie, MaybeSignedIn};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/login/{entry}", get(login_page))
+        .route("/entries/{entry}", get(enter))
+        .route("/business/{entry}", get(business))
+        .route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    title: &'static str,
+    entry: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct Notice<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: &'a str,
+    pub link_text: &'a str,
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, super::render(&super::ErrorPage { title: "页面不存在", message: "您访问的页面不存在。" })).into_response()
+}
+
+async fn login_page(Path(entry): Path<String>) -> Response {
+    if entry == "moe" {
+        // LOGIN-5: the ministry's unified identity platform is an upstream
+        // OpenID Connect provider that this deployment has not configured.
+        return super::render(&Notice {
+            title: "教育部账号登录",
+            message: "本系统尚未配置教育部统一身份认证平台登录，请使用证件号码和密码登录。",
+            link: "/login/certification",
+            link_text: "返回登录",
+        });
+    }
+    let Some(entry) = Entry::parse(&entry) else { return not_found() };
+    super::render(&LoginPage { title: entry.login_title(), entry: entry.as_str() })
+}
+
+/// Entering a business (RN-1): log in, complete the profile, verify the
+/// real name, then go on to the business system.
+async fn enter(State(app): State<App>, Path(entry): Path<String>, MaybeSignedIn(current): MaybeSignedIn) -> Response {
+    let Some(entry) = Entry::parse(&entry) else { return not_found() };
+    let Some(current) = current else {
+        return Redirect::to(&format!("/login/{}", entry.as_str())).into_response();
+    };
+    match account_changes::entry_gate(&app, &current.applicant, entry) {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile").into_response(),
+        Err(err) if err.code == "realname_required" => super::render(&Notice {
+            title: "提示",
+            message: &err.message,
+            link: "/me/realname",
+            link_text: "确定",
+        }),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Development stand-in for a business system's landing page, used while
+/// `[entries]` does not name the real one.
+async fn business(Path(entry): Path<String>, MaybeSignedIn(current): MaybeSignedIn) -> Response {
+    let Some(entry) = Entry::parse(&entry) else { return not_found() };
+    if current.is_none() {
+        return Redirect::to(&format!("/login/{}", entry.as_str())).into_response();
+    }
+    let message = format!("您已通过身份核验，可以办理{}业务。本部署尚未配置该业务系统的地址（[entries]）。", entry.business_name());
+    super::render(&Notice { title: entry.business_name(), message: &message, link: "/me/profile", link_text: "个人信息中心" })
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub form_token: String,
+}
+
+async fn logout(State(app): State<App>, headers: HeaderMap, MaybeSignedIn(current): MaybeSignedIn, Form(form): Form<TokenForm>) -> Response {
+    if let Some(current) = current {
+        if !sessions::form_token_ok(&app, &current.id_hash, &form.form_token) {
+            return super::csrf_page();
+        }
+        let entry = current.entry;
+        if let Some(token) = cookie(&headers, sessions::COOKIE) {
+            if let Err(err) = sessions::end(&app, token).await {
+                return err.into_response();
+            }
+        }
+        return ([(header::SET_COOKIE, clear_session_cookie(&app))], Redirect::to(&format!("/login/{}", entry.as_str())))
+            .into_response();
+    }
+    Redirect::to("/").into_response()
+}

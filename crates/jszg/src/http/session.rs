@@ -1,0 +1,68 @@
+//! Session cookies and the extractors that resolve them.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::flows::sessions::{self, Current, COOKIE};
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+fn build(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Set-Cookie` for a new applicant session: HttpOnly, SameSite=Lax, and
+/// Secure outside development mode (which runs on plain loopback HTTP).
+pub fn session_cookie(app: &App, token: &str) -> HeaderValue {
+    build(COOKIE, token, app.config.sessions.absolute_secs, !app.dev)
+}
+
+pub fn clear_session_cookie(app: &App) -> HeaderValue {
+    build(COOKIE, "", 0, !app.dev)
+}
+
+/// A signed-in applicant; 401 `not_logged_in` otherwise.
+pub struct SignedIn(pub Current);
+
+/// A signed-in applicant, if there is one.
+pub struct MaybeSignedIn(pub Option<Current>);
+
+impl FromRequestParts<App> for MaybeSignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match cookie(&parts.headers, COOKIE) {
+            Some(token) => Ok(MaybeSignedIn(sessions::resolve(app, token).await?)),
+            None => Ok(MaybeSignedIn(None)),
+        }
+    }
+}
+
+impl FromRequestParts<App> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match MaybeSignedIn::from_request_parts(parts, app).await? {
+            MaybeSignedIn(Some(current)) => Ok(SignedIn(current)),
+            MaybeSignedIn(None) => Err(not_logged_in()),
+        }
+    }
+}
+
+pub fn not_logged_in() -> AppError {
+    AppError::unauthorized("not_logged_in", "您尚未登录或登录已超时，请重新登录。")
+}

@@ -1,0 +1,111 @@
+//! The review queue: identity reviews (MR) and contact change requests (CC).
+//! A decision is one conditional update, so of two racing reviewers exactly
+//! one decides.
+
+use super::{Db, Tx};
+use crate::{db_run, tx_run};
+
+pub struct NewReview<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub account_id: i64,
+    pub submitted_at: i64,
+    pub due_date: &'a str,
+    pub period_key: Option<&'a str>,
+    pub payload_enc: &'a [u8],
+    pub reason: &'a str,
+}
+
+pub async fn insert(tx: &mut Tx, r: NewReview<'_>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO reviews (id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason)
+        VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8)";
+    tx_run!(tx, conn => sqlx::query(SQL)
+        .bind(r.id)
+        .bind(r.kind)
+        .bind(r.account_id)
+        .bind(r.submitted_at)
+        .bind(r.due_date)
+        .bind(r.period_key)
+        .bind(r.payload_enc)
+        .bind(r.reason)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+pub async fn insert_photo(tx: &mut Tx, review_id: &str, slot: &str, data_enc: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO review_photos (review_id, slot, data_enc) VALUES ($1, $2, $3)";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(review_id).bind(slot).bind(data_enc).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn photo(db: &Db, review_id: &str, slot: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    const SQL: &str = "SELECT data_enc FROM review_photos WHERE review_id = $1 AND slot = $2";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(review_id).bind(slot).fetch_optional(pool).await?))
+}
+
+/// Take one application of the period's quota (MR-2); `None` when used up.
+pub async fn take_quota(tx: &mut Tx, account_id: i64, period_key: &str, limit: i64) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "INSERT INTO review_quotas (account_id, period_key, used) VALUES ($1, $2, 1)
+        ON CONFLICT (account_id, period_key) DO UPDATE SET used = review_quotas.used + 1
+        WHERE review_quotas.used < $3
+        RETURNING used";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(account_id).bind(period_key).bind(limit).fetch_optional(conn).await?))
+}
+
+pub async fn quota_used(db: &Db, account_id: i64, period_key: &str) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "SELECT used FROM review_quotas WHERE account_id = $1 AND period_key = $2";
+    let used: Option<i64> = db_run!(db, pool => sqlx::query_scalar(SQL).bind(account_id).bind(period_key).fetch_optional(pool).await?);
+    Ok(used.unwrap_or(0))
+}
+
+#[derive(sqlx::FromRow, Clone)]
+pub struct Review {
+    pub id: String,
+    pub kind: String,
+    pub account_id: i64,
+    pub status: String,
+    pub submitted_at: i64,
+    pub due_date: String,
+    pub period_key: Option<String>,
+    pub payload_enc: Vec<u8>,
+    pub reason: String,
+    pub decision_reason: Option<String>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason, decision_reason, decided_by, decided_at";
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM reviews WHERE id = $1");
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
+}
+
+pub async fn latest(db: &Db, account_id: i64, kind: &str) -> Result<Option<Review>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM reviews WHERE account_id = $1 AND kind = $2 ORDER BY submitted_at DESC, id DESC LIMIT 1");
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).bind(kind).fetch_optional(pool).await?))
+}
+
+pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Review>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM reviews WHERE account_id = $1 ORDER BY submitted_at DESC, id DESC");
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).fetch_all(pool).await?))
+}
+
+/// The queue, most urgent first: earliest due date, then oldest submission.
+pub async fn queue(db: &Db, kind: Option<&str>, status: &str, limit: i64) -> Result<Vec<Review>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM reviews WHERE status = $1 AND ($2 = '' OR kind = $2)
+         ORDER BY due_date, submitted_at, id LIMIT $3"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(status).bind(kind.unwrap_or("")).bind(limit).fetch_all(pool).await?))
+}
+
+/// Decide a pending item; false when it was already decided.
+pub async fn decide(tx: &mut Tx, id: &str, status: &str, reason: Option<&str>, staff_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE reviews SET status = $2, decision_reason = $3, decided_by = $4, decided_at = $5
+        WHERE id = $1 AND status = 'pending'";
+    let done = tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(status).bind(reason).bind(staff_id).bind(now).execute(conn).await?.rows_affected());
+    Ok(done == 1)
+}
