@@ -40,11 +40,52 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Import legacy accounts (REC-4) from a CSV file with the columns
+    /// doc_type,doc_number,name,password_hash_or_empty,email,phone,registered_at.
+    ImportAccounts {
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Staff accounts of the review console.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The business systems' client credentials.
+    Clients {
+        #[command(subcommand)]
+        action: ClientAction,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Create a staff member; prints the initial password and TOTP secret.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["reviewer", "admin"])]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientAction {
+    /// Set a new secret for an entry's client and print it.
+    RotateSecret {
+        #[arg(value_parser = ["certification", "renewal"])]
+        entry: String,
+    },
 }
 
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_env("JSZG_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -83,6 +124,43 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!(%local, backend, dev, "listening on http://{local}");
             app.serve(listener, shutdown_signal()).await.map_err(|e| e.to_string())
         }
+        Command::ImportAccounts { file, common } => {
+            let app = start_for_command(common).await?;
+            let input = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let started = std::time::Instant::now();
+            let report = jszg::flows::import::import(&app, std::io::BufReader::new(input)).await.map_err(|e| e.message.into_owned())?;
+            for (line, reason) in &report.refused {
+                println!("line {line}: refused: {reason}");
+            }
+            for (line, note) in &report.notes {
+                println!("line {line}: note: {note}");
+            }
+            println!(
+                "imported {}, already present {}, refused {} ({:.1} s)",
+                report.imported,
+                report.already,
+                report.refused.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Staff { action: StaffAction::Add { username, role }, common } => {
+            let app = start_for_command(common).await?;
+            let role = jszg::flows::staff::Role::parse(&role).ok_or("role must be reviewer or admin")?;
+            let created = jszg::flows::staff::add(&app, &username, role).await.map_err(|e| e.message.into_owned())?;
+            println!("username: {username}");
+            println!("role: {}", role.as_str());
+            println!("password: {}", created.password);
+            println!("totp: {}", created.totp_secret);
+            Ok(())
+        }
+        Command::Clients { action: ClientAction::RotateSecret { entry }, common } => {
+            let app = start_for_command(common).await?;
+            let entry = jszg::flows::applicant::Entry::parse(&entry).ok_or("entry must be certification or renewal")?;
+            let secret = jszg::flows::enrollment::rotate_secret(&app, entry).await.map_err(|e| e.message.into_owned())?;
+            println!("secret: {secret}");
+            Ok(())
+        }
         Command::Migrate { common } => {
             let config = load(Overrides { database_url: common.database_url, ..Overrides::default() })?;
             init_logs(config.log_format);
@@ -92,6 +170,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The app without the server, for commands that act on its database.
+async fn start_for_command(common: Common) -> Result<App, String> {
+    let mut config = load(Overrides { database_url: common.database_url, ..Overrides::default() })?;
+    // Commands never deliver mail themselves; the server's worker does.
+    config.outbox.worker = false;
+    init_logs(config.log_format);
+    App::start(config).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

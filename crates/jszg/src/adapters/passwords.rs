@@ -67,10 +67,20 @@ impl Hasher {
         let password = zeroize::Zeroizing::new(password.to_owned());
         let current = self.params.clone();
         tokio::task::spawn_blocking(move || {
+            // Imported legacy accounts may carry bcrypt (modular crypt) or
+            // PBKDF2 (PHC) hashes; they verify here and are upgraded (REC-4).
+            if is_bcrypt(&stored) {
+                let ok = bcrypt::verify(password.as_bytes(), &stored).unwrap_or(false);
+                return if ok && real { Verdict::Valid { rehash: true } } else { Verdict::Invalid };
+            }
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Verdict::Invalid;
             };
-            let ok = argon.verify_password(password.as_bytes(), &parsed).is_ok();
+            let ok = if parsed.algorithm.as_str().starts_with("pbkdf2") {
+                pbkdf2::Pbkdf2.verify_password(password.as_bytes(), &parsed).is_ok()
+            } else {
+                argon.verify_password(password.as_bytes(), &parsed).is_ok()
+            };
             if !(ok && real) {
                 return Verdict::Invalid;
             }
@@ -82,6 +92,24 @@ impl Hasher {
         })
         .await
         .map_err(AppError::from)
+    }
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| hash.starts_with(p))
+}
+
+/// Whether a stored hash is in a format this server can verify.
+pub fn recognised(hash: &str) -> bool {
+    if is_bcrypt(hash) {
+        return hash.len() == 60;
+    }
+    match PasswordHash::new(hash) {
+        Ok(parsed) => {
+            let alg = parsed.algorithm.as_str();
+            (alg.starts_with("argon2") || alg.starts_with("pbkdf2")) && parsed.hash.is_some()
+        }
+        Err(_) => false,
     }
 }
 
@@ -105,5 +133,24 @@ mod tests {
 
         let stronger = Hasher::new(&Argon2Config { memory_kib: 2048, ..cheap() }).unwrap();
         assert_eq!(stronger.verify("Abc#12345", Some(&hash)).await.unwrap(), Verdict::Valid { rehash: true });
+    }
+
+    #[tokio::test]
+    async fn legacy_formats_verify_and_ask_for_an_upgrade() {
+        let hasher = Hasher::new(&cheap()).unwrap();
+        let bcrypt = bcrypt::hash("Old#pass1", 4).unwrap();
+        assert!(recognised(&bcrypt));
+        assert_eq!(hasher.verify("Old#pass1", Some(&bcrypt)).await.unwrap(), Verdict::Valid { rehash: true });
+        assert_eq!(hasher.verify("Old#pass2", Some(&bcrypt)).await.unwrap(), Verdict::Invalid);
+        let salt = SaltString::generate(&mut OsRng);
+        let pbkdf2 = pbkdf2::Pbkdf2
+            .hash_password_customized(b"Old#pass1", None, None, pbkdf2::Params { rounds: 1000, output_length: 32 }, &salt)
+            .unwrap()
+            .to_string();
+        assert!(recognised(&pbkdf2));
+        assert_eq!(hasher.verify("Old#pass1", Some(&pbkdf2)).await.unwrap(), Verdict::Valid { rehash: true });
+        assert_eq!(hasher.verify("nope", Some(&pbkdf2)).await.unwrap(), Verdict::Invalid);
+        assert!(!recognised("md5:abcdef"));
+        assert!(!recognised(""));
     }
 }

@@ -66,3 +66,32 @@ impl FromRequestParts<App> for SignedIn {
 pub fn not_logged_in() -> AppError {
     AppError::unauthorized("not_logged_in", "您尚未登录或登录已超时，请重新登录。")
 }
+
+/// A signed-in staff member (cookie `jszg_staff`); 401 otherwise. An
+/// applicant's session is no staff session, whatever it carries.
+pub struct StaffSignedIn(pub crate::flows::staff::StaffCurrent);
+
+impl FromRequestParts<App> for StaffSignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = cookie(&parts.headers, crate::flows::staff::COOKIE).unwrap_or("");
+        match crate::flows::staff::resolve(app, token).await? {
+            Some(current) => Ok(StaffSignedIn(current)),
+            None => Err(AppError::unauthorized("not_logged_in", "请先以工作人员身份登录审核系统。")),
+        }
+    }
+}
+
+/// `Set-Cookie` for a staff session: stricter than applicants' (SameSite=Strict).
+pub fn staff_cookie(app: &App, token: &str) -> HeaderValue {
+    let secure = if app.dev { "" } else { "; Secure" };
+    HeaderValue::from_str(&format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=36000{secure}", crate::flows::staff::COOKIE))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn clear_staff_cookie(app: &App) -> HeaderValue {
+    let secure = if app.dev { "" } else { "; Secure" };
+    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", crate::flows::staff::COOKIE))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}

@@ -106,14 +106,14 @@ pub struct NewAccount<'a> {
     pub doc_hash: &'a [u8],
     pub doc_number_enc: &'a [u8],
     pub name: &'a str,
-    pub validity_period: &'a str,
-    pub validity_start: &'a str,
+    pub validity_period: Option<&'a str>,
+    pub validity_start: Option<&'a str>,
     pub validity_end: Option<&'a str>,
     pub password_hash: Option<&'a str>,
-    pub email_enc: &'a [u8],
-    pub email_hash: &'a [u8],
-    pub phone_enc: &'a [u8],
-    pub phone_hash: &'a [u8],
+    pub email_enc: Option<&'a [u8]>,
+    pub email_hash: Option<&'a [u8]>,
+    pub phone_enc: Option<&'a [u8]>,
+    pub phone_hash: Option<&'a [u8]>,
     pub registered_at: i64,
 }
 
@@ -174,4 +174,16 @@ pub async fn set_reviewed_identity(tx: &mut Tx, id: i64, name: &str, period: &st
         WHERE id = $1";
     tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(name).bind(period).bind(start).bind(end).execute(conn).await?.rows_affected());
     Ok(())
+}
+
+/// Ids of every account, live or archived, that held this number; newest first.
+pub async fn find_any(db: &Db, doc_hash: &[u8]) -> Result<Vec<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT id FROM accounts WHERE doc_hash = $1 ORDER BY id DESC";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(doc_hash).fetch_all(pool).await?))
+}
+
+/// Inside a transaction: when the live account for this number registered.
+pub async fn registered_at_tx(tx: &mut Tx, doc_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(doc_hash).fetch_optional(conn).await?))
 }

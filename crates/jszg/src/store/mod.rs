@@ -19,6 +19,7 @@ pub mod identities;
 pub mod logins;
 pub mod outbox;
 pub mod realname;
+pub mod recoveries;
 pub mod reviews;
 pub mod sessions;
 pub mod staff;

@@ -11,7 +11,9 @@ pub mod captchas;
 pub mod codes;
 pub mod dev;
 pub mod realname;
+pub mod recovery;
 pub mod sessions;
+pub mod staff;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,12 +35,26 @@ pub mod sessions;
         realname::verify,
         realname::apply,
         realname::enroll,
+        recovery::start,
+        recovery::email,
+        recovery::sms_code,
+        recovery::sms_reset,
+        recovery::reset,
+        recovery::contact_change_request,
+        staff::sign_in,
+        staff::sign_out,
+        staff::change_password,
+        staff::queue,
+        staff::detail,
+        staff::photo,
+        staff::decide,
+        staff::audit,
         dev::outbox,
         dev::add_identity,
         dev::advance_clock,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
-    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "dev"))
+    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "recovery"), (name = "staff"), (name = "dev"))
 )]
 pub struct ApiDoc;
 
@@ -49,7 +65,9 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(codes::router())
         .merge(accounts::router())
         .merge(sessions::router())
-        .merge(realname::router());
+        .merge(realname::router())
+        .merge(recovery::router())
+        .merge(staff::router());
     if dev {
         router = router.merge(dev::router());
     }

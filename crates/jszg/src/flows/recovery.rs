@@ -1,0 +1,209 @@
+//! 忘记密码 (REC-1..3): step 1 proves document type, number and name with
+//! one neutral answer for any mismatch; step 2 resets by an emailed link
+//! (24 hours, single use) or by an SMS code. A reset ends every session.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use jszg_domain::{DocNumber, PersonName};
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::account_changes::new_password;
+use crate::flows::applicant::{mask_email, mask_phone, Applicant};
+use crate::flows::captcha::random_token;
+use crate::flows::codes::{self, CodePurpose, Target};
+use crate::flows::notify::{self, Channel, Message};
+use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
+use crate::store::{accounts, audit, recoveries, sessions, Tx};
+use crate::vault::Field;
+
+/// How long step 2 may follow step 1.
+pub const RECOVERY_TTL: i64 = 30 * 60;
+/// REC-2a: reset links live 24 hours.
+pub const RESET_LINK_TTL: i64 = 24 * 3600;
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct Method {
+    /// `email`, `sms` or `wechat`.
+    pub method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+pub struct Started {
+    pub id: String,
+    pub methods: Vec<Method>,
+}
+
+fn mismatch() -> AppError {
+    AppError::invalid(
+        "identity_mismatch",
+        "doc_number",
+        "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。",
+    )
+}
+
+/// Step 1. Every way of not naming a live account gives the same answer.
+pub async fn start(app: &App, doc_type: &str, number: &str, name: &str) -> AppResult<Started> {
+    let today = app.clock.today();
+    let parsed = parse_doc_type(doc_type).ok().and_then(|t| {
+        let doc = DocNumber::parse(t, number, today).ok()?;
+        let name = PersonName::parse(t, name).ok()?;
+        Some((doc, name))
+    });
+    // Look up even when the input is malformed, so both paths cost the same.
+    let lookup = parsed.as_ref().map(|(d, _)| d.as_str().to_owned()).unwrap_or_else(|| number.trim().to_uppercase());
+    let row = accounts::find_live(&app.db, &app.vault.lookup(Field::DocNumber, &lookup)).await?;
+    let (Some((doc, name)), Some(row)) = (parsed, row) else {
+        return Err(mismatch());
+    };
+    let a = Applicant::open(app, row)?;
+    if a.doc_type() != doc.doc_type() || !PersonName::from_storage(a.row.name.clone()).matches(&name) {
+        return Err(mismatch());
+    }
+    if a.row.registered_at < LEGACY_CUTOFF {
+        return Err(AppError::conflict(
+            "legacy_account",
+            "2019年3月1日之前注册的账号，不能进行密码重置，需要重新注册账号。请点击“注册”，使用相同的证件号码重新注册。",
+        ));
+    }
+    let id = random_token(18);
+    let now = app.clock.unix();
+    recoveries::insert(&app.db, &id, a.id(), now, now + RECOVERY_TTL).await?;
+    let mut methods = Vec::new();
+    if let Some(email) = a.email(app)? {
+        methods.push(Method { method: "email", target: Some(mask_email(&email)) });
+    }
+    if let Some(phone) = a.phone(app)? {
+        methods.push(Method { method: "sms", target: Some(mask_phone(&phone)) });
+    }
+    Ok(Started { id, methods })
+}
+
+/// The applicant a live recovery is for.
+pub async fn applicant(app: &App, id: &str) -> AppResult<Applicant> {
+    let expired = || AppError::gone("recovery_expired", "操作已超时，请重新输入证件类型、证件号码和姓名。");
+    if id.len() > 64 {
+        return Err(expired());
+    }
+    let account_id = recoveries::account_of(&app.db, id, app.clock.unix()).await?.ok_or_else(expired)?;
+    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(expired)?;
+    Applicant::open(app, row)
+}
+
+pub fn token_hash(app: &App, token: &str) -> Vec<u8> {
+    app.vault.mac(&[b"password_reset", token.as_bytes()])
+}
+
+/// Create a reset link for the account inside the caller's transaction and
+/// queue the mail to `email`. Used by recovery and by an approved email change.
+pub async fn mail_reset_link(tx: &mut Tx, app: &App, account_id: i64, email: &str, intro: &str) -> AppResult<()> {
+    let token = random_token(32);
+    let now = app.clock.unix();
+    recoveries::insert_reset(tx, &token_hash(app, &token), account_id, now, now + RESET_LINK_TTL).await?;
+    let link = format!("{}/reset/{}", app.config.public_url(), token);
+    let body = format!(
+        "您好：\n\n{intro}\n请点击以下链接重置中国教师资格网账号的登录密码（24小时内有效，仅可使用一次）：\n{link}\n\n如无法打开，请复制链接到谷歌浏览器或360浏览器极速模式中操作。\n如非本人操作，请忽略本邮件。\n\n中国教师资格网"
+    );
+    let html = format!(
+        "<p>您好：</p><p>{intro}</p><p>请点击以下链接重置中国教师资格网账号的登录密码（24小时内有效，仅可使用一次）：</p>\
+         <p><a href=\"{link}\">{link}</a></p><p>如无法打开，请复制链接到谷歌浏览器或360浏览器极速模式中操作。</p>\
+         <p>如非本人操作，请忽略本邮件。</p><p>中国教师资格网</p>",
+        intro = html_escape(intro),
+        link = html_escape(&link)
+    );
+    notify::queue(
+        tx,
+        app,
+        &Message { channel: Channel::Email, to: email.to_owned(), subject: Some("中国教师资格网密码重置".into()), body, html: Some(html), sms: None },
+    )
+    .await?;
+    Ok(())
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// REC-2a: mail a reset link to the bound email.
+pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
+    let a = applicant(app, id).await?;
+    let email = a.email(app)?.ok_or_else(|| AppError::conflict("no_email", "该账号未绑定安全邮箱，请选择其他方式。"))?;
+    let mut tx = app.db.begin().await?;
+    mail_reset_link(&mut tx, app, a.id(), &email, "您在中国教师资格网申请了重置密码。").await?;
+    tx.commit().await?;
+    app.wake_outbox();
+    Ok(())
+}
+
+fn token_invalid() -> AppError {
+    AppError::gone("token_invalid", "重置链接已失效（超过24小时或已使用），请重新使用“忘记密码”的“邮箱重置密码”功能发送邮件。")
+}
+
+/// Whether a reset link is still good (for the page that follows it).
+pub async fn reset_link_live(app: &App, token: &str) -> AppResult<bool> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    Ok(recoveries::live_reset(&app.db, &token_hash(app, token), app.clock.unix()).await?.is_some())
+}
+
+async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, hash: &str, how: &str) -> AppResult<()> {
+    let now = app.clock.unix();
+    accounts::set_password(tx, account_id, hash, now).await?;
+    let ended = sessions::delete_others(tx, account_id, None).await?;
+    audit::append(tx, audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action: "password_reset", detail: how })
+        .await?;
+    tracing::info!(account_id, ended, how, "password reset");
+    Ok(())
+}
+
+/// The page behind the link: a new password and its confirmation.
+pub async fn reset_with_token(app: &App, token: &str, new: &str, confirm: &str) -> AppResult<()> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(token_invalid());
+    }
+    let hash = token_hash(app, token);
+    let account_id = recoveries::live_reset(&app.db, &hash, app.clock.unix()).await?.ok_or_else(token_invalid)?;
+    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(token_invalid)?;
+    let a = Applicant::open(app, row)?;
+    let password = new_password(&a, new, confirm, "new_password")?;
+    let password_hash = app.hasher.hash(password.expose_secret()).await?;
+    let mut tx = app.db.begin().await?;
+    if recoveries::use_reset(&mut tx, &hash, app.clock.unix()).await?.is_none() {
+        tx.rollback().await?;
+        return Err(token_invalid());
+    }
+    set_password_and_end_sessions(&mut tx, app, account_id, &password_hash, "email_link").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// REC-2b: a code to the bound phone (CODE-1 limits apply).
+pub async fn send_sms(app: &App, id: &str) -> AppResult<codes::Sent> {
+    let a = applicant(app, id).await?;
+    let phone = a.phone(app)?.ok_or_else(|| AppError::conflict("no_phone", "该账号未绑定手机号码，请选择其他方式。"))?;
+    let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
+    codes::send(app, Target::Sms(&phone), CodePurpose::Recovery).await
+}
+
+pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm: &str) -> AppResult<()> {
+    let a = applicant(app, id).await?;
+    let password = new_password(&a, new, confirm, "new_password")?;
+    let code = codes::parse_code(code).ok_or_else(|| AppError::invalid("invalid_verification_code", "code", "请输入6位数字验证码。"))?;
+    let phone = a.phone(app)?.ok_or_else(|| AppError::conflict("no_phone", "该账号未绑定手机号码，请选择其他方式。"))?;
+    let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
+    let password_hash = app.hasher.hash(password.expose_secret()).await?;
+    let target = Target::Sms(&phone);
+    let mut tx = app.db.begin().await?;
+    if !codes::consume(&mut tx, app, target, CodePurpose::Recovery, &code).await? {
+        tx.rollback().await?;
+        codes::count_wrong(app, target, CodePurpose::Recovery).await?;
+        return Err(codes::wrong_code().field("code"));
+    }
+    set_password_and_end_sessions(&mut tx, app, a.id(), &password_hash, "sms").await?;
+    recoveries::end(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}

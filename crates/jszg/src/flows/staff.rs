@@ -1,0 +1,419 @@
+//! The staff review console (STAFF-1..5): staff accounts apart from
+//! applicants', password plus TOTP sign-in, the queue most urgent first,
+//! decisions that exactly one reviewer wins, and the audit log.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::adapters::passwords::Verdict;
+use crate::adapters::totp;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::flows::applicant::Applicant;
+use crate::flows::captcha::random_token;
+use crate::flows::reviews::{self, Kind};
+use crate::flows::{contact_change, profile};
+use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
+use crate::vault::Field;
+
+pub const COOKIE: &str = "jszg_staff";
+const SESSION_IDLE: i64 = 30 * 60;
+const SESSION_ABSOLUTE: i64 = 10 * 3600;
+
+/// The reasons a reviewer picks with one click (STAFF-3).
+pub const COMMON_REASONS: [&str; 6] = ["民族错误", "照片不清晰", "姓名与证件不一致", "证件号码错误", "照片旋转或镜像", "证件已过期"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reviewer,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "reviewer" => Some(Self::Reviewer),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+pub struct Created {
+    pub password: String,
+    pub totp_secret: String,
+}
+
+/// A strong initial password: 16 characters with every class.
+fn initial_password() -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"23456789";
+    const SPECIAL: &[u8] = b"#%*-_!@$&";
+    let mut rng = rand::rngs::OsRng;
+    let mut pick = |set: &[u8]| set[rng.gen_range(0..set.len())] as char;
+    let mut chars: Vec<char> = vec![pick(LOWER), pick(UPPER), pick(DIGITS), pick(SPECIAL)];
+    let all: Vec<u8> = [LOWER, UPPER, DIGITS, SPECIAL].concat();
+    while chars.len() < 16 {
+        chars.push(pick(&all));
+    }
+    chars.shuffle(&mut rand::rngs::OsRng);
+    chars.into_iter().collect()
+}
+
+fn valid_username(u: &str) -> bool {
+    (3..=32).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// `jszg staff add`: create a staff member; the password and TOTP secret
+/// are shown once.
+pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
+    if !valid_username(username) {
+        return Err(AppError::invalid("invalid_username", "username", "username: 3-32 lower-case letters, digits, '.', '_' or '-'"));
+    }
+    let password = initial_password();
+    let secret = totp::generate_secret();
+    let hash = app.hasher.hash(&password).await?;
+    match staff::insert(&app.db, username, role.as_str(), &hash, &app.vault.seal(Field::Totp, &secret), app.clock.unix()).await {
+        Ok(id) => {
+            let mut tx = app.db.begin().await?;
+            audit::append(&mut tx, audit::Entry { at: app.clock.unix(), actor_kind: "operator", actor_id: None, account_id: None, action: "staff_added", detail: &format!("staff {id} {username} {}", role.as_str()) }).await?;
+            tx.commit().await?;
+            Ok(Created { password, totp_secret: totp::base32(&secret) })
+        }
+        Err(err) if crate::store::is_unique_violation(&err) => Err(AppError::conflict("staff_exists", "a staff member with that username exists")),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn bad_sign_in() -> AppError {
+    AppError::unauthorized("invalid_credentials", "用户名、密码或动态口令错误。")
+}
+
+/// Password plus TOTP; development mode may skip the TOTP. Failures count
+/// against the username like applicants' logins do.
+pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&str>) -> AppResult<String> {
+    let now = app.clock.unix();
+    let key = app.vault.mac(&[b"staff_login", username.as_bytes()]);
+    let policy = &app.config.login;
+    if let Some(until) = logins::get(&app.db, &key).await?.and_then(|f| f.locked_until).filter(|u| *u > now) {
+        return Err(AppError::too_many("account_locked", "登录失败次数过多，账号已被临时锁定，请稍后再试。", Some(until - now)));
+    }
+    let found = staff::by_username(&app.db, username).await?;
+    let verdict = app.hasher.verify(password, found.as_ref().map(|s| s.password_hash.as_str())).await?;
+    let member = match (verdict, found) {
+        (Verdict::Valid { .. }, Some(member)) => {
+            let code = code.map(str::trim).filter(|c| !c.is_empty());
+            let totp_ok = match code {
+                None => app.dev,
+                Some(code) => {
+                    let secret = app.vault.open(Field::Totp, &member.totp_secret_enc)?;
+                    match totp::verify(&secret, code, now) {
+                        Some(step) => staff::use_totp_step(&app.db, member.id, step).await?,
+                        None => false,
+                    }
+                }
+            };
+            totp_ok.then_some(member)
+        }
+        _ => None,
+    };
+    let Some(member) = member else {
+        logins::record(
+            &app.db,
+            &key,
+            &logins::Policy { now, reset_before: now - policy.reset_after_secs, lock_after: policy.lock_after, lock_until: now + policy.lock_secs },
+        )
+        .await?;
+        return Err(bad_sign_in());
+    };
+    logins::clear(&app.db, &key).await?;
+    let token = random_token(32);
+    staff::insert_session(&app.db, &session_hash(app, &token), member.id, now, now + SESSION_ABSOLUTE).await?;
+    let mut tx = app.db.begin().await?;
+    log(&mut tx, app, member.id, None, "staff_login", "").await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+pub fn session_hash(app: &App, token: &str) -> Vec<u8> {
+    app.vault.mac(&[b"staff_session", token.as_bytes()])
+}
+
+pub struct StaffCurrent {
+    pub id_hash: Vec<u8>,
+    pub member: staff::Staff,
+}
+
+impl StaffCurrent {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.member.role).unwrap_or(Role::Reviewer)
+    }
+}
+
+pub async fn resolve(app: &App, token: &str) -> AppResult<Option<StaffCurrent>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = session_hash(app, token);
+    let Some(found) = staff::find_session(&app.db, &hash).await? else { return Ok(None) };
+    let now = app.clock.unix();
+    if now >= found.expires_at || now - found.last_seen_at >= SESSION_IDLE {
+        staff::delete_session(&app.db, &hash).await?;
+        return Ok(None);
+    }
+    if now - found.last_seen_at >= 60 {
+        staff::touch_session(&app.db, &hash, now).await?;
+    }
+    Ok(Some(StaffCurrent { id_hash: hash, member: found.staff }))
+}
+
+pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
+    staff::delete_session(&app.db, &session_hash(app, token)).await?;
+    Ok(())
+}
+
+pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &str) -> AppResult<()> {
+    if !matches!(app.hasher.verify(current, Some(&me.member.password_hash)).await?, Verdict::Valid { .. }) {
+        return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确。").field("current_password"));
+    }
+    let classes = [new.bytes().any(|b| b.is_ascii_lowercase()), new.bytes().any(|b| b.is_ascii_uppercase()), new.bytes().any(|b| b.is_ascii_digit()), new.bytes().any(|b| !b.is_ascii_alphanumeric())];
+    if new.chars().count() < 12 || new.chars().count() > 128 || classes.iter().filter(|c| **c).count() < 3 {
+        return Err(AppError::invalid("weak_password", "new_password", "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。"));
+    }
+    let hash = app.hasher.hash(new).await?;
+    staff::set_password(&app.db, me.member.id, &hash).await?;
+    let mut tx = app.db.begin().await?;
+    log(&mut tx, app, me.member.id, None, "staff_password_changed", "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn log(tx: &mut Tx, app: &App, staff_id: i64, account_id: Option<i64>, action: &str, detail: &str) -> AppResult<()> {
+    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind: "staff", actor_id: Some(staff_id), account_id, action, detail }).await?;
+    Ok(())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueItem {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub submitted_at: String,
+    pub due_date: String,
+    /// Working days left until the due date; negative when overdue.
+    pub working_days_left: i64,
+    pub overdue: bool,
+    pub doc_type: String,
+    pub doc_number_masked: String,
+    pub name: String,
+}
+
+async fn item(app: &App, r: &store::Review) -> AppResult<QueueItem> {
+    let today = app.clock.today();
+    let due = jszg_domain::parse_date(&r.due_date).unwrap_or(today);
+    let left = if due >= today { app.calendar.working_days_between(today, due) } else { -app.calendar.working_days_between(due, today) };
+    let (doc_type, masked, name) = match accounts::find_by_id(&app.db, r.account_id).await? {
+        Some(row) => {
+            let a = Applicant::open(app, row)?;
+            (a.doc_type().as_str().to_owned(), a.doc.masked(), a.row.name.clone())
+        }
+        None => (String::new(), String::new(), String::new()),
+    };
+    Ok(QueueItem {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        status: r.status.clone(),
+        submitted_at: crate::http::api::dev::rfc3339(r.submitted_at),
+        due_date: r.due_date.clone(),
+        working_days_left: left,
+        overdue: today > due && r.status == "pending",
+        doc_type,
+        doc_number_masked: masked,
+        name,
+    })
+}
+
+pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec<QueueItem>> {
+    let rows = store::queue(&app.db, kind.map(Kind::as_str), status, 500).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(item(app, r).await?);
+    }
+    Ok(items)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryItem {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub submitted_at: String,
+    pub reason: String,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewDetail {
+    #[serde(flatten)]
+    pub item: QueueItem,
+    /// What the applicant submitted.
+    #[schema(value_type = Object)]
+    pub submitted: Value,
+    pub reason: String,
+    pub decision_reason: Option<String>,
+    /// The applicant's current profile.
+    pub profile: profile::Me,
+    pub photos: Vec<&'static str>,
+    pub history: Vec<HistoryItem>,
+    pub common_reasons: Vec<&'static str>,
+}
+
+pub async fn detail(app: &App, id: &str) -> AppResult<ReviewDetail> {
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    let row = accounts::find_by_id(&app.db, review.account_id).await?.ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
+    let a = Applicant::open(app, row)?;
+    let submitted = match Kind::parse(&review.kind) {
+        Some(Kind::Identity) => reviews::open_claim(app, &review)?,
+        _ => contact_change::open_request_for_staff(app, &review)?,
+    };
+    let photos = match Kind::parse(&review.kind) {
+        Some(Kind::Identity) => vec!["front", "back", "handheld"],
+        _ => vec!["handheld"],
+    };
+    let history = store::history(&app.db, review.account_id)
+        .await?
+        .into_iter()
+        .filter(|h| h.id != review.id)
+        .map(|h| HistoryItem {
+            id: h.id,
+            kind: h.kind,
+            status: h.status,
+            submitted_at: crate::http::api::dev::rfc3339(h.submitted_at),
+            reason: h.reason,
+            decision_reason: h.decision_reason,
+            decided_at: h.decided_at.map(crate::http::api::dev::rfc3339),
+        })
+        .collect();
+    Ok(ReviewDetail {
+        item: item(app, &review).await?,
+        submitted,
+        reason: review.reason.clone(),
+        decision_reason: review.decision_reason.clone(),
+        profile: profile::me(app, &a).await?,
+        photos,
+        history,
+        common_reasons: COMMON_REASONS.to_vec(),
+    })
+}
+
+/// A photo of an item, opened for a staff member and written to the audit log.
+pub async fn photo(app: &App, me: &StaffCurrent, id: &str, slot: &str) -> AppResult<Vec<u8>> {
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    let sealed = store::photo(&app.db, id, slot).await?.ok_or_else(|| AppError::not_found("not_found", "没有这张照片。"))?;
+    let bytes = app.vault.open(Field::Photo, &sealed)?;
+    let mut tx = app.db.begin().await?;
+    log(&mut tx, app, me.member.id, Some(review.account_id), "photo_viewed", &format!("{id} {slot}")).await?;
+    tx.commit().await?;
+    Ok(bytes)
+}
+
+/// Approve, or reject with a reason. One conditional update decides the
+/// race: the loser gets 409 `already_decided`.
+pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reason: Option<&str>) -> AppResult<()> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if !approve && reason.is_none_or(|r| r.chars().count() > 200) {
+        return Err(AppError::invalid("invalid_reason", "reason", "请填写不通过原因（200字以内）。"));
+    }
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    let already = || AppError::conflict("already_decided", "该申请已由其他工作人员处理。");
+    if review.status != "pending" {
+        return Err(already());
+    }
+    let mut tx = app.db.begin().await?;
+    let status = if approve { "approved" } else { "rejected" };
+    if !store::decide(&mut tx, id, status, reason, me.member.id, app.clock.unix()).await? {
+        tx.rollback().await?;
+        return Err(already());
+    }
+    match Kind::parse(&review.kind) {
+        Some(Kind::Identity) => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
+        _ => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
+    }
+    log(&mut tx, app, me.member.id, Some(review.account_id), &format!("{}_{}", review.kind, status), &format!("{id} {}", reason.unwrap_or(""))).await?;
+    tx.commit().await?;
+    app.wake_outbox();
+    Ok(())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor_kind: String,
+    pub actor: Option<String>,
+    pub account: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+/// STAFF-5: admins search the audit log by applicant (document number),
+/// by staff member (username) and by time.
+pub async fn search_audit(app: &App, me: &StaffCurrent, doc_number: Option<&str>, username: Option<&str>, from: i64, to: i64) -> AppResult<Vec<AuditEntry>> {
+    if me.role() != Role::Admin {
+        return Err(AppError::forbidden("forbidden", "只有管理员可以查询审计日志。"));
+    }
+    let account_id = match doc_number.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(raw) => {
+            let name = crate::flows::login::account_name(raw, app.clock.today());
+            match accounts::find_any(&app.db, &app.vault.lookup(Field::DocNumber, &name)).await?.first() {
+                Some(id) => Some(*id),
+                None => return Ok(Vec::new()),
+            }
+        }
+        None => None,
+    };
+    let actor = match username.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => match staff::by_username(&app.db, u).await? {
+            Some(s) => Some(("staff", s.id)),
+            None => return Ok(Vec::new()),
+        },
+        None => None,
+    };
+    let rows = staff::search_audit(&app.db, account_id, actor, from, to, 1000).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let actor = match (row.actor_kind.as_str(), row.actor_id) {
+            ("staff", Some(id)) => staff::by_id(&app.db, id).await?.map(|s| s.username),
+            (_, Some(id)) => Some(format!("#{id}")),
+            _ => None,
+        };
+        let account = match row.account_id {
+            Some(id) => accounts::find_by_id(&app.db, id).await?.map(|a| Applicant::open(app, a).map(|a| a.doc.masked())).transpose()?,
+            None => None,
+        };
+        out.push(AuditEntry {
+            at: crate::http::api::dev::rfc3339(row.at),
+            actor_kind: row.actor_kind,
+            actor,
+            account,
+            action: row.action,
+            detail: row.detail,
+        });
+    }
+    let mut tx = app.db.begin().await?;
+    log(&mut tx, app, me.member.id, None, "audit_searched", "").await?;
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,154 @@
+//! 忘记密码 and contact change requests (API.md "Password recovery and contact change").
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::error::AppResult;
+use crate::flows::captcha::{self, Purpose};
+use crate::flows::loose::loose_string;
+use crate::flows::recovery::{self, Method};
+use crate::flows::{contact_change, reviews};
+use crate::http::api::realname::read_multipart;
+use crate::http::Json;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/recoveries", post(start))
+        .route("/api/v1/recoveries/{id}/email", post(email))
+        .route("/api/v1/recoveries/{id}/sms-code", post(sms_code))
+        .route("/api/v1/recoveries/{id}/sms", post(sms_reset))
+        .route("/api/v1/recoveries/{id}/contact-changes", post(contact_change_request))
+        .route("/api/v1/password-resets", post(reset))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct RecoveryStart {
+    #[serde(deserialize_with = "loose_string")]
+    pub doc_type: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub doc_number: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub captcha_token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryStarted {
+    pub id: String,
+    pub methods: Vec<Method>,
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries", tag = "recovery", request_body = RecoveryStart,
+    responses((status = 201, body = RecoveryStarted),
+              (status = 422, description = "identity_mismatch (neutral), captcha_required, captcha_failed", body = crate::error::ErrorBody),
+              (status = 409, description = "legacy_account", body = crate::error::ErrorBody)))]
+pub async fn start(State(app): State<App>, Json(body): Json<RecoveryStart>) -> AppResult<(StatusCode, axum::Json<RecoveryStarted>)> {
+    captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Recovery).await?;
+    let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name)).await?;
+    Ok((StatusCode::CREATED, axum::Json(RecoveryStarted { id: started.id, methods: started.methods })))
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries/{id}/email", tag = "recovery", params(("id" = String, Path)),
+    responses((status = 202, description = "A mail with a 24-hour reset link is on its way"), (status = 410, description = "recovery_expired", body = crate::error::ErrorBody)))]
+pub async fn email(State(app): State<App>, Path(id): Path<String>) -> AppResult<StatusCode> {
+    recovery::send_email(&app, &id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SmsSent {
+    pub expires_in: i64,
+    pub remaining_today: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries/{id}/sms-code", tag = "recovery", params(("id" = String, Path)),
+    responses((status = 202, body = SmsSent), (status = 429, description = "daily_limit", body = crate::error::ErrorBody)))]
+pub async fn sms_code(State(app): State<App>, Path(id): Path<String>) -> AppResult<(StatusCode, axum::Json<SmsSent>)> {
+    let sent = recovery::send_sms(&app, &id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(SmsSent { expires_in: sent.expires_in, remaining_today: sent.remaining_today })))
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct SmsReset {
+    #[serde(deserialize_with = "loose_string")]
+    pub code: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password_confirm: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries/{id}/sms", tag = "recovery", params(("id" = String, Path)), request_body = SmsReset,
+    responses((status = 204), (status = 422, description = "invalid_verification_code, weak_password, password_mismatch", body = crate::error::ErrorBody)))]
+pub async fn sms_reset(State(app): State<App>, Path(id): Path<String>, Json(body): Json<SmsReset>) -> AppResult<StatusCode> {
+    let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    recovery::reset_with_sms(&app, &id, &t(&body.code), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct PasswordReset {
+    #[serde(deserialize_with = "loose_string")]
+    pub token: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub new_password_confirm: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "recovery", request_body = PasswordReset,
+    responses((status = 204, description = "Reset; every session of the account ended"),
+              (status = 410, description = "token_invalid (unknown, used or expired)", body = crate::error::ErrorBody),
+              (status = 422, description = "weak_password, password_mismatch", body = crate::error::ErrorBody)))]
+pub async fn reset(State(app): State<App>, Json(body): Json<PasswordReset>) -> AppResult<StatusCode> {
+    let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    recovery::reset_with_token(&app, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChangeRequested {
+    pub id: String,
+    #[schema(example = "pending")]
+    pub status: &'static str,
+    pub due_date: String,
+}
+
+/// The multipart body of a contact change request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ContactChangeForm {
+    /// `email` or `phone`.
+    kind: String,
+    new_value: String,
+    verification_code: String,
+    reason: String,
+    #[schema(value_type = String, format = Binary)]
+    handheld: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries/{id}/contact-changes", tag = "recovery", params(("id" = String, Path)),
+    request_body(content = ContactChangeForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = ChangeRequested),
+              (status = 409, description = "enrolled_must_login, change_pending", body = crate::error::ErrorBody),
+              (status = 422, description = "invalid_photo, invalid_verification_code, invalid_phone, invalid_email, invalid_reason", body = crate::error::ErrorBody)))]
+pub async fn contact_change_request(State(app): State<App>, Path(id): Path<String>, multipart: Multipart) -> AppResult<(StatusCode, axum::Json<ChangeRequested>)> {
+    // Refusals that need no upload come first (recovery, enrollment, pending).
+    contact_change::precheck(&app, &id).await?;
+    let mut parts = read_multipart(multipart).await?;
+    let text = |name: &str| parts.get(name).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let (kind, value, code, reason) = (text("kind"), text("new_value"), text("verification_code"), text("reason"));
+    let handheld = reviews::check_photo("handheld", parts.remove("handheld").unwrap_or_default());
+    let requested = contact_change::request(&app, &id, &kind, &value, &code, &reason, handheld.await?).await?;
+    Ok((StatusCode::CREATED, axum::Json(ChangeRequested { id: requested.id, status: "pending", due_date: requested.due_date })))
+}
