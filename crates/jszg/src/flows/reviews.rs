@@ -74,6 +74,13 @@ pub async fn check_photo(field: &'static str, bytes: Vec<u8>) -> AppResult<Photo
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err(bad_photo(field, "照片格式应为JPG或JPEG，请重新选择。"));
     }
+    // Decoders fill a cut-off image with grey rather than fail, so insist
+    // on the end-of-image marker (FF D9 appears nowhere else but at the end
+    // of entropy-coded data); some writers pad a few bytes after it.
+    let end = bytes.iter().rposition(|b| *b != 0x00 && !b.is_ascii_whitespace()).unwrap_or(0);
+    if end < 1 || bytes[end - 1..=end] != [0xFF, 0xD9] {
+        return Err(bad_photo(field, "照片文件不完整，请重新选择或重新拍摄。"));
+    }
     let checked = tokio::task::spawn_blocking(move || {
         let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes), image::ImageFormat::Jpeg);
         let mut limits = image::Limits::default();

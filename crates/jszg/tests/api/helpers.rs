@@ -337,3 +337,77 @@ impl Api {
         Api { base: self.base.clone(), client: Client::builder().cookie_store(true).build().expect("client") }
     }
 }
+
+/// A real JPEG of `width`×`height`; `noise` makes it large.
+pub fn jpeg(width: u32, height: u32, noise: bool) -> Vec<u8> {
+    let mut rng = rand::thread_rng();
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        if noise {
+            image::Rgb([rng.gen(), rng.gen(), rng.gen()])
+        } else {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).expect("encode jpeg");
+    out.into_inner()
+}
+
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(width, height, image::Rgb([10, 20, 30]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+    out.into_inner()
+}
+
+pub fn part(bytes: Vec<u8>, name: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/jpeg").expect("mime")
+}
+
+/// A manual review application with three good photos, unless replaced.
+pub fn review_form(name: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("validity_period", "20y")
+        .text("validity_start", "2020-05-01")
+        .text("name", name.to_owned())
+        .text("reason", "实名认证不通过，信息确认无误")
+        .part("front", part(jpeg(320, 200, false), "front.jpg"))
+        .part("back", part(jpeg(320, 200, false), "back.jpg"))
+        .part("handheld", part(jpeg(300, 400, false), "handheld.jpg"))
+}
+
+impl Api {
+    pub async fn submit_review(&self, form: reqwest::multipart::Form) -> Response {
+        self.client.post(self.url("/api/v1/me/reviews")).multipart(form).send().await.expect("request")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    /// Register, log in and complete the profile of a resident-ID applicant.
+    pub async fn applicant(&self) -> Registered {
+        let who = self.register_as("resident_id").await;
+        assert_eq!(self.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+        assert_eq!(self.put_json("/api/v1/me/profile", &json!({ "ethnicity": "01" })).await.status(), StatusCode::OK);
+        who
+    }
+}
+
+impl TestApp {
+    /// A staff member signed in on a client of their own.
+    pub async fn staff(&self, username: &str, role: jszg::flows::staff::Role) -> Api {
+        jszg::flows::staff::add(&self.app, username, role).await.expect("staff add");
+        let created_password = {
+            // Reset to a known password through the store, as an operator would.
+            let hash = self.app.hasher.hash("Staff#Pass2026").await.expect("hash");
+            let member = jszg::store::staff::by_username(&self.app.db, username).await.expect("db").expect("member");
+            jszg::store::staff::set_password(&self.app.db, member.id, &hash).await.expect("db");
+            "Staff#Pass2026"
+        };
+        let api = self.another_client();
+        let res = api.post("/api/v1/staff/sessions", &json!({ "username": username, "password": created_password })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        api
+    }
+}

@@ -7,6 +7,8 @@ mod captcha;
 mod codes;
 mod dev;
 mod profile;
+mod realname;
 mod registration;
+mod reviews;
 mod sessions;
 mod storage;
