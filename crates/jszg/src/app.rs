@@ -56,13 +56,15 @@ impl App {
         db.migrate().await?;
         let vault = Vault::new(&load_keys(&config, dev)?)?;
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
-        let couriers = match (&config.smtp, &config.sms) {
-            (Some(smtp), Some(sms)) if !dev => Couriers::Live {
-                mail: Mailer::new(smtp).map_err(StartError::Other)?,
-                sms: SmsClient::new(sms).map_err(StartError::Other)?,
-                webhooks: crate::adapters::delivery::Webhooks::new(&config.entries).map_err(StartError::Other)?,
+        let couriers = Couriers {
+            mail: config.smtp.as_ref().map(Mailer::new).transpose().map_err(StartError::Other)?,
+            sms: config.sms.as_ref().map(SmsClient::new).transpose().map_err(StartError::Other)?,
+            webhooks: if config.entries.certification_webhook.is_some() || config.entries.renewal_webhook.is_some() {
+                Some(crate::adapters::delivery::Webhooks::new(&config.entries).map_err(StartError::Other)?)
+            } else {
+                None
             },
-            _ => Couriers::Development,
+            dev,
         };
         let clock = if dev { Clock::development() } else { Clock::system() };
         clock.refresh(&db).await?;

@@ -57,8 +57,8 @@ pub enum LogFormat {
 
 #[derive(Clone, Deserialize, Serialize)]
 pub struct SmtpConfig {
-    /// `smtp://host:25` (STARTTLS when offered), `smtp://host?tls=required`,
-    /// `smtps://user:pass@host:465`.
+    /// `smtps://user:pass@host:465` (implicit TLS), `smtp://…:587?tls=required`
+    /// (STARTTLS), or plain `smtp://host:25` for a local relay.
     pub url: String,
     /// `From:` header, e.g. `中国教师资格网 <noreply@jszg.edu.cn>`.
     pub from: String,

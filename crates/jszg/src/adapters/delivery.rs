@@ -1,15 +1,51 @@
-//! Where outbox messages go. Production sends through SMTP and the SMS
-//! provider; development keeps them in the outbox, where the outbox page
-//! and `GET /api/v1/dev/outbox` show them (NOTE-2).
+//! Where outbox messages go: SMTP, the SMS provider and the business
+//! systems' webhooks; in development, channels without settings stay in the
+//! outbox, where the outbox page and `GET /api/v1/dev/outbox` show them (NOTE-2).
 
 use crate::adapters::mail::Mailer;
 use crate::adapters::sms::SmsClient;
 use crate::config::EntriesConfig;
 use crate::flows::notify::{Channel, Message};
 
-pub enum Couriers {
-    Development,
-    Live { mail: Mailer, sms: SmsClient, webhooks: Webhooks },
+/// The configured channels. A channel without settings keeps its messages
+/// in the outbox, which development mode shows; production refuses to start
+/// without SMTP and SMS (`Config::check`), and without a webhook setting a
+/// business event fails and is retried until an operator configures one.
+pub struct Couriers {
+    pub mail: Option<Mailer>,
+    pub sms: Option<SmsClient>,
+    pub webhooks: Option<Webhooks>,
+    pub dev: bool,
+}
+
+impl Couriers {
+    pub async fn deliver(&self, message: &Message, outbox_id: i64) -> Result<(), String> {
+        match message.channel {
+            Channel::Email => match &self.mail {
+                Some(mail) => mail.send(message, outbox_id).await,
+                None => self.kept(),
+            },
+            Channel::Sms => match &self.sms {
+                Some(sms) => sms.send(message, outbox_id).await,
+                None => self.kept(),
+            },
+            // The WeChat adapter answers in the chat itself; the outbox
+            // copy is the record.
+            Channel::Wechat => Ok(()),
+            Channel::Business => match &self.webhooks {
+                Some(hooks) => hooks.send(message, outbox_id).await,
+                None => self.kept(),
+            },
+        }
+    }
+
+    fn kept(&self) -> Result<(), String> {
+        if self.dev {
+            Ok(())
+        } else {
+            Err("no delivery settings for this channel".into())
+        }
+    }
 }
 
 /// Signed event delivery to the business systems (SSO-3).
@@ -53,22 +89,6 @@ impl Webhooks {
             Ok(())
         } else {
             Err(format!("webhook answered {}", response.status()))
-        }
-    }
-}
-
-impl Couriers {
-    pub async fn deliver(&self, message: &Message, outbox_id: i64) -> Result<(), String> {
-        match self {
-            Couriers::Development => Ok(()),
-            Couriers::Live { mail, sms, webhooks } => match message.channel {
-                Channel::Email => mail.send(message, outbox_id).await,
-                Channel::Sms => sms.send(message, outbox_id).await,
-                // The WeChat adapter answers in the chat itself; the outbox
-                // copy is the record.
-                Channel::Wechat => Ok(()),
-                Channel::Business => webhooks.send(message, outbox_id).await,
-            },
         }
     }
 }

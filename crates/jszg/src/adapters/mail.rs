@@ -1,5 +1,5 @@
-//! Email over SMTP with lettre (NOTE-1): `smtp://` (STARTTLS when offered),
-//! `smtp://…?tls=required`, `smtps://` (implicit TLS). Each mail carries a
+//! Email over SMTP with lettre (NOTE-1): `smtps://` (implicit TLS),
+//! `smtp://…?tls=required` (STARTTLS), plain `smtp://` for a local relay. Each mail carries a
 //! Message-ID derived from its outbox row, so a retry after a crash can be
 //! recognised as the same mail by the receiving side.
 

@@ -5,9 +5,11 @@ mod helpers;
 
 mod captcha;
 mod codes;
+mod delivery;
 mod dev;
 mod profile;
 mod realname;
+mod recovery;
 mod registration;
 mod reviews;
 mod sessions;
