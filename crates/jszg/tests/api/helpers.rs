@@ -83,6 +83,8 @@ pub fn test_config(database_url: &str) -> Config {
         bind: "127.0.0.1:0".into(),
         database_url: database_url.into(),
         dev: Some(true),
+        // Keys in memory: no key file beside the test database or in the crate.
+        keys: Some(jszg::vault::KeyMaterial::generate()),
         max_connections: 10,
         // Password hashing is not what these tests measure.
         argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 8 },
@@ -110,9 +112,8 @@ pub async fn spawn_app() -> TestApp {
 /// Another instance on the same database (as a second server would be).
 pub async fn spawn_sibling(of: &TestApp) -> TestApp {
     let mut config = test_config(&of.database_url);
-    // Share the development key file of the first instance.
-    config.keys_file = Some(of.app.config.dev_keys_path());
-    config.dev = Some(true);
+    // The same keys, as every instance of one deployment has.
+    config.keys = of.app.config.keys.clone();
     spawn_with(config, None).await
 }
 
