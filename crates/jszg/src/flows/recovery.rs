@@ -130,7 +130,19 @@ fn html_escape(s: &str) -> String {
 pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
     let a = applicant(app, id).await?;
     let email = a.email(app)?.ok_or_else(|| AppError::conflict("no_email", "该账号未绑定安全邮箱，请选择其他方式。"))?;
+    let now = app.clock.now();
+    let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
+    let limit = app.config.codes.email_daily_limit;
     let mut tx = app.db.begin().await?;
+    // Reset mails share the email quota idea: a few per address per day.
+    if crate::store::codes::take_quota(&mut tx, "reset_email", &app.vault.lookup(Field::Email, &email), &day, limit).await?.is_none() {
+        tx.rollback().await?;
+        return Err(AppError::too_many(
+            "daily_limit",
+            format!("该邮箱今日接收重置邮件的次数已达上限（每天最多{limit}次），请查收已发送的邮件，或于明日0点（北京时间）后再试。"),
+            Some((jszg_domain::next_beijing_midnight(now) - now).whole_seconds()),
+        ));
+    }
     mail_reset_link(&mut tx, app, a.id(), &email, "您在中国教师资格网申请了重置密码。").await?;
     tx.commit().await?;
     app.wake_outbox();

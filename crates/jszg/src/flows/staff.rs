@@ -130,6 +130,13 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
         _ => None,
     };
     let Some(member) = member else {
+        let mut tx = app.db.begin().await?;
+        audit::append(
+            &mut tx,
+            audit::Entry { at: now, actor_kind: "staff", actor_id: None, account_id: None, action: "staff_login_failed", detail: username },
+        )
+        .await?;
+        tx.commit().await?;
         logins::record(
             &app.db,
             &key,
@@ -180,6 +187,11 @@ pub async fn resolve(app: &App, token: &str) -> AppResult<Option<StaffCurrent>> 
 }
 
 pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
+    if let Some(current) = resolve(app, token).await? {
+        let mut tx = app.db.begin().await?;
+        log(&mut tx, app, current.member.id, None, "staff_logout", "").await?;
+        tx.commit().await?;
+    }
     staff::delete_session(&app.db, &session_hash(app, token)).await?;
     Ok(())
 }
@@ -194,6 +206,7 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
     }
     let hash = app.hasher.hash(new).await?;
     staff::set_password(&app.db, me.member.id, &hash).await?;
+    staff::delete_other_sessions(&app.db, me.member.id, &me.id_hash).await?;
     let mut tx = app.db.begin().await?;
     log(&mut tx, app, me.member.id, None, "staff_password_changed", "").await?;
     tx.commit().await?;
@@ -263,6 +276,8 @@ pub struct HistoryItem {
     pub reason: String,
     pub decision_reason: Option<String>,
     pub decided_at: Option<String>,
+    /// The staff member who decided.
+    pub decided_by: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -274,6 +289,9 @@ pub struct ReviewDetail {
     pub submitted: Value,
     pub reason: String,
     pub decision_reason: Option<String>,
+    /// The full document number, so it can be compared with the photos;
+    /// every opening of an item is written to the audit log.
+    pub doc_number: String,
     /// The applicant's current profile.
     pub profile: profile::Me,
     pub photos: Vec<&'static str>,
@@ -281,7 +299,7 @@ pub struct ReviewDetail {
     pub common_reasons: Vec<&'static str>,
 }
 
-pub async fn detail(app: &App, id: &str) -> AppResult<ReviewDetail> {
+pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewDetail> {
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
     let row = accounts::find_by_id(&app.db, review.account_id).await?.ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
     let a = Applicant::open(app, row)?;
@@ -293,11 +311,13 @@ pub async fn detail(app: &App, id: &str) -> AppResult<ReviewDetail> {
         Some(Kind::Identity) => vec!["front", "back", "handheld"],
         _ => vec!["handheld"],
     };
-    let history = store::history(&app.db, review.account_id)
-        .await?
-        .into_iter()
-        .filter(|h| h.id != review.id)
-        .map(|h| HistoryItem {
+    let mut history = Vec::new();
+    for h in store::history(&app.db, review.account_id).await?.into_iter().filter(|h| h.id != review.id) {
+        let decided_by = match h.decided_by {
+            Some(id) => staff::by_id(&app.db, id).await?.map(|s| s.username),
+            None => None,
+        };
+        history.push(HistoryItem {
             id: h.id,
             kind: h.kind,
             status: h.status,
@@ -305,13 +325,18 @@ pub async fn detail(app: &App, id: &str) -> AppResult<ReviewDetail> {
             reason: h.reason,
             decision_reason: h.decision_reason,
             decided_at: h.decided_at.map(crate::http::api::dev::rfc3339),
-        })
-        .collect();
+            decided_by,
+        });
+    }
+    let mut tx = app.db.begin().await?;
+    log(&mut tx, app, me.member.id, Some(review.account_id), "review_viewed", id).await?;
+    tx.commit().await?;
     Ok(ReviewDetail {
         item: item(app, &review).await?,
         submitted,
         reason: review.reason.clone(),
         decision_reason: review.decision_reason.clone(),
+        doc_number: a.doc.as_str().to_owned(),
         profile: profile::me(app, &a).await?,
         photos,
         history,

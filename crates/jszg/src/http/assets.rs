@@ -31,6 +31,13 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "done.js" => "text/javascript; charset=utf-8",
         "login.js" => "text/javascript; charset=utf-8",
         "contact.js" => "text/javascript; charset=utf-8",
+        "photo.js" => "text/javascript; charset=utf-8",
+        "realname.js" => "text/javascript; charset=utf-8",
+        "review.js" => "text/javascript; charset=utf-8",
+        "recover.js" => "text/javascript; charset=utf-8",
+        "reset.js" => "text/javascript; charset=utf-8",
+        "staff.css" => "text/css; charset=utf-8",
+        "staff.js" => "text/javascript; charset=utf-8",
         "favicon.svg" => "image/svg+xml",
     }
 }

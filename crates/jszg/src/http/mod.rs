@@ -154,7 +154,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     let fixed = [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; \
+            "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; \
              object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

@@ -71,6 +71,12 @@ pub async fn touch_session(db: &Db, id_hash: &[u8], now: i64) -> Result<(), sqlx
     Ok(())
 }
 
+pub async fn delete_other_sessions(db: &Db, staff_id: i64, keep: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "DELETE FROM staff_sessions WHERE staff_id = $1 AND id_hash <> $2";
+    db_run!(db, pool => sqlx::query(SQL).bind(staff_id).bind(keep).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
 pub async fn delete_session(db: &Db, id_hash: &[u8]) -> Result<(), sqlx::Error> {
     db_run!(db, pool => sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1").bind(id_hash).execute(pool).await?.rows_affected());
     Ok(())

@@ -23,18 +23,15 @@ function freePort() {
 export async function startServer(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'jszg-browser-'));
   const port = await freePort();
-  const child = spawn(BIN, ['serve'], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      JSZG_BIND: `127.0.0.1:${port}`,
-      JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`,
-      JSZG_DEV: '1',
-      JSZG_LOG: 'warn',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const env = {
+    PATH: process.env.PATH,
+    JSZG_BIND: `127.0.0.1:${port}`,
+    JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`,
+    JSZG_DEV: '1',
+    JSZG_LOG: 'warn',
+    ...extraEnv,
+  };
+  const child = spawn(BIN, ['serve'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not up yet */ }
@@ -42,8 +39,24 @@ export async function startServer(extraEnv = {}) {
   }
   return {
     base,
+    // Where and how the server runs, so `jszg` commands act on its database.
+    dir,
+    env,
     async stop() { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); rmSync(dir, { recursive: true, force: true }); },
   };
+}
+
+/** Run `jszg ARGS…` in the server's directory with its environment; resolves to stdout. */
+export function cli(server, args) {
+  return new Promise((ok, fail) => {
+    const child = spawn(BIN, args, { cwd: server.dir, env: server.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`jszg ${args.join(' ')} exited ${code}: ${err}`))));
+  });
 }
 
 export async function launch() {

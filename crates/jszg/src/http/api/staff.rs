@@ -106,8 +106,8 @@ pub async fn queue(State(app): State<App>, StaffSignedIn(_me): StaffSignedIn, Qu
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}", tag = "staff", params(("id" = String, Path)),
     responses((status = 200, body = ReviewDetail), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn detail(State(app): State<App>, StaffSignedIn(_me): StaffSignedIn, Path(id): Path<String>) -> AppResult<axum::Json<ReviewDetail>> {
-    Ok(axum::Json(staff::detail(&app, &id).await?))
+pub async fn detail(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Path(id): Path<String>) -> AppResult<axum::Json<ReviewDetail>> {
+    Ok(axum::Json(staff::detail(&app, &me, &id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}/photos/{slot}", tag = "staff",

@@ -26,7 +26,6 @@ pub fn router() -> Router<App> {
         .route("/me/password", get(password_page).post(password_submit))
         .route("/me/phone", get(phone_page).post(phone_submit))
         .route("/me/email", get(email_page).post(email_submit))
-        .route("/me/realname", get(realname_page))
 }
 
 const TABS: [(&str, &str); 5] = [
@@ -340,25 +339,4 @@ async fn phone_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSigne
 
 async fn email_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
     contact_submit(app, current, f, Contact::Email).await
-}
-
-#[derive(Template)]
-#[template(path = "centre_realname.html")]
-struct RealnamePage {
-    c: Centre,
-    captcha: bool,
-    status_text: String,
-}
-
-async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Query(q): Query<Saved>) -> Response {
-    let current = match require(current) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let status_text = if current.applicant.realname().unlocks_business() {
-        "提示：实名认证成功。".to_owned()
-    } else {
-        "提示：您还未进行实名认证。".to_owned()
-    };
-    super::render(&RealnamePage { c: Centre::new(&app, &current, "/me/realname", q.saved.as_deref()), captcha: false, status_text })
 }

@@ -11,15 +11,21 @@ use crate::app::App;
 pub mod centre;
 pub mod dev;
 pub mod home;
+pub mod identity;
 pub mod login;
+pub mod recovery;
 pub mod register;
+pub mod staff;
 
 pub fn router(dev: bool) -> Router<App> {
     let mut router = Router::new()
         .merge(home::router())
         .merge(register::router())
         .merge(login::router())
-        .merge(centre::router());
+        .merge(centre::router())
+        .merge(identity::router())
+        .merge(recovery::router())
+        .merge(staff::router());
     if dev {
         router = router.merge(dev::router());
     }

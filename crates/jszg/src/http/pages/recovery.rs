@@ -1,0 +1,69 @@
+//! 忘记密码 (REC-1..3, manual §2.2.2): step 1 and step 2 on one page, with
+//! the contact change form (CC-1) behind 修改邮箱地址 / 修改手机号码; and the
+//! page behind the emailed reset link. The scripts call the recovery API.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use jszg_domain::DocType;
+
+use crate::app::App;
+use crate::flows::recovery;
+
+use super::register::EntryQuery;
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/recover", get(recover_page))
+        .route("/reset/{token}", get(reset_page))
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverPage {
+    doc_types: Vec<(&'static str, &'static str)>,
+    entry: &'static str,
+}
+
+async fn recover_page(Query(q): Query<EntryQuery>) -> Response {
+    let entry = super::entry_or_default(q.entry.as_deref());
+    let page = super::render(&RecoverPage {
+        doc_types: DocType::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.label_zh()))
+            .collect(),
+        entry,
+    });
+    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    live: bool,
+}
+
+/// The page behind the emailed link (REC-2a). The token stays in the
+/// address bar only: the page neither repeats it nor loads anything from
+/// elsewhere, and its script reads it from the path.
+async fn reset_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+    let live = match recovery::reset_link_live(&app, token.trim()).await {
+        Ok(live) => live,
+        Err(err) => return err.into_response(),
+    };
+    let status = if live {
+        StatusCode::OK
+    } else {
+        StatusCode::GONE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        super::render(&ResetPage { live }),
+    )
+        .into_response()
+}
