@@ -143,14 +143,16 @@ pub struct Argon2Config {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// Hashes computed at once; each takes `memory_kib`, so this bounds memory.
+    /// Hashing worker threads; each holds `memory_kib`, so this bounds memory.
     pub max_concurrent: usize,
 }
 
 impl Default for Argon2Config {
     fn default() -> Self {
-        // OWASP password storage cheat sheet: m=19 MiB, t=2, p=1.
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: 4 }
+        // OWASP password storage cheat sheet: m=19 MiB, t=2, p=1; one
+        // worker per core keeps every core busy and memory at cores × 19 MiB.
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: cores.clamp(2, 16) }
     }
 }
 
