@@ -448,6 +448,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's own test API
     fn layering_toml_env_flags() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("jszg.toml", "bind = \"127.0.0.1:1111\"\ndatabase_url = \"sqlite://a.db\"\n[codes]\nemail_daily_limit = 9\n")?;

@@ -221,7 +221,7 @@ pub fn extract_code(body: &str) -> Option<String> {
     chars.windows(6).enumerate().find_map(|(i, w)| {
         let digits = w.iter().all(|c| c.is_ascii_digit());
         let before = i == 0 || !chars[i - 1].is_ascii_digit();
-        let after = chars.get(i + 6).map_or(true, |c| !c.is_ascii_digit());
+        let after = chars.get(i + 6).is_none_or(|c| !c.is_ascii_digit());
         (digits && before && after).then(|| w.iter().collect())
     })
 }

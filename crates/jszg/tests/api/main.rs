@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! API tests: the whole app on port 0 with a fresh database per test, on
 //! SQLite by default and on PostgreSQL when `JSZG_TEST_DATABASE_URL` is set.
 

@@ -147,7 +147,7 @@ async fn the_import_keeps_good_rows_reports_bad_ones_and_is_idempotent() {
         "resident_id,110105197005050000,坏号码,,,,2015-06-01T08:00:00+08:00".into(),
         format!("resident_id,{},重复,,,,2015-06-01T08:00:00+08:00", taken.doc),
         format!("resident_id,{},坏日期,,,,June 2015", resident_id(date("1975-01-01"))),
-        format!("hk_mo_permit,H87654321,陈大文,,not-an-email,,2016-03-03T00:00:00+08:00"),
+        "hk_mo_permit,H87654321,陈大文,,not-an-email,,2016-03-03T00:00:00+08:00".to_owned(),
         format!("resident_id,{},坏哈希,md5:abc,,,2015-06-01T08:00:00+08:00", resident_id(date("1976-01-01"))),
     ]);
     let first = jszg::flows::import::import(&app.app, csv.as_bytes()).await.unwrap();

@@ -75,10 +75,12 @@ fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
 }
 
 /// Signed in, or sent to the login page of the entry they came through.
+#[allow(clippy::result_large_err)] // the error is the page to show
 fn require(current: Option<Current>) -> Result<Current, Response> {
     current.ok_or_else(|| Redirect::to("/login/certification").into_response())
 }
 
+#[allow(clippy::result_large_err)] // the error is the page to show
 fn check_token(app: &App, current: &Current, f: &Fields) -> Result<(), Response> {
     if sessions::form_token_ok(app, &current.id_hash, field(f, "form_token")) {
         Ok(())
