@@ -13,16 +13,7 @@ fn bench_generate(c: &mut Criterion) {
 fn bench_judge(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(2);
     let track = human_track(&mut rng, 200);
-    c.bench_function("judge_human_track", |b| {
-        b.iter(|| {
-            judge(
-                black_box(200),
-                black_box(200),
-                black_box(&track),
-                InputKind::Pointer,
-            )
-        })
-    });
+    c.bench_function("judge_human_track", |b| b.iter(|| judge(black_box(200), black_box(200), black_box(&track), InputKind::Pointer)));
 }
 
 criterion_group!(benches, bench_generate, bench_judge);

@@ -88,12 +88,7 @@ impl Rejection {
 
 /// Accepts the answer when `submitted_x` is within [`TOLERANCE_PX`] of `answer_x` and `track`
 /// looks like a human drag (or human key presses) ending there.
-pub fn judge(
-    answer_x: u32,
-    submitted_x: i64,
-    track: &[TrackPoint],
-    input: InputKind,
-) -> Result<(), Rejection> {
+pub fn judge(answer_x: u32, submitted_x: i64, track: &[TrackPoint], input: InputKind) -> Result<(), Rejection> {
     if track.len() > MAX_POINTS || !well_formed(track) {
         return Err(Rejection::Malformed);
     }
@@ -113,10 +108,7 @@ pub fn judge(
     if track.len() < min_points {
         return Err(Rejection::TooFewPoints);
     }
-    if first.t > MAX_START_MS
-        || first.x.unsigned_abs() > SLACK_PX.unsigned_abs()
-        || first.y.unsigned_abs() > SLACK_PX.unsigned_abs()
-    {
+    if first.t > MAX_START_MS || first.x.unsigned_abs() > SLACK_PX.unsigned_abs() || first.y.unsigned_abs() > SLACK_PX.unsigned_abs() {
         return Err(Rejection::BadStart);
     }
     if last.t.saturating_sub(first.t) < MIN_DURATION_MS {
@@ -133,9 +125,7 @@ pub fn judge(
 fn well_formed(track: &[TrackPoint]) -> bool {
     let x_band = -i64::from(WIDTH)..=2 * i64::from(WIDTH);
     let y_band = -i64::from(HEIGHT)..=i64::from(HEIGHT);
-    let in_range = track.iter().all(|p| {
-        (0..=MAX_DURATION_MS).contains(&p.t) && x_band.contains(&p.x) && y_band.contains(&p.y)
-    });
+    let in_range = track.iter().all(|p| (0..=MAX_DURATION_MS).contains(&p.t) && x_band.contains(&p.x) && y_band.contains(&p.y));
     in_range && track.windows(2).all(|w| w[0].t <= w[1].t)
 }
 
@@ -163,10 +153,7 @@ fn judge_keyboard(track: &[TrackPoint]) -> Result<(), Rejection> {
     }
     // The first point marks the origin at the first key press, which moves the piece at once;
     // the interval rule applies between presses.
-    if steps(track)
-        .skip(1)
-        .any(|(a, b)| b.t.saturating_sub(a.t) < MIN_KEY_INTERVAL_MS)
-    {
+    if steps(track).skip(1).any(|(a, b)| b.t.saturating_sub(a.t) < MIN_KEY_INTERVAL_MS) {
         return Err(Rejection::TooFast);
     }
     Ok(())
@@ -191,16 +178,9 @@ fn decelerates(track: &[TrackPoint]) -> bool {
     if distance <= 0 {
         return false;
     }
-    let start = track
-        .iter()
-        .take_while(|p| p.x <= first.x)
-        .last()
-        .map_or(first.t, |p| p.t);
+    let start = track.iter().take_while(|p| p.x <= first.x).last().map_or(first.t, |p| p.t);
     // In thirds of a pixel, so the goal is an integer.
-    let goal = first
-        .x
-        .saturating_mul(3)
-        .saturating_add(distance.saturating_mul(2));
+    let goal = first.x.saturating_mul(3).saturating_add(distance.saturating_mul(2));
     let Some((a, b)) = steps(track).find(|(_, b)| b.x.saturating_mul(3) >= goal) else {
         return false;
     };
@@ -211,14 +191,9 @@ fn decelerates(track: &[TrackPoint]) -> bool {
         return false;
     }
     // T = a.t + (b.t - a.t) · covered / span; both sides are multiplied by span.
-    let t_span =
-        a.t.saturating_mul(span)
-            .saturating_add(b.t.saturating_sub(a.t).saturating_mul(covered));
+    let t_span = a.t.saturating_mul(span).saturating_add(b.t.saturating_sub(a.t).saturating_mul(covered));
     let lhs = t_span.saturating_mul(D + 2 * N);
-    let rhs = start
-        .saturating_mul(D)
-        .saturating_add(last.t.saturating_mul(2 * N))
-        .saturating_mul(span);
+    let rhs = start.saturating_mul(D).saturating_add(last.t.saturating_mul(2 * N)).saturating_mul(span);
     lhs < rhs
 }
 
@@ -241,24 +216,12 @@ pub fn human_track<R: Rng + ?Sized>(rng: &mut R, target_x: i64) -> Vec<TrackPoin
         if i > 0 {
             // Uneven sampling, but never backwards and landing on the duration at the end.
             let next = (dt * i as f64 + rng.gen_range(-0.4..0.4) * dt) as i64;
-            t = if i == n - 1 {
-                duration
-            } else {
-                next.clamp(t, duration)
-            };
+            t = if i == n - 1 { duration } else { next.clamp(t, duration) };
             y = (y + rng.gen_range(-1..=1)).clamp(-4, 4);
         }
         let eased = 1.0 - (1.0 - u).powf(power);
-        let jitter = if i > 0 && i < n - 1 {
-            rng.gen_range(-1..=1)
-        } else {
-            0
-        };
-        let x = if i == n - 1 {
-            target_x
-        } else {
-            (distance as f64 * eased).round() as i64 + jitter
-        };
+        let jitter = if i > 0 && i < n - 1 { rng.gen_range(-1..=1) } else { 0 };
+        let x = if i == n - 1 { target_x } else { (distance as f64 * eased).round() as i64 + jitter };
         track.push(TrackPoint { t, x, y });
     }
     // A hand never holds perfectly level.
@@ -293,23 +256,13 @@ mod tests {
             .map(|i| TrackPoint {
                 t: ms * i / (n - 1),
                 x: x(i as f64 / (n - 1) as f64).round() as i64,
-                y: if jitter {
-                    [0, 1, 0, -1][i as usize % 4]
-                } else {
-                    0
-                },
+                y: if jitter { [0, 1, 0, -1][i as usize % 4] } else { 0 },
             })
             .collect()
     }
 
     fn keys(step: i64, every_ms: i64, presses: i64) -> Vec<TrackPoint> {
-        (0..=presses)
-            .map(|i| TrackPoint {
-                t: if i == 0 { 0 } else { (i - 1) * every_ms },
-                x: i * step,
-                y: 0,
-            })
-            .collect()
+        (0..=presses).map(|i| TrackPoint { t: if i == 0 { 0 } else { (i - 1) * every_ms }, x: i * step, y: 0 }).collect()
     }
 
     #[test]
@@ -327,10 +280,7 @@ mod tests {
         for target in [107, 150, 200, 276] {
             let track = human_track(&mut rng, target);
             assert!((20..=60).contains(&track.len()));
-            let last = track
-                .last()
-                .copied()
-                .unwrap_or(TrackPoint { t: 0, x: 0, y: 0 });
+            let last = track.last().copied().unwrap_or(TrackPoint { t: 0, x: 0, y: 0 });
             assert_eq!(last.x, target);
             assert!((600..=1200).contains(&last.t));
             assert_eq!(track[0], TrackPoint { t: 0, x: 0, y: 0 });
@@ -347,14 +297,7 @@ mod tests {
 
     #[test]
     fn a_two_point_track_is_too_few() {
-        let track = [
-            TrackPoint { t: 0, x: 0, y: 0 },
-            TrackPoint {
-                t: 700,
-                x: 200,
-                y: 2,
-            },
-        ];
+        let track = [TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 700, x: 200, y: 2 }];
         assert_eq!(pointer(&track, 200), Err(Rejection::TooFewPoints));
         assert_eq!(pointer(&[], 200), Err(Rejection::TooFewPoints));
     }
@@ -401,11 +344,7 @@ mod tests {
     #[test]
     fn a_pause_before_moving_is_forgiven() {
         let mut track = vec![TrackPoint { t: 0, x: 0, y: 0 }];
-        track.extend(
-            along(30, 700, true, |u| 200.0 * (1.0 - (1.0 - u).powi(2)))
-                .iter()
-                .map(|p| TrackPoint { t: p.t + 600, ..*p }),
-        );
+        track.extend(along(30, 700, true, |u| 200.0 * (1.0 - (1.0 - u).powi(2))).iter().map(|p| TrackPoint { t: p.t + 600, ..*p }));
         assert_eq!(pointer(&track, 200), Ok(()));
     }
 
@@ -413,16 +352,7 @@ mod tests {
     fn uneven_sampling_does_not_matter() {
         // Sparse samples early, dense late: the speeds are still judged by distance.
         let mut track = along(8, 300, true, |u| 150.0 * u);
-        track.extend(
-            along(40, 900, true, |u| 50.0 * u)
-                .iter()
-                .skip(1)
-                .map(|p| TrackPoint {
-                    t: p.t + 300,
-                    x: p.x + 150,
-                    y: p.y,
-                }),
-        );
+        track.extend(along(40, 900, true, |u| 50.0 * u).iter().skip(1).map(|p| TrackPoint { t: p.t + 300, x: p.x + 150, y: p.y }));
         assert_eq!(pointer(&track, 200), Ok(()));
     }
 
@@ -453,29 +383,17 @@ mod tests {
         let ok = keys(4, 60, 50);
         assert_eq!(judge(ANSWER, 200, &ok, InputKind::Keyboard), Ok(()));
         // Level keyboard tracks are fine; the same track is no pointer drag.
-        assert_eq!(
-            judge(ANSWER, 200, &ok, InputKind::Pointer),
-            Err(Rejection::NoJitter)
-        );
+        assert_eq!(judge(ANSWER, 200, &ok, InputKind::Pointer), Err(Rejection::NoJitter));
         let shifted = keys(10, 80, 20);
         assert_eq!(judge(ANSWER, 200, &shifted, InputKind::Keyboard), Ok(()));
         let big = keys(20, 100, 10);
-        assert_eq!(
-            judge(ANSWER, 200, &big, InputKind::Keyboard),
-            Err(Rejection::Jump)
-        );
+        assert_eq!(judge(ANSWER, 200, &big, InputKind::Keyboard), Err(Rejection::Jump));
         let scripted = keys(4, 10, 50);
-        assert_eq!(
-            judge(ANSWER, 200, &scripted, InputKind::Keyboard),
-            Err(Rejection::TooFast)
-        );
+        assert_eq!(judge(ANSWER, 200, &scripted, InputKind::Keyboard), Err(Rejection::TooFast));
         let hurried = keys(10, 16, 20);
         assert_eq!(judge(ANSWER, 200, &hurried, InputKind::Keyboard), Ok(()));
         let short = keys(10, 80, 1);
-        assert_eq!(
-            judge(10, 10, &short, InputKind::Keyboard),
-            Err(Rejection::TooFewPoints)
-        );
+        assert_eq!(judge(10, 10, &short, InputKind::Keyboard), Err(Rejection::TooFewPoints));
     }
 
     #[test]
@@ -491,8 +409,7 @@ mod tests {
         let fields = [("t", 1i64), ("x", 2), ("y", -3)];
         let point = TrackPoint::deserialize(MapDeserializer::<_, Error>::new(fields.into_iter()));
         assert_eq!(point.ok(), Some(TrackPoint { t: 1, x: 2, y: -3 }));
-        let kind =
-            InputKind::deserialize(serde::de::value::StrDeserializer::<Error>::new("keyboard"));
+        let kind = InputKind::deserialize(serde::de::value::StrDeserializer::<Error>::new("keyboard"));
         assert_eq!(kind.ok(), Some(InputKind::Keyboard));
     }
 

@@ -10,9 +10,7 @@ mod render;
 mod scene;
 mod shape;
 
-pub use judge::{
-    human_track, judge, InputKind, Rejection, TrackPoint, MAX_KEY_STEP_PX, MAX_POINTS, TOLERANCE_PX,
-};
+pub use judge::{human_track, judge, InputKind, Rejection, TrackPoint, MAX_KEY_STEP_PX, MAX_POINTS, TOLERANCE_PX};
 
 use rand::Rng;
 use render::HoleStyle;
@@ -91,43 +89,21 @@ fn compose<R: Rng + ?Sized>(rng: &mut R) -> Parts {
     let decoy = if rng.gen_bool(0.5) {
         let decoy_mask = Shape::random_unlike(rng, &shape).mask();
         decoy_x(rng, &decoy_mask, mask.width, answer_x).map(|x| {
-            let y = pick(
-                rng,
-                BORDER,
-                HEIGHT.saturating_sub(decoy_mask.height + BORDER),
-            );
+            let y = pick(rng, BORDER, HEIGHT.saturating_sub(decoy_mask.height + BORDER));
             render::carve_hole(&mut background, &decoy_mask, x, y, decoy_style(rng));
             (decoy_mask, x, y)
         })
     } else {
         None
     };
-    Parts {
-        background,
-        piece,
-        mask,
-        answer_x,
-        piece_y,
-        decoy,
-    }
+    Parts { background, piece, mask, answer_x, piece_y, decoy }
 }
 
 /// A left edge for the decoy, clear of the piece's start and of the real hole, if there is room.
-fn decoy_x<R: Rng + ?Sized>(
-    rng: &mut R,
-    decoy: &Mask,
-    piece_width: u32,
-    answer_x: u32,
-) -> Option<u32> {
+fn decoy_x<R: Rng + ?Sized>(rng: &mut R, decoy: &Mask, piece_width: u32, answer_x: u32) -> Option<u32> {
     let fits = |lo: u32, hi: Option<u32>| hi.filter(|hi| *hi >= lo).map(|hi| (lo, hi));
-    let left = fits(
-        piece_width + START_MARGIN,
-        answer_x.checked_sub(DECOY_GAP + decoy.width),
-    );
-    let right = fits(
-        answer_x + piece_width + DECOY_GAP,
-        WIDTH.checked_sub(decoy.width + BORDER),
-    );
+    let left = fits(piece_width + START_MARGIN, answer_x.checked_sub(DECOY_GAP + decoy.width));
+    let right = fits(answer_x + piece_width + DECOY_GAP, WIDTH.checked_sub(decoy.width + BORDER));
     let (lo, hi) = match (left, right) {
         (Some(l), Some(r)) => {
             if rng.gen_bool(0.5) {
@@ -146,18 +122,10 @@ fn decoy_x<R: Rng + ?Sized>(
 /// them apart even before trying the piece's shape.
 fn decoy_style<R: Rng + ?Sized>(rng: &mut R) -> HoleStyle {
     if rng.gen_bool(0.5) {
-        HoleStyle {
-            fill: [0, 0, 0],
-            fill_strength: 75,
-            rim: 90,
-        }
+        HoleStyle { fill: [0, 0, 0], fill_strength: 75, rim: 90 }
     } else {
         let channel = |rng: &mut R| rng.gen_range(150..=255);
-        HoleStyle {
-            fill: [channel(rng), channel(rng), channel(rng)],
-            fill_strength: 110,
-            rim: 60,
-        }
+        HoleStyle { fill: [channel(rng), channel(rng), channel(rng)], fill_strength: 110, rim: 60 }
     }
 }
 
@@ -196,12 +164,8 @@ mod tests {
             let challenge = generate(&mut rng);
             let parts = compose(&mut StdRng::seed_from_u64(seed));
             assert_eq!(challenge.answer_x, parts.answer_x);
-            let piece =
-                decode(&challenge.piece, "data:image/png;base64,", ImageFormat::Png).to_rgba8();
-            assert_eq!(
-                piece.dimensions(),
-                (challenge.piece_width, challenge.piece_height)
-            );
+            let piece = decode(&challenge.piece, "data:image/png;base64,", ImageFormat::Png).to_rgba8();
+            assert_eq!(piece.dimensions(), (challenge.piece_width, challenge.piece_height));
             let alpha: Vec<u8> = piece.pixels().map(|p| p.0[3]).collect();
             assert_eq!(alpha, parts.mask.alpha, "seed {seed}");
         }
@@ -214,12 +178,7 @@ mod tests {
             let parts = compose(&mut StdRng::seed_from_u64(seed));
             // Painting is the first thing compose does, so the same seed repaints the clean picture.
             let clean = scene::paint(&mut StdRng::seed_from_u64(seed));
-            let bg = decode(
-                &challenge.background,
-                "data:image/jpeg;base64,",
-                ImageFormat::Jpeg,
-            )
-            .to_rgb8();
+            let bg = decode(&challenge.background, "data:image/jpeg;base64,", ImageFormat::Jpeg).to_rgb8();
             assert_eq!(bg.dimensions(), (WIDTH, HEIGHT));
             // Inside the hole, well away from its rim, the JPEG is clearly darker than the picture.
             let (mut hole, mut before) = (0u64, 0u64);
@@ -228,20 +187,12 @@ mod tests {
                 if *a == 255 {
                     let x = parts.answer_x + i as u32 % parts.mask.width;
                     let y = parts.piece_y + i as u32 / parts.mask.width;
-                    hole += bg
-                        .get_pixel(x, y)
-                        .0
-                        .iter()
-                        .map(|c| u64::from(*c))
-                        .sum::<u64>();
+                    hole += bg.get_pixel(x, y).0.iter().map(|c| u64::from(*c)).sum::<u64>();
                     let j = (y as usize * WIDTH as usize + x as usize) * 3;
                     before += clean[j..j + 3].iter().map(|c| u64::from(*c)).sum::<u64>();
                 }
             }
-            assert!(
-                before > 0 && hole * 10 < before * 6,
-                "hole {hole} vs picture {before}"
-            );
+            assert!(before > 0 && hole * 10 < before * 6, "hole {hole} vs picture {before}");
         }
     }
 
@@ -275,10 +226,7 @@ mod tests {
                 assert!(x + decoy.width <= WIDTH && y + decoy.height <= HEIGHT);
             }
         }
-        assert!(
-            (120..=220).contains(&with_decoy),
-            "{with_decoy} decoys in 400"
-        );
+        assert!((120..=220).contains(&with_decoy), "{with_decoy} decoys in 400");
     }
 
     #[test]

@@ -24,11 +24,7 @@ pub(crate) struct HoleStyle {
 
 impl HoleStyle {
     /// The real hole: clearly dark with a light edge.
-    pub(crate) const REAL: HoleStyle = HoleStyle {
-        fill: [0, 0, 0],
-        fill_strength: 140,
-        rim: 190,
-    };
+    pub(crate) const REAL: HoleStyle = HoleStyle { fill: [0, 0, 0], fill_strength: 140, rim: 190 };
 }
 
 /// Draw a hole of `mask` with its top-left at (left, top). Only pixels the mask covers change.
@@ -59,10 +55,7 @@ pub(crate) fn cut_piece(bg: &[u8], mask: &Mask, left: u32, top: u32) -> Vec<u8> 
         let (Some(src), Some(dst)) = (bg.get(i..i + 3), rgba.get_mut(m * 4..m * 4 + 4)) else {
             return;
         };
-        let (x, y) = (
-            (m % mask.width as usize) as i64,
-            (m / mask.width as usize) as i64,
-        );
+        let (x, y) = ((m % mask.width as usize) as i64, (m / mask.width as usize) as i64);
         // Light from the top left: lit near the upper-left edge, shaded near the lower-right.
         let lit = i32::from(mask.at(x - 3, y - 3) < 255) * 40;
         let shaded = i32::from(mask.at(x + 3, y + 3) < 255) * 60;
@@ -97,12 +90,7 @@ fn ring(mask: &Mask) -> Vec<u8> {
 }
 
 fn ring_between(outer: &Mask, inner: &Mask) -> Vec<u8> {
-    outer
-        .alpha
-        .iter()
-        .zip(&inner.alpha)
-        .map(|(o, i)| o.saturating_sub(*i))
-        .collect()
+    outer.alpha.iter().zip(&inner.alpha).map(|(o, i)| o.saturating_sub(*i)).collect()
 }
 
 /// `data:image/jpeg;base64,…` of an RGB picture. Encoding into memory cannot fail for the fixed
@@ -110,9 +98,7 @@ fn ring_between(outer: &Mask, inner: &Mask) -> Vec<u8> {
 pub(crate) fn jpeg_data_url(rgb: &[u8], width: u32, height: u32) -> String {
     let mut out = Vec::with_capacity(16 * 1024);
     let ok = rgb.len() == width as usize * height as usize * 3
-        && JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-            .encode(rgb, width, height, ExtendedColorType::Rgb8)
-            .is_ok();
+        && JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode(rgb, width, height, ExtendedColorType::Rgb8).is_ok();
     data_url("image/jpeg", if ok { &out } else { &[] })
 }
 

@@ -30,20 +30,10 @@ pub(crate) fn paint<R: Rng + ?Sized>(rng: &mut R) -> Vec<u8> {
 }
 
 fn sky<R: Rng + ?Sized>(rng: &mut R, hue: f32, px: &mut [u8]) {
-    let top = hsv(
-        hue + rng.gen_range(-25.0..25.0),
-        rng.gen_range(0.2..0.6),
-        rng.gen_range(0.7..0.95),
-    );
-    let bottom = hsv(
-        hue + rng.gen_range(-60.0..60.0),
-        rng.gen_range(0.1..0.4),
-        rng.gen_range(0.8..1.0),
-    );
+    let top = hsv(hue + rng.gen_range(-25.0..25.0), rng.gen_range(0.2..0.6), rng.gen_range(0.7..0.95));
+    let bottom = hsv(hue + rng.gen_range(-60.0..60.0), rng.gen_range(0.1..0.4), rng.gen_range(0.8..1.0));
     let side = hsv(hue + 180.0, 0.5, 1.0).map(|c| (c - 128) * rng.gen_range(0..40) / 128);
-    let column: Vec<Rgb> = (0..W as i32)
-        .map(|x| side.map(|d| d * (2 * x - W as i32) / W as i32))
-        .collect();
+    let column: Vec<Rgb> = (0..W as i32).map(|x| side.map(|d| d * (2 * x - W as i32) / W as i32)).collect();
     for (y, row) in px.chunks_exact_mut(W * 3).enumerate() {
         let f = y as i32 * 256 / (H as i32 - 1);
         let base: Rgb = [0, 1, 2].map(|c| top[c] + (bottom[c] - top[c]) * f / 256);
@@ -57,17 +47,10 @@ fn sky<R: Rng + ?Sized>(rng: &mut R, hue: f32, px: &mut [u8]) {
 
 /// A large soft light in the sky: a sun, a cloud, a blur of light.
 fn glow<R: Rng + ?Sized>(rng: &mut R, hue: f32, px: &mut [u8]) {
-    let colour = hsv(
-        hue + rng.gen_range(90.0..270.0),
-        rng.gen_range(0.1..0.6),
-        rng.gen_range(0.85..1.0),
-    );
+    let colour = hsv(hue + rng.gen_range(90.0..270.0), rng.gen_range(0.1..0.6), rng.gen_range(0.85..1.0));
     let rx = rng.gen_range(12..45i32);
     let ry = rx * rng.gen_range(50..120) / 100;
-    let (cx, cy) = (
-        rng.gen_range(0..W as i32),
-        rng.gen_range(0..H as i32 * 3 / 5),
-    );
+    let (cx, cy) = (rng.gen_range(0..W as i32), rng.gen_range(0..H as i32 * 3 / 5));
     ellipse(px, (cx, cy), (rx, ry), colour, rng.gen_range(120..230));
 }
 
@@ -75,23 +58,10 @@ fn glow<R: Rng + ?Sized>(rng: &mut R, hue: f32, px: &mut [u8]) {
 /// matcher many false edges to chase.
 fn speckles<R: Rng + ?Sized>(rng: &mut R, hue: f32, px: &mut [u8]) {
     for _ in 0..rng.gen_range(8..=24) {
-        let colour = hsv(
-            hue + rng.gen_range(-120.0..120.0),
-            rng.gen_range(0.2..0.8),
-            rng.gen_range(0.3..1.0),
-        );
+        let colour = hsv(hue + rng.gen_range(-120.0..120.0), rng.gen_range(0.2..0.8), rng.gen_range(0.3..1.0));
         let r = rng.gen_range(2..7i32);
-        let (cx, cy) = (
-            rng.gen_range(0..W as i32),
-            rng.gen_range(H as i32 / 3..H as i32),
-        );
-        ellipse(
-            px,
-            (cx, cy),
-            (r, r * rng.gen_range(60..140) / 100),
-            colour,
-            rng.gen_range(60..170),
-        );
+        let (cx, cy) = (rng.gen_range(0..W as i32), rng.gen_range(H as i32 / 3..H as i32));
+        ellipse(px, (cx, cy), (r, r * rng.gen_range(60..140) / 100), colour, rng.gen_range(60..170));
     }
 }
 
@@ -111,11 +81,7 @@ fn ellipse(px: &mut [u8], (cx, cy): (i32, i32), (rx, ry): (i32, i32), colour: Rg
             if d2 >= ONE {
                 continue;
             }
-            let a = if d2 <= INNER {
-                opacity
-            } else {
-                opacity * ((ONE - d2) >> 8) / ((ONE - INNER) >> 8)
-            };
+            let a = if d2 <= INNER { opacity } else { opacity * ((ONE - d2) >> 8) / ((ONE - INNER) >> 8) };
             let i = (row + x as usize) * 3;
             blend(&mut px[i..i + 3], colour, a);
         }
@@ -134,25 +100,19 @@ fn hills<R: Rng + ?Sized>(rng: &mut R, hue: f32, k: i32, n: i32, px: &mut [u8]) 
     let f2 = tau * rng.gen_range(3.0..8.0f32);
     let f3 = tau * rng.gen_range(12.0..30.0f32);
     let (p1, p2) = (rng.gen_range(0.0..6.3f32), rng.gen_range(0.0..6.3f32));
-    let colour = hsv(
-        hue + rng.gen_range(-70.0..70.0),
-        rng.gen_range(0.25..0.7),
-        0.9 - 0.45 * k as f32 / n as f32 + rng.gen_range(-0.05..0.05),
-    );
+    let colour =
+        hsv(hue + rng.gen_range(-70.0..70.0), rng.gen_range(0.25..0.7), 0.9 - 0.45 * k as f32 / n as f32 + rng.gen_range(-0.05..0.05));
     let shade = rng.gen_range(40..110i32);
     // Ridge height per column in sixteenths of a pixel, for an anti-aliased crest.
     let ridge: Vec<i32> = (0..W)
         .map(|x| {
             let x = x as f32;
-            let wave =
-                big * (f1 * x + p1).sin() + small * (f2 * x + p2).sin() + tiny * (f3 * x).sin();
+            let wave = big * (f1 * x + p1).sin() + small * (f2 * x + p2).sin() + tiny * (f3 * x).sin();
             ((base + wave) * 16.0) as i32
         })
         .collect();
     // The band darkens over its first 48 px below the crest; one colour per depth.
-    let shades: Vec<Rgb> = (0..=48)
-        .map(|d| colour.map(|v| v * (256 - shade * d / 48) / 256))
-        .collect();
+    let shades: Vec<Rgb> = (0..=48).map(|d| colour.map(|v| v * (256 - shade * d / 48) / 256)).collect();
     let top = ridge.iter().copied().min().unwrap_or(0).max(0) / 16;
     for y in top as usize..H {
         let row = y as i32 * 16;

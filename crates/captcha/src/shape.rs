@@ -89,9 +89,7 @@ impl Shape {
     /// A random outline with at least two non-flat sides.
     pub(crate) fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
         loop {
-            let shape = Shape {
-                sides: [0; 4].map(|_| random_side(rng)),
-            };
+            let shape = Shape { sides: [0; 4].map(|_| random_side(rng)) };
             if shape.edges().iter().filter(|e| **e != Edge::Flat).count() >= 2 {
                 return shape;
             }
@@ -103,12 +101,7 @@ impl Shape {
     pub(crate) fn random_unlike<R: Rng + ?Sized>(rng: &mut R, other: &Shape) -> Self {
         loop {
             let shape = Shape::random(rng);
-            let differing = shape
-                .edges()
-                .iter()
-                .zip(other.edges())
-                .filter(|(a, b)| **a != *b)
-                .count();
+            let differing = shape.edges().iter().zip(other.edges()).filter(|(a, b)| **a != *b).count();
             if differing >= 2 {
                 return shape;
             }
@@ -138,11 +131,7 @@ impl Shape {
                 2 => (along, hi + out),
                 _ => (lo - out, along),
             };
-            let circle = Circle {
-                cx,
-                cy,
-                r: side.radius,
-            };
+            let circle = Circle { cx, cy, r: side.radius };
             if side.edge == Edge::Tab {
                 tabs[i] = Some(circle);
             } else {
@@ -162,9 +151,7 @@ impl Shape {
         let dy = (lo + CORNER - y).max(y - (hi - CORNER)).max(0);
         let body = within(dx * dx + dy * dy, CORNER, margin);
         let (tabs, blanks) = knobs;
-        let solid = any_of(
-            std::iter::once(body).chain(tabs.iter().flatten().map(|c| c.classify(x, y, margin))),
-        );
+        let solid = any_of(std::iter::once(body).chain(tabs.iter().flatten().map(|c| c.classify(x, y, margin))));
         let cut = any_of(blanks.iter().flatten().map(|c| c.classify(x, y, margin)));
         match (solid, cut) {
             (_, Some(true)) | (Some(false), _) => Some(false),
@@ -191,19 +178,14 @@ impl Shape {
             for px in 0..frame {
                 let (cx, cy) = (px as i32 * SUB + SUB / 2, py as i32 * SUB + SUB / 2);
                 // Only pixels near the outline need all sixteen samples.
-                let class = if shortcut {
-                    self.classify(&knobs, cx, cy, REACH)
-                } else {
-                    None
-                };
+                let class = if shortcut { self.classify(&knobs, cx, cy, REACH) } else { None };
                 let alpha = match class {
                     Some(inside) => u8::from(inside) * 255,
                     None => {
                         let mut hits = 0u32;
                         for sy in 0..SAMPLES as i32 {
                             for sx in 0..SAMPLES as i32 {
-                                let (x, y) =
-                                    (px as i32 * SUB + 1 + 2 * sx, py as i32 * SUB + 1 + 2 * sy);
+                                let (x, y) = (px as i32 * SUB + 1 + 2 * sx, py as i32 * SUB + 1 + 2 * sy);
                                 hits += u32::from(self.classify(&knobs, x, y, 0) == Some(true));
                             }
                         }
@@ -221,20 +203,10 @@ impl Shape {
         }
         // The body alone is never empty, so the box is too; the guard only keeps this total.
         if x1 <= x0 || y1 <= y0 {
-            return Mask {
-                width: 0,
-                height: 0,
-                alpha: Vec::new(),
-            };
+            return Mask { width: 0, height: 0, alpha: Vec::new() };
         }
-        let alpha = (y0..y1)
-            .flat_map(|y| full[y * frame + x0..y * frame + x1].iter().copied())
-            .collect();
-        Mask {
-            width: (x1 - x0) as u32,
-            height: (y1 - y0) as u32,
-            alpha,
-        }
+        let alpha = (y0..y1).flat_map(|y| full[y * frame + x0..y * frame + x1].iter().copied()).collect();
+        Mask { width: (x1 - x0) as u32, height: (y1 - y0) as u32, alpha }
     }
 }
 
@@ -284,25 +256,11 @@ impl Mask {
                 alpha[y as usize * self.width as usize + x as usize] = m;
             }
         }
-        Mask {
-            width: self.width,
-            height: self.height,
-            alpha,
-        }
+        Mask { width: self.width, height: self.height, alpha }
     }
 }
 
-const NEIGHBOURS: [(i64, i64); 9] = [
-    (-1, -1),
-    (0, -1),
-    (1, -1),
-    (-1, 0),
-    (0, 0),
-    (1, 0),
-    (-1, 1),
-    (0, 1),
-    (1, 1),
-];
+const NEIGHBOURS: [(i64, i64); 9] = [(-1, -1), (0, -1), (1, -1), (-1, 0), (0, 0), (1, 0), (-1, 1), (0, 1), (1, 1)];
 
 #[cfg(test)]
 mod tests {
@@ -327,32 +285,15 @@ mod tests {
 
     #[test]
     fn flat_sides_are_straight_and_tabs_stick_out() {
-        let flat = Side {
-            edge: Edge::Flat,
-            offset: 0,
-            radius: 7 * SUB,
-            depth: 5 * SUB,
-        };
-        let tab = Side {
-            edge: Edge::Tab,
-            ..flat
-        };
-        let blank = Side {
-            edge: Edge::Blank,
-            ..flat
-        };
+        let flat = Side { edge: Edge::Flat, offset: 0, radius: 7 * SUB, depth: 5 * SUB };
+        let tab = Side { edge: Edge::Tab, ..flat };
+        let blank = Side { edge: Edge::Blank, ..flat };
         let plain = Shape { sides: [flat; 4] }.mask();
         assert_eq!((plain.width, plain.height), (BODY as u32, BODY as u32));
-        let tabbed = Shape {
-            sides: [tab, flat, flat, flat],
-        }
-        .mask();
+        let tabbed = Shape { sides: [tab, flat, flat, flat] }.mask();
         assert_eq!(tabbed.width, BODY as u32);
         assert_eq!(tabbed.height, (BODY + 12) as u32);
-        let notched = Shape {
-            sides: [blank, flat, flat, flat],
-        }
-        .mask();
+        let notched = Shape { sides: [blank, flat, flat, flat] }.mask();
         assert_eq!((notched.width, notched.height), (BODY as u32, BODY as u32));
         // The blank's mouth is open at the top middle, the corners of the body are not.
         assert_eq!(notched.at(22, 0), 0);
@@ -366,12 +307,7 @@ mod tests {
         for _ in 0..200 {
             let a = Shape::random(&mut rng);
             let b = Shape::random_unlike(&mut rng, &a);
-            let diff = a
-                .edges()
-                .iter()
-                .zip(b.edges())
-                .filter(|(x, y)| **x != *y)
-                .count();
+            let diff = a.edges().iter().zip(b.edges()).filter(|(x, y)| **x != *y).count();
             assert!(diff >= 2);
             assert_ne!(a.mask(), b.mask());
         }
@@ -388,11 +324,7 @@ mod tests {
 
     #[test]
     fn erosion_peels_the_outer_ring() {
-        let mask = Mask {
-            width: 4,
-            height: 3,
-            alpha: vec![255; 12],
-        };
+        let mask = Mask { width: 4, height: 3, alpha: vec![255; 12] };
         let e = mask.eroded();
         assert_eq!(e.alpha, vec![0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0]);
     }

@@ -21,10 +21,7 @@ pub fn beijing_date(t: OffsetDateTime) -> Date {
 pub fn next_beijing_midnight(t: OffsetDateTime) -> OffsetDateTime {
     t.checked_to_offset(BEIJING)
         .and_then(|b| b.date().next_day())
-        .map_or_else(
-            || PrimitiveDateTime::new(Date::MAX, Time::MAX).assume_offset(BEIJING),
-            |d| d.midnight().assume_offset(BEIJING),
-        )
+        .map_or_else(|| PrimitiveDateTime::new(Date::MAX, Time::MAX).assume_offset(BEIJING), |d| d.midnight().assume_offset(BEIJING))
 }
 
 /// A manual-review period: 1 January-31 August or 1 September-31 December (MR-2).
@@ -37,10 +34,7 @@ pub struct ReviewPeriod {
 
 impl ReviewPeriod {
     pub fn containing(date: Date) -> ReviewPeriod {
-        ReviewPeriod {
-            year: date.year(),
-            half: if u8::from(date.month()) <= 8 { 1 } else { 2 },
-        }
+        ReviewPeriod { year: date.year(), half: if u8::from(date.month()) <= 8 { 1 } else { 2 } }
     }
 
     /// Reads back a [`ReviewPeriod::key`].
@@ -54,10 +48,7 @@ impl ReviewPeriod {
             "2" => 2,
             _ => return None,
         };
-        Some(ReviewPeriod {
-            year: year.parse().ok()?,
-            half,
-        })
+        Some(ReviewPeriod { year: year.parse().ok()?, half })
     }
 
     pub fn year(&self) -> i32 {
@@ -70,21 +61,13 @@ impl ReviewPeriod {
     }
 
     pub fn start(&self) -> Date {
-        let month = if self.half == 1 {
-            Month::January
-        } else {
-            Month::September
-        };
+        let month = if self.half == 1 { Month::January } else { Month::September };
         Date::from_calendar_date(self.year, month, 1).unwrap_or(Date::MIN)
     }
 
     /// Last day of the period (inclusive).
     pub fn end(&self) -> Date {
-        let (month, day) = if self.half == 1 {
-            (Month::August, 31)
-        } else {
-            (Month::December, 31)
-        };
+        let (month, day) = if self.half == 1 { (Month::August, 31) } else { (Month::December, 31) };
         Date::from_calendar_date(self.year, month, day).unwrap_or(Date::MAX)
     }
 
@@ -115,11 +98,7 @@ pub enum CalendarError {
     #[error("工作日历第{line}行：日期后应写 holiday（放假）或 workday（调休上班）")]
     BadKind { line: usize },
     #[error("工作日历第{line}行：{}已在第{first_line}行列出", format_date(*.date))]
-    Duplicate {
-        line: usize,
-        date: Date,
-        first_line: usize,
-    },
+    Duplicate { line: usize, date: Date, first_line: usize },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,10 +123,7 @@ pub struct WorkingCalendar {
     days: BTreeMap<Date, Entry>,
 }
 
-const BUILTIN: [&str; 2] = [
-    include_str!("../calendars/2025.txt"),
-    include_str!("../calendars/2026.txt"),
-];
+const BUILTIN: [&str; 2] = [include_str!("../calendars/2025.txt"), include_str!("../calendars/2026.txt")];
 
 impl WorkingCalendar {
     /// A calendar with no holidays: Monday-Friday are working days.
@@ -184,10 +160,7 @@ impl WorkingCalendar {
                 continue;
             }
             let mut parts = content.split_whitespace();
-            let date = parts
-                .next()
-                .and_then(parse_date)
-                .ok_or(CalendarError::BadDate { line })?;
+            let date = parts.next().and_then(parse_date).ok_or(CalendarError::BadDate { line })?;
             let kind = match parts.next() {
                 Some("holiday" | "休") => DayKind::Holiday,
                 Some("workday" | "班") => DayKind::Workday,
@@ -195,16 +168,11 @@ impl WorkingCalendar {
             };
             let label = parts.collect::<Vec<_>>().join(" ");
             if let Some((first_line, _)) = file.get(&date) {
-                return Err(CalendarError::Duplicate {
-                    line,
-                    date,
-                    first_line: *first_line,
-                });
+                return Err(CalendarError::Duplicate { line, date, first_line: *first_line });
             }
             file.insert(date, (line, Entry { kind, label }));
         }
-        self.days
-            .extend(file.into_iter().map(|(date, (_, entry))| (date, entry)));
+        self.days.extend(file.into_iter().map(|(date, (_, entry))| (date, entry)));
         Ok(())
     }
 
@@ -215,19 +183,15 @@ impl WorkingCalendar {
 
     /// The label of a listed date (`春节`, `春节调休` …), if it has one.
     pub fn label(&self, date: Date) -> Option<&str> {
-        self.days
-            .get(&date)
-            .map(|e| e.label.as_str())
-            .filter(|l| !l.is_empty())
+        self.days.get(&date).map(|e| e.label.as_str()).filter(|l| !l.is_empty())
     }
 
     /// Whether any date of `year` is listed: a year without a schedule counts only weekends,
     /// which operators should be warned about.
     pub fn has_year(&self, year: i32) -> bool {
-        let (Ok(first), Ok(last)) = (
-            Date::from_calendar_date(year, Month::January, 1),
-            Date::from_calendar_date(year, Month::December, 31),
-        ) else {
+        let (Ok(first), Ok(last)) =
+            (Date::from_calendar_date(year, Month::January, 1), Date::from_calendar_date(year, Month::December, 31))
+        else {
             return false;
         };
         self.days.range(first..=last).next().is_some()
@@ -273,11 +237,7 @@ impl WorkingCalendar {
 
     /// Working days in `(from, to]`; negative when `to` is before `from` (days overdue).
     pub fn working_days_between(&self, from: Date, to: Date) -> i64 {
-        let (a, b, sign) = if from <= to {
-            (from, to, 1)
-        } else {
-            (to, from, -1)
-        };
+        let (a, b, sign) = if from <= to { (from, to, 1) } else { (to, from, -1) };
         let mut count = 0i64;
         let mut d = a;
         while d < b {
@@ -303,26 +263,11 @@ mod tests {
     #[test]
     fn beijing_days() {
         // 16:00 UTC is already midnight in Beijing.
-        assert_eq!(
-            beijing_date(datetime!(2026-02-13 15:59:59 UTC)),
-            date!(2026 - 02 - 13)
-        );
-        assert_eq!(
-            beijing_date(datetime!(2026-02-13 16:00:00 UTC)),
-            date!(2026 - 02 - 14)
-        );
-        assert_eq!(
-            next_beijing_midnight(datetime!(2026-02-13 15:59:59 UTC)),
-            datetime!(2026-02-14 00:00:00 +8)
-        );
-        assert_eq!(
-            next_beijing_midnight(datetime!(2026-02-14 00:00:00 +8)),
-            datetime!(2026-02-15 00:00:00 +8)
-        );
-        assert_eq!(
-            next_beijing_midnight(datetime!(2026-12-31 12:00:00 +8)).offset(),
-            BEIJING
-        );
+        assert_eq!(beijing_date(datetime!(2026-02-13 15:59:59 UTC)), date!(2026 - 02 - 13));
+        assert_eq!(beijing_date(datetime!(2026-02-13 16:00:00 UTC)), date!(2026 - 02 - 14));
+        assert_eq!(next_beijing_midnight(datetime!(2026-02-13 15:59:59 UTC)), datetime!(2026-02-14 00:00:00 +8));
+        assert_eq!(next_beijing_midnight(datetime!(2026-02-14 00:00:00 +8)), datetime!(2026-02-15 00:00:00 +8));
+        assert_eq!(next_beijing_midnight(datetime!(2026-12-31 12:00:00 +8)).offset(), BEIJING);
         let _ = next_beijing_midnight(PrimitiveDateTime::new(Date::MAX, Time::MAX).assume_utc());
         let _ = beijing_date(PrimitiveDateTime::new(Date::MAX, Time::MAX).assume_utc());
     }
@@ -353,10 +298,7 @@ mod tests {
             // Every adjusted working day is a weekend day; otherwise it would be pointless.
             for (d, e) in &cal.days {
                 if e.kind == DayKind::Workday {
-                    assert!(
-                        matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday),
-                        "{d}"
-                    );
+                    assert!(matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday), "{d}");
                 }
             }
         }
@@ -402,71 +344,35 @@ mod tests {
     fn due_date_spans_spring_festival_2026() {
         let cal = WorkingCalendar::builtin();
         // Fri 13 Feb: Sat 14 (调休) 1, 15-23 off, 24-27 2..5, Sat 28 (调休) 6, Mon 2 Mar 7.
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 02 - 13), 7),
-            date!(2026 - 03 - 02)
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 02 - 13), 7), date!(2026 - 03 - 02));
         // Without the calendar the same request would be due on 24 Feb.
-        assert_eq!(
-            WorkingCalendar::new().add_working_days(date!(2026 - 02 - 13), 7),
-            date!(2026 - 02 - 24)
-        );
-        assert_eq!(
-            cal.working_days_between(date!(2026 - 02 - 13), date!(2026 - 03 - 02)),
-            7
-        );
-        assert_eq!(
-            cal.working_days_between(date!(2026 - 03 - 02), date!(2026 - 02 - 13)),
-            -7
-        );
+        assert_eq!(WorkingCalendar::new().add_working_days(date!(2026 - 02 - 13), 7), date!(2026 - 02 - 24));
+        assert_eq!(cal.working_days_between(date!(2026 - 02 - 13), date!(2026 - 03 - 02)), 7);
+        assert_eq!(cal.working_days_between(date!(2026 - 03 - 02), date!(2026 - 02 - 13)), -7);
     }
 
     #[test]
     fn adjusted_saturday_counts_as_working_day() {
         let cal = WorkingCalendar::builtin();
         // A contact change submitted on Friday 13 Feb 2026 is due on the 调休 Saturday.
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 02 - 13), 1),
-            date!(2026 - 02 - 14)
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 02 - 13), 1), date!(2026 - 02 - 14));
         // Submitted on that Saturday, the next working day is after the holiday.
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 02 - 14), 1),
-            date!(2026 - 02 - 24)
-        );
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 02 - 14), 0),
-            date!(2026 - 02 - 14)
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 02 - 14), 1), date!(2026 - 02 - 24));
+        assert_eq!(cal.add_working_days(date!(2026 - 02 - 14), 0), date!(2026 - 02 - 14));
     }
 
     #[test]
     fn due_dates_span_national_day() {
         let cal = WorkingCalendar::builtin();
         // 2025: 1-8 Oct off; 9, 10, Sat 11 (调休), 13, 14, 15, 16.
-        assert_eq!(
-            cal.add_working_days(date!(2025 - 09 - 30), 7),
-            date!(2025 - 10 - 16)
-        );
+        assert_eq!(cal.add_working_days(date!(2025 - 09 - 30), 7), date!(2025 - 10 - 16));
         // Sun 28 Sep 2025 is a 调休 working day.
-        assert_eq!(
-            cal.add_working_days(date!(2025 - 09 - 26), 1),
-            date!(2025 - 09 - 28)
-        );
+        assert_eq!(cal.add_working_days(date!(2025 - 09 - 26), 1), date!(2025 - 09 - 28));
         // 2026: 1-7 Oct off; 8, 9, Sat 10 (调休), 12, 13, 14, 15.
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 09 - 30), 7),
-            date!(2026 - 10 - 15)
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 09 - 30), 7), date!(2026 - 10 - 15));
         // Mid-Autumn 25-27 Sep 2026 and the Sunday 20 Sep 调休.
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 09 - 18), 1),
-            date!(2026 - 09 - 20)
-        );
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 09 - 24), 1),
-            date!(2026 - 09 - 28)
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 09 - 18), 1), date!(2026 - 09 - 20));
+        assert_eq!(cal.add_working_days(date!(2026 - 09 - 24), 1), date!(2026 - 09 - 28));
     }
 
     #[test]
@@ -479,27 +385,11 @@ mod tests {
         let e = WorkingCalendar::parse("2027-1-1 holiday\n").unwrap_err();
         assert_eq!(e, CalendarError::BadDate { line: 1 });
         assert!(e.to_string().starts_with("工作日历第1行："));
-        assert_eq!(
-            WorkingCalendar::parse("\n2027-02-30 holiday\n").unwrap_err(),
-            CalendarError::BadDate { line: 2 }
-        );
-        assert_eq!(
-            WorkingCalendar::parse("2027-01-01 off\n").unwrap_err(),
-            CalendarError::BadKind { line: 1 }
-        );
-        assert_eq!(
-            WorkingCalendar::parse("2027-01-01\n").unwrap_err(),
-            CalendarError::BadKind { line: 1 }
-        );
+        assert_eq!(WorkingCalendar::parse("\n2027-02-30 holiday\n").unwrap_err(), CalendarError::BadDate { line: 2 });
+        assert_eq!(WorkingCalendar::parse("2027-01-01 off\n").unwrap_err(), CalendarError::BadKind { line: 1 });
+        assert_eq!(WorkingCalendar::parse("2027-01-01\n").unwrap_err(), CalendarError::BadKind { line: 1 });
         let e = WorkingCalendar::parse("2027-01-01 holiday\n2027-01-01 workday\n").unwrap_err();
-        assert_eq!(
-            e,
-            CalendarError::Duplicate {
-                line: 2,
-                date: date!(2027 - 01 - 01),
-                first_line: 1
-            }
-        );
+        assert_eq!(e, CalendarError::Duplicate { line: 2, date: date!(2027 - 01 - 01), first_line: 1 });
         assert_eq!(e.to_string(), "工作日历第2行：2027-01-01已在第1行列出");
     }
 
@@ -518,10 +408,7 @@ mod tests {
     #[test]
     fn huge_counts_terminate() {
         let cal = WorkingCalendar::builtin();
-        assert_eq!(
-            cal.add_working_days(date!(2026 - 01 - 01), u32::MAX),
-            Date::MAX
-        );
+        assert_eq!(cal.add_working_days(date!(2026 - 01 - 01), u32::MAX), Date::MAX);
         // Beyond the listed years, 5 working days per week.
         let d = cal.add_working_days(date!(2027 - 01 - 04), 500);
         assert_eq!(d, date!(2027 - 01 - 04) + Duration::weeks(100));

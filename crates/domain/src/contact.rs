@@ -53,11 +53,7 @@ impl Phone {
             }
         }
         if len == 0 {
-            return Err(if plus {
-                PhoneError::NotMainland
-            } else {
-                PhoneError::Empty
-            });
+            return Err(if plus { PhoneError::NotMainland } else { PhoneError::Empty });
         }
         let digits = &buf[..len.min(buf.len())];
         let national: &[u8] = if plus {
@@ -135,9 +131,7 @@ pub enum EmailError {
     LocalPartTooLong,
     #[error("邮箱地址“@”后的域名不正确，应类似 qq.com、163.com，请核对")]
     InvalidDomain,
-    #[error(
-        "QQ邮箱请使用“QQ号码@qq.com”的形式（“@”前为5至11位数字的QQ号码），不能使用自行设置的别名"
-    )]
+    #[error("QQ邮箱请使用“QQ号码@qq.com”的形式（“@”前为5至11位数字的QQ号码），不能使用自行设置的别名")]
     QqAlias,
 }
 
@@ -161,10 +155,7 @@ impl Email {
             return Err(EmailError::Empty);
         }
         // Name the first character that can never be in an address before judging structure.
-        if let Some(ch) = s
-            .chars()
-            .find(|&c| !(c.is_ascii() && (is_atext(c as u8) || c == '.' || c == '@')))
-        {
+        if let Some(ch) = s.chars().find(|&c| !(c.is_ascii() && (is_atext(c as u8) || c == '.' || c == '@'))) {
             return Err(EmailError::InvalidCharacter { ch });
         }
         if s.len() > 254 {
@@ -306,10 +297,7 @@ mod tests {
         assert_eq!(phone(""), Err(Empty));
         assert_eq!(phone(" - "), Err(Empty));
         assert_eq!(phone("1581234561"), Err(WrongLength { got: 10 }));
-        assert_eq!(
-            WrongLength { got: 10 }.to_string(),
-            "手机号码应为11位，您输入了10位"
-        );
+        assert_eq!(WrongLength { got: 10 }.to_string(), "手机号码应为11位，您输入了10位");
         assert_eq!(phone("158123456111"), Err(WrongLength { got: 12 }));
         assert_eq!(phone("+8615812345"), Err(WrongLength { got: 8 }));
         assert_eq!(phone("12812345611"), Err(WrongPrefix));
@@ -327,18 +315,9 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email("12345678@qq.com"), Ok("12345678@qq.com".into()));
-        assert_eq!(
-            email(" 12345678＠ＱＱ．ＣＯＭ "),
-            Ok("12345678@qq.com".into())
-        );
-        assert_eq!(
-            email("Zhang.San+jszg@Example.EDU.cn"),
-            Ok("Zhang.San+jszg@example.edu.cn".into())
-        );
-        assert_eq!(
-            email("a_b-c@mail-1.163.com"),
-            Ok("a_b-c@mail-1.163.com".into())
-        );
+        assert_eq!(email(" 12345678＠ＱＱ．ＣＯＭ "), Ok("12345678@qq.com".into()));
+        assert_eq!(email("Zhang.San+jszg@Example.EDU.cn"), Ok("Zhang.San+jszg@example.edu.cn".into()));
+        assert_eq!(email("a_b-c@mail-1.163.com"), Ok("a_b-c@mail-1.163.com".into()));
         let e = Email::parse("4123456@qq.com").unwrap();
         assert_eq!(e.masked(), "4*****@qq.com");
         assert_eq!(e.domain(), "qq.com");
@@ -356,10 +335,7 @@ mod tests {
         assert_eq!(email(".a@163.com"), Err(InvalidLocalPart));
         assert_eq!(email("a.@163.com"), Err(InvalidLocalPart));
         assert_eq!(email("a..b@163.com"), Err(InvalidLocalPart));
-        assert_eq!(
-            email(&format!("{}@163.com", "a".repeat(65))),
-            Err(LocalPartTooLong)
-        );
+        assert_eq!(email(&format!("{}@163.com", "a".repeat(65))), Err(LocalPartTooLong));
         assert!(email(&format!("{}@163.com", "a".repeat(64))).is_ok());
         assert_eq!(email(&format!("a@{}.com", "b".repeat(250))), Err(TooLong));
         assert_eq!(email("a@163"), Err(InvalidDomain));
@@ -368,10 +344,7 @@ mod tests {
         assert_eq!(email("a@-x.com"), Err(InvalidDomain));
         assert_eq!(email("a@x_y.com"), Err(InvalidDomain));
         assert_eq!(email("a@1.2.3.4"), Err(InvalidDomain));
-        assert_eq!(
-            email(&format!("a@{}.com", "b".repeat(64))),
-            Err(InvalidDomain)
-        );
+        assert_eq!(email(&format!("a@{}.com", "b".repeat(64))), Err(InvalidDomain));
         assert_eq!(email("a b@163.com"), Err(InvalidCharacter { ch: ' ' }));
         let e = email("张三@163.com").unwrap_err();
         assert_eq!(e, InvalidCharacter { ch: '张' });
@@ -403,30 +376,15 @@ mod tests {
             phone: Phone,
             email: Email,
         }
-        let f: Form =
-            serde_json::from_str(r#"{"phone":"+86 158-1234-5611","email":"1234567@QQ.com"}"#)
-                .unwrap();
+        let f: Form = serde_json::from_str(r#"{"phone":"+86 158-1234-5611","email":"1234567@QQ.com"}"#).unwrap();
         assert_eq!(f.phone.as_str(), "15812345611");
-        assert_eq!(
-            serde_json::to_string(&f).unwrap(),
-            r#"{"phone":"15812345611","email":"1234567@qq.com"}"#
-        );
-        let e = serde_json::from_str::<Form>(r#"{"phone":"123","email":"1234567@qq.com"}"#)
-            .err()
-            .unwrap();
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"phone":"15812345611","email":"1234567@qq.com"}"#);
+        let e = serde_json::from_str::<Form>(r#"{"phone":"123","email":"1234567@qq.com"}"#).err().unwrap();
         assert!(e.to_string().contains("手机号码应为11位"), "{e}");
     }
 
     fn full_width(s: &str) -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_graphic() {
-                    char::from_u32(c as u32 + 0xFEE0).unwrap()
-                } else {
-                    c
-                }
-            })
-            .collect()
+        s.chars().map(|c| if c.is_ascii_graphic() { char::from_u32(c as u32 + 0xFEE0).unwrap() } else { c }).collect()
     }
 
     proptest! {

@@ -21,40 +21,24 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, &d| {
-        d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-    })
+    b.iter().try_fold(0u32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
 }
 
 /// Formats as `YYYY-MM-DD` (the inverse of [`parse_date`] for years 0-9999).
 pub fn format_date(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
 /// Formats for Chinese messages: `2026年2月14日`.
 pub fn format_date_zh(date: Date) -> String {
-    format!(
-        "{}年{}月{}日",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    format!("{}年{}月{}日", date.year(), u8::from(date.month()), date.day())
 }
 
 /// `date` plus `years` calendar years, same month and day; 29 February becomes 28 February in a
 /// common year (DOC-3). Saturates at [`Date::MAX`] / [`Date::MIN`] instead of failing.
 pub fn add_years(date: Date, years: i32) -> Date {
     let year = date.year().saturating_add(years);
-    let day = if date.month() == Month::February && date.day() == 29 && !is_leap(year) {
-        28
-    } else {
-        date.day()
-    };
+    let day = if date.month() == Month::February && date.day() == 29 && !is_leap(year) { 28 } else { date.day() };
     match Date::from_calendar_date(year, date.month(), day) {
         Ok(d) => d,
         Err(_) if years >= 0 => Date::MAX,
@@ -78,9 +62,7 @@ pub mod ymd {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
         let s = std::borrow::Cow::<str>::deserialize(d)?;
-        super::parse_date(&s).ok_or_else(|| {
-            de::Error::custom("日期格式应为YYYY-MM-DD（如2026-02-14），且必须是存在的日期")
-        })
+        super::parse_date(&s).ok_or_else(|| de::Error::custom("日期格式应为YYYY-MM-DD（如2026-02-14），且必须是存在的日期"))
     }
 
     /// The same for `Option<Date>` (`null` ⇄ `None`).
@@ -156,10 +138,7 @@ mod tests {
             #[serde(with = "ymd::option")]
             b: Option<Date>,
         }
-        let t = T {
-            a: date!(2026 - 02 - 14),
-            b: None,
-        };
+        let t = T { a: date!(2026 - 02 - 14), b: None };
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, r#"{"a":"2026-02-14","b":null}"#);
         assert_eq!(serde_json::from_str::<T>(&json).unwrap(), t);

@@ -28,12 +28,7 @@ pub enum DocType {
 }
 
 impl DocType {
-    pub const ALL: [DocType; 4] = [
-        DocType::ResidentId,
-        DocType::HkMoPermit,
-        DocType::TwPermit,
-        DocType::HmtResidence,
-    ];
+    pub const ALL: [DocType; 4] = [DocType::ResidentId, DocType::HkMoPermit, DocType::TwPermit, DocType::HmtResidence];
 
     /// The API code: `resident_id`, `hk_mo_permit`, `tw_permit`, `hmt_residence`.
     pub const fn as_str(&self) -> &'static str {
@@ -93,10 +88,7 @@ impl FromStr for DocType {
 
     /// Accepts exactly the API codes.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DocType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or(UnknownDocType)
+        DocType::ALL.into_iter().find(|t| t.as_str() == s).ok_or(UnknownDocType)
     }
 }
 
@@ -181,9 +173,7 @@ impl DocNotice {
             DocNotice::RenewalCountDropped => {
                 "港澳居民来往内地通行证号码只需填写9位（H或M及8位数字），您多输入的最后两位换证次数已自动去掉，请核对"
             }
-            DocNotice::IssueCountDropped => {
-                "台湾居民来往大陆通行证号码只需填写8位数字，您多输入的最后两位签发次数已自动去掉，请核对"
-            }
+            DocNotice::IssueCountDropped => "台湾居民来往大陆通行证号码只需填写8位数字，您多输入的最后两位签发次数已自动去掉，请核对",
         }
     }
 }
@@ -197,11 +187,7 @@ pub enum DocNumberError {
     WrongLength { expected: usize, got: usize },
     /// `position` is 1-based, counted in characters of the folded input.
     #[error("身份证件号码第{position}位不能是{}：{}", Shown(*.ch), .doc_type.number_rule_zh())]
-    InvalidCharacter {
-        ch: char,
-        position: usize,
-        doc_type: DocType,
-    },
+    InvalidCharacter { ch: char, position: usize, doc_type: DocType },
     #[error("身份证件号码校验位不正确，请逐位核对号码，特别是最后一位")]
     BadCheckDigit,
     #[error("身份证件号码中的出生日期（第7至14位）不存在，请核对")]
@@ -214,9 +200,7 @@ pub enum DocNumberError {
 
 fn prefix_message(doc_type: DocType) -> &'static str {
     match doc_type {
-        DocType::HkMoPermit => {
-            "港澳居民来往内地通行证号码应以字母H（香港居民）或M（澳门居民）开头，后接8位数字"
-        }
+        DocType::HkMoPermit => "港澳居民来往内地通行证号码应以字母H（香港居民）或M（澳门居民）开头，后接8位数字",
         DocType::HmtResidence => {
             "港澳台居民居住证号码应以810000（香港）、820000（澳门）或830000（台湾）开头；持居民身份证请选择证件类型“居民身份证”"
         }
@@ -235,10 +219,7 @@ pub struct DocNumber {
 
 impl fmt::Debug for DocNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DocNumber")
-            .field("doc_type", &self.doc_type)
-            .field("value", &self.masked())
-            .finish()
+        f.debug_struct("DocNumber").field("doc_type", &self.doc_type).field("value", &self.masked()).finish()
     }
 }
 
@@ -263,11 +244,7 @@ pub fn resident_check_char(first17: &str) -> Option<char> {
 
 /// `digits` must be 17 ASCII digits.
 fn check_byte(digits: &[u8]) -> u8 {
-    let sum: u32 = digits
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d.wrapping_sub(b'0')) * w)
-        .sum();
+    let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d.wrapping_sub(b'0')) * w).sum();
     CHECK_CHARS[(sum % 11) as usize]
 }
 
@@ -282,19 +259,13 @@ impl DocNumber {
     }
 
     /// Like [`DocNumber::parse`], also returning what was changed beyond plain folding.
-    pub fn parse_with_notice(
-        doc_type: DocType,
-        raw: &str,
-        today: Date,
-    ) -> Result<(DocNumber, Option<DocNotice>), DocNumberError> {
+    pub fn parse_with_notice(doc_type: DocType, raw: &str, today: Date) -> Result<(DocNumber, Option<DocNotice>), DocNumberError> {
         let s = fold_and_trim(raw);
         if s.is_empty() {
             return Err(DocNumberError::Empty);
         }
         let (value, notice) = match doc_type {
-            DocType::ResidentId | DocType::HmtResidence => {
-                (parse_gb11643(doc_type, &s, today)?, None)
-            }
+            DocType::ResidentId | DocType::HmtResidence => (parse_gb11643(doc_type, &s, today)?, None),
             DocType::HkMoPermit => parse_hk_mo(&s)?,
             DocType::TwPermit => parse_tw(&s)?,
         };
@@ -305,10 +276,7 @@ impl DocNumber {
     /// by [`DocNumber::parse`] are ever written. Performs no check at all: never call it on
     /// anything an applicant, a file or another system supplied.
     pub fn from_storage(doc_type: DocType, normalized: String) -> DocNumber {
-        DocNumber {
-            doc_type,
-            value: normalized,
-        }
+        DocNumber { doc_type, value: normalized }
     }
 
     pub fn as_str(&self) -> &str {
@@ -341,11 +309,7 @@ impl DocNumber {
         if !d.is_ascii_digit() {
             return None;
         }
-        Some(if (d - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        })
+        Some(if (d - b'0') % 2 == 1 { Sex::Male } else { Sex::Female })
     }
 
     /// Region of a 港澳台居民居住证 from its prefix; `None` for other types.
@@ -382,13 +346,7 @@ fn parse_gb11643(doc_type: DocType, s: &str, today: Date) -> Result<String, DocN
         let b = match c {
             '0'..='9' | 'X' => c as u8,
             'x' => b'X',
-            _ => {
-                return Err(DocNumberError::InvalidCharacter {
-                    ch: c,
-                    position: i + 1,
-                    doc_type,
-                })
-            }
+            _ => return Err(DocNumberError::InvalidCharacter { ch: c, position: i + 1, doc_type }),
         };
         if let Some(slot) = buf.get_mut(i) {
             *slot = b;
@@ -396,20 +354,12 @@ fn parse_gb11643(doc_type: DocType, s: &str, today: Date) -> Result<String, DocN
         len = i + 1;
     }
     if len != 18 {
-        return Err(DocNumberError::WrongLength {
-            expected: 18,
-            got: len,
-        });
+        return Err(DocNumberError::WrongLength { expected: 18, got: len });
     }
     if let Some(i) = buf[..17].iter().position(|&b| b == b'X') {
-        return Err(DocNumberError::InvalidCharacter {
-            ch: s.chars().nth(i).unwrap_or('X'),
-            position: i + 1,
-            doc_type,
-        });
+        return Err(DocNumberError::InvalidCharacter { ch: s.chars().nth(i).unwrap_or('X'), position: i + 1, doc_type });
     }
-    if doc_type == DocType::HmtResidence && !matches!(&buf[..6], b"810000" | b"820000" | b"830000")
-    {
+    if doc_type == DocType::HmtResidence && !matches!(&buf[..6], b"810000" | b"820000" | b"830000") {
         return Err(DocNumberError::WrongPrefix { doc_type });
     }
     let birth = birth_date_of(&buf[6..14])?;
@@ -425,9 +375,7 @@ fn parse_gb11643(doc_type: DocType, s: &str, today: Date) -> Result<String, DocN
 /// `YYYYMMDD` as 8 ASCII digits.
 fn birth_date_of(b: &[u8]) -> Result<Date, DocNumberError> {
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b.get(r)?.iter().try_fold(0u32, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-        })
+        b.get(r)?.iter().try_fold(0u32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
     };
     let parsed = (|| {
         let year = i32::try_from(num(0..4)?).ok()?;
@@ -444,17 +392,9 @@ fn parse_hk_mo(s: &str) -> Result<(String, Option<DocNotice>), DocNumberError> {
     let mut buf = [0u8; 11];
     let mut len = 0usize;
     for (i, c) in s.chars().enumerate() {
-        let ok = if i == 0 {
-            c.is_ascii_alphanumeric()
-        } else {
-            c.is_ascii_digit()
-        };
+        let ok = if i == 0 { c.is_ascii_alphanumeric() } else { c.is_ascii_digit() };
         if !ok {
-            return Err(DocNumberError::InvalidCharacter {
-                ch: c,
-                position: i + 1,
-                doc_type: DT,
-            });
+            return Err(DocNumberError::InvalidCharacter { ch: c, position: i + 1, doc_type: DT });
         }
         if let Some(slot) = buf.get_mut(i) {
             *slot = c.to_ascii_uppercase() as u8;
@@ -478,11 +418,7 @@ fn parse_tw(s: &str) -> Result<(String, Option<DocNotice>), DocNumberError> {
     let mut len = 0usize;
     for (i, c) in s.chars().enumerate() {
         if !c.is_ascii_digit() {
-            return Err(DocNumberError::InvalidCharacter {
-                ch: c,
-                position: i + 1,
-                doc_type: DocType::TwPermit,
-            });
+            return Err(DocNumberError::InvalidCharacter { ch: c, position: i + 1, doc_type: DocType::TwPermit });
         }
         if let Some(slot) = buf.get_mut(i) {
             *slot = c as u8;
@@ -525,14 +461,8 @@ mod tests {
         }
         assert_eq!("passport".parse::<DocType>(), Err(UnknownDocType));
         assert_eq!("Resident_Id".parse::<DocType>(), Err(UnknownDocType));
-        assert_eq!(
-            DocType::TwPermit.label_zh(),
-            "五年有效期台湾居民来往大陆通行证"
-        );
-        assert_eq!(
-            DocType::HkMoPermit.allowed_periods(),
-            &[Period::Y5, Period::Y10]
-        );
+        assert_eq!(DocType::TwPermit.label_zh(), "五年有效期台湾居民来往大陆通行证");
+        assert_eq!(DocType::HkMoPermit.allowed_periods(), &[Period::Y5, Period::Y10]);
         assert_eq!(DocType::ResidentId.allowed_periods().len(), 4);
         assert_eq!(DocType::HmtResidence.allowed_periods(), &[Period::Y5]);
     }
@@ -577,10 +507,7 @@ mod tests {
         // The manual shows 13*****10.
         let n = DocNumber::from_storage(DocType::ResidentId, "130102199001011010".into());
         assert_eq!(n.masked(), "13*****10");
-        assert_eq!(
-            DocNumber::from_storage(DocType::TwPermit, "123".into()).masked(),
-            "*****"
-        );
+        assert_eq!(DocNumber::from_storage(DocType::TwPermit, "123".into()).masked(), "*****");
     }
 
     #[test]
@@ -589,73 +516,29 @@ mod tests {
         let t = DocType::ResidentId;
         assert_eq!(parse(t, "  \u{3000}"), Err(Empty));
         let e = parse(t, "11010519491231002").unwrap_err();
-        assert_eq!(
-            e,
-            WrongLength {
-                expected: 18,
-                got: 17
-            }
-        );
+        assert_eq!(e, WrongLength { expected: 18, got: 17 });
         assert_eq!(e.to_string(), "身份证件号码应为18位，您输入了17位");
-        assert_eq!(
-            parse(t, "11010519491231002X1"),
-            Err(WrongLength {
-                expected: 18,
-                got: 19
-            })
-        );
+        assert_eq!(parse(t, "11010519491231002X1"), Err(WrongLength { expected: 18, got: 19 }));
         let e = parse(t, "1101051949 1231002X").unwrap_err();
-        assert_eq!(
-            e,
-            InvalidCharacter {
-                ch: ' ',
-                position: 11,
-                doc_type: t
-            }
-        );
-        assert!(
-            e.to_string().starts_with("身份证件号码第11位不能是空格："),
-            "{e}"
-        );
+        assert_eq!(e, InvalidCharacter { ch: ' ', position: 11, doc_type: t });
+        assert!(e.to_string().starts_with("身份证件号码第11位不能是空格："), "{e}");
         let e = parse(t, "11010519491231002Y").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "身份证件号码第18位不能是「Y」：居民身份证号码由17位数字和最后1位校验码（数字或X）组成"
-        );
+        assert_eq!(e.to_string(), "身份证件号码第18位不能是「Y」：居民身份证号码由17位数字和最后1位校验码（数字或X）组成");
         // X is only valid as the check character.
-        assert_eq!(
-            parse(t, "1101051949123100X2"),
-            Err(InvalidCharacter {
-                ch: 'X',
-                position: 17,
-                doc_type: t
-            })
-        );
+        assert_eq!(parse(t, "1101051949123100X2"), Err(InvalidCharacter { ch: 'X', position: 17, doc_type: t }));
         let e = parse(t, "110105194912310021").unwrap_err();
         assert_eq!(e, BadCheckDigit);
-        assert_eq!(
-            e.to_string(),
-            "身份证件号码校验位不正确，请逐位核对号码，特别是最后一位"
-        );
+        assert_eq!(e.to_string(), "身份证件号码校验位不正确，请逐位核对号码，特别是最后一位");
         let e = parse(t, &with_check("11010519490230002")).unwrap_err();
         assert_eq!(e, ImpossibleBirthDate);
         assert!(e.to_string().contains("出生日期"), "{e}");
-        assert_eq!(
-            parse(t, &with_check("11010520251301002")),
-            Err(ImpossibleBirthDate)
-        );
-        assert_eq!(
-            parse(t, &with_check("11010520260316002")),
-            Err(FutureBirthDate)
-        );
+        assert_eq!(parse(t, &with_check("11010520251301002")), Err(ImpossibleBirthDate));
+        assert_eq!(parse(t, &with_check("11010520260316002")), Err(FutureBirthDate));
         // Born today is fine.
         assert!(parse(t, &with_check("11010520260315002")).is_ok());
         // Leap day only in leap years.
         assert!(parse(t, &with_check("11010520000229002")).is_ok());
-        assert_eq!(
-            parse(t, &with_check("11010519000229002")),
-            Err(ImpossibleBirthDate)
-        );
+        assert_eq!(parse(t, &with_check("11010519000229002")), Err(ImpossibleBirthDate));
     }
 
     #[test]
@@ -673,33 +556,11 @@ mod tests {
         assert!(notice.unwrap().message().contains("换证次数"));
         let e = parse(t, "A12345678").unwrap_err();
         assert_eq!(e, WrongPrefix { doc_type: t });
-        assert!(
-            e.to_string().contains("H（香港居民）或M（澳门居民）"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("H（香港居民）或M（澳门居民）"), "{e}");
         assert_eq!(parse(t, "12345678"), Err(WrongPrefix { doc_type: t }));
-        assert_eq!(
-            parse(t, "H1234567"),
-            Err(WrongLength {
-                expected: 9,
-                got: 8
-            })
-        );
-        assert_eq!(
-            parse(t, "H123456780"),
-            Err(WrongLength {
-                expected: 9,
-                got: 10
-            })
-        );
-        assert_eq!(
-            parse(t, "H1234A678"),
-            Err(InvalidCharacter {
-                ch: 'A',
-                position: 6,
-                doc_type: t
-            })
-        );
+        assert_eq!(parse(t, "H1234567"), Err(WrongLength { expected: 9, got: 8 }));
+        assert_eq!(parse(t, "H123456780"), Err(WrongLength { expected: 9, got: 10 }));
+        assert_eq!(parse(t, "H1234A678"), Err(InvalidCharacter { ch: 'A', position: 6, doc_type: t }));
         assert_eq!(parse(t, ""), Err(Empty));
     }
 
@@ -713,13 +574,7 @@ mod tests {
         assert_eq!(n.as_str(), "12345678");
         assert_eq!(notice, Some(DocNotice::IssueCountDropped));
         assert!(notice.unwrap().message().contains("签发次数"));
-        assert_eq!(
-            parse(t, "123456789"),
-            Err(WrongLength {
-                expected: 8,
-                got: 9
-            })
-        );
+        assert_eq!(parse(t, "123456789"), Err(WrongLength { expected: 8, got: 9 }));
         let e = parse(t, "T1234567").unwrap_err();
         assert!(e.to_string().contains("8位数字"), "{e}");
         assert_eq!(n.region(), None);
@@ -729,11 +584,7 @@ mod tests {
     fn hmt_residence() {
         use DocNumberError::*;
         let t = DocType::HmtResidence;
-        for (prefix, region) in [
-            ("810000", Region::HongKong),
-            ("820000", Region::Macao),
-            ("830000", Region::Taiwan),
-        ] {
+        for (prefix, region) in [("810000", Region::HongKong), ("820000", Region::Macao), ("830000", Region::Taiwan)] {
             let n = parse(t, &with_check(&format!("{prefix}19900101003"))).unwrap();
             assert_eq!(n.region(), Some(region));
             assert_eq!(n.sex(), Some(Sex::Male));
@@ -743,19 +594,9 @@ mod tests {
         let e = parse(t, &with_check("11010519900101003")).unwrap_err();
         assert_eq!(e, WrongPrefix { doc_type: t });
         assert!(e.to_string().contains("810000（香港）"), "{e}");
-        assert_eq!(
-            parse(t, "81000019900101003"),
-            Err(WrongLength {
-                expected: 18,
-                got: 17
-            })
-        );
+        assert_eq!(parse(t, "81000019900101003"), Err(WrongLength { expected: 18, got: 17 }));
         let good = with_check("81000019900101003");
-        let bad_check = format!(
-            "{}{}",
-            &good[..17],
-            if good.ends_with('0') { '1' } else { '0' }
-        );
+        let bad_check = format!("{}{}", &good[..17], if good.ends_with('0') { '1' } else { '0' });
         assert_eq!(parse(t, &bad_check), Err(BadCheckDigit));
     }
 
@@ -765,22 +606,11 @@ mod tests {
         assert_eq!("female".parse::<Sex>(), Ok(Sex::Female));
         assert_eq!("f".parse::<Sex>(), Err(UnknownSex));
         assert_eq!(Sex::Female.label_zh(), "女");
-        assert_eq!(
-            serde_json::to_string(&Region::HongKong).unwrap(),
-            "\"hong_kong\""
-        );
+        assert_eq!(serde_json::to_string(&Region::HongKong).unwrap(), "\"hong_kong\"");
     }
 
     fn full_width(s: &str) -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_graphic() {
-                    char::from_u32(c as u32 + 0xFEE0).unwrap()
-                } else {
-                    c
-                }
-            })
-            .collect()
+        s.chars().map(|c| if c.is_ascii_graphic() { char::from_u32(c as u32 + 0xFEE0).unwrap() } else { c }).collect()
     }
 
     prop_compose! {
@@ -902,13 +732,7 @@ mod tests {
     #[test]
     fn huge_input_does_not_panic() {
         let s = "1".repeat(1_000_000);
-        assert_eq!(
-            parse(DocType::ResidentId, &s),
-            Err(DocNumberError::WrongLength {
-                expected: 18,
-                got: 1_000_000
-            })
-        );
+        assert_eq!(parse(DocType::ResidentId, &s), Err(DocNumberError::WrongLength { expected: 18, got: 1_000_000 }));
         let s = "Ｈ".repeat(100_000);
         assert!(parse(DocType::HkMoPermit, &s).is_err());
     }

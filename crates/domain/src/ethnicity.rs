@@ -179,10 +179,7 @@ mod tests {
         assert_eq!(Ethnicity::parse("22").unwrap().name_zh(), "畲族");
         assert_eq!(Ethnicity::parse("56").unwrap().name_zh(), "基诺族");
         assert_eq!(Ethnicity::parse("97").unwrap().name_zh(), "其他");
-        assert_eq!(
-            Ethnicity::parse("98").unwrap().name_zh(),
-            "外国血统中国籍人士"
-        );
+        assert_eq!(Ethnicity::parse("98").unwrap().name_zh(), "外国血统中国籍人士");
     }
 
     #[test]

@@ -41,16 +41,10 @@ fn invalid_char_message(ch: char, doc_type: DocType) -> String {
         if ch.is_ascii_alphabetic() {
             format!("居民身份证上的姓名只能由汉字和间隔号·组成，不能包含字母{}，请填写与证件一致的中文姓名", Shown(ch))
         } else {
-            format!(
-                "姓名中不能包含数字、空格或除间隔号·以外的符号：{}",
-                Shown(ch)
-            )
+            format!("姓名中不能包含数字、空格或除间隔号·以外的符号：{}", Shown(ch))
         }
     } else {
-        format!(
-            "姓名中只能包含汉字、英文字母、间隔号·和单词之间的一个空格，不能包含{}",
-            Shown(ch)
-        )
+        format!("姓名中只能包含汉字、英文字母、间隔号·和单词之间的一个空格，不能包含{}", Shown(ch))
     }
 }
 
@@ -102,9 +96,7 @@ fn is_full_stop(c: char) -> bool {
 fn fold(c: char, inner: bool) -> char {
     match c {
         // Full-width Latin letters to ASCII.
-        '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
-            char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
-        }
+        '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
         c if is_dot_lookalike(c) => MIDDLE_DOT,
         c if inner && is_full_stop(c) => MIDDLE_DOT,
@@ -154,22 +146,13 @@ impl PersonName {
             } else if latin && c == ' ' {
                 Class::Space
             } else {
-                return Err(NameError::InvalidCharacter {
-                    ch: raw_c,
-                    doc_type,
-                });
+                return Err(NameError::InvalidCharacter { ch: raw_c, doc_type });
             };
             match class {
-                Class::Dot if edge || prev != Some(Class::Letter) => {
-                    return Err(NameError::MisplacedDot)
-                }
+                Class::Dot if edge || prev != Some(Class::Letter) => return Err(NameError::MisplacedDot),
                 // Spaces never sit at an edge: they were trimmed.
                 Class::Space if prev != Some(Class::Letter) => {
-                    return Err(if prev == Some(Class::Dot) {
-                        NameError::MisplacedDot
-                    } else {
-                        NameError::MisplacedSpace
-                    })
+                    return Err(if prev == Some(Class::Dot) { NameError::MisplacedDot } else { NameError::MisplacedSpace })
                 }
                 _ => {}
             }
@@ -280,10 +263,7 @@ mod tests {
         assert!(matches!(b.nfc(), Cow::Borrowed(_)));
         let set: HashSet<PersonName> = [a, b].into_iter().collect();
         assert_eq!(set.len(), 1);
-        assert_ne!(
-            PersonName::parse(RID, "王明").unwrap(),
-            PersonName::parse(RID, "王鸣").unwrap()
-        );
+        assert_ne!(PersonName::parse(RID, "王明").unwrap(), PersonName::parse(RID, "王鸣").unwrap());
     }
 
     #[test]
@@ -292,30 +272,12 @@ mod tests {
         assert_eq!(ok(HK, "ＣＨＡＮ\u{3000}Ｔａｉ"), "CHAN Tai");
         assert_eq!(ok(HK, "陈大文 CHAN"), "陈大文 CHAN");
         assert_eq!(ok(DocType::TwPermit, "J.Smith"), "J·Smith");
-        assert_eq!(
-            PersonName::parse(HK, "CHAN  Tai"),
-            Err(NameError::MisplacedSpace)
-        );
-        assert_eq!(
-            PersonName::parse(HK, "CHAN · Tai"),
-            Err(NameError::MisplacedDot)
-        );
-        assert_eq!(
-            PersonName::parse(HK, "J. Smith"),
-            Err(NameError::MisplacedDot)
-        );
+        assert_eq!(PersonName::parse(HK, "CHAN  Tai"), Err(NameError::MisplacedSpace));
+        assert_eq!(PersonName::parse(HK, "CHAN · Tai"), Err(NameError::MisplacedDot));
+        assert_eq!(PersonName::parse(HK, "J. Smith"), Err(NameError::MisplacedDot));
         let e = PersonName::parse(HK, "CHAN-Tai").unwrap_err();
-        assert_eq!(
-            e,
-            NameError::InvalidCharacter {
-                ch: '-',
-                doc_type: HK
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "姓名中只能包含汉字、英文字母、间隔号·和单词之间的一个空格，不能包含「-」"
-        );
+        assert_eq!(e, NameError::InvalidCharacter { ch: '-', doc_type: HK });
+        assert_eq!(e.to_string(), "姓名中只能包含汉字、英文字母、间隔号·和单词之间的一个空格，不能包含「-」");
     }
 
     #[test]
@@ -329,59 +291,28 @@ mod tests {
         // 50 four-byte characters are 200 bytes but 50 characters.
         assert!(PersonName::parse(RID, &"𠀀".repeat(50)).is_ok());
         let e = PersonName::parse(RID, "王3").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "姓名中不能包含数字、空格或除间隔号·以外的符号：「3」"
-        );
+        assert_eq!(e.to_string(), "姓名中不能包含数字、空格或除间隔号·以外的符号：「3」");
         let e = PersonName::parse(RID, "王 明").unwrap_err();
-        assert_eq!(
-            e,
-            NameError::InvalidCharacter {
-                ch: ' ',
-                doc_type: RID
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "姓名中不能包含数字、空格或除间隔号·以外的符号：空格"
-        );
+        assert_eq!(e, NameError::InvalidCharacter { ch: ' ', doc_type: RID });
+        assert_eq!(e.to_string(), "姓名中不能包含数字、空格或除间隔号·以外的符号：空格");
         let e = PersonName::parse(RID, "王\u{3000}明").unwrap_err();
-        assert_eq!(
-            e,
-            NameError::InvalidCharacter {
-                ch: '\u{3000}',
-                doc_type: RID
-            }
-        );
+        assert_eq!(e, NameError::InvalidCharacter { ch: '\u{3000}', doc_type: RID });
         let e = PersonName::parse(RID, "Wang明").unwrap_err();
         assert!(e.to_string().contains("不能包含字母「W」"), "{e}");
-        assert!(matches!(
-            PersonName::parse(RID, "王明."),
-            Err(NameError::InvalidCharacter { ch: '.', .. })
-        ));
+        assert!(matches!(PersonName::parse(RID, "王明."), Err(NameError::InvalidCharacter { ch: '.', .. })));
         for s in ["·王明", "王明·", "王··明", "王.·明", "・王", "王明•"] {
-            assert_eq!(
-                PersonName::parse(RID, s),
-                Err(NameError::MisplacedDot),
-                "{s}"
-            );
+            assert_eq!(PersonName::parse(RID, s), Err(NameError::MisplacedDot), "{s}");
         }
         assert!(NameError::MisplacedDot.to_string().contains("两个字之间"));
         let e = PersonName::parse(RID, "王\u{200B}明").unwrap_err();
         assert!(e.to_string().contains("U+200B"), "{e}");
-        assert!(matches!(
-            PersonName::parse(RID, "王〇"),
-            Err(NameError::InvalidCharacter { .. })
-        ));
+        assert!(matches!(PersonName::parse(RID, "王〇"), Err(NameError::InvalidCharacter { .. })));
     }
 
     #[test]
     fn huge_input_does_not_panic() {
         let s = "王".repeat(1_000_000);
-        assert_eq!(
-            PersonName::parse(RID, &s),
-            Err(NameError::TooLong { got: 1_000_000 })
-        );
+        assert_eq!(PersonName::parse(RID, &s), Err(NameError::TooLong { got: 1_000_000 }));
     }
 
     #[test]
@@ -391,17 +322,11 @@ mod tests {
         assert_eq!(PersonName::from_storage("欧阳·娜娜".into()), n);
     }
 
-    const DOTS: &[char] = &[
-        '\u{00B7}', '\u{2022}', '\u{2027}', '\u{30FB}', '\u{FF0E}', '\u{2219}', '\u{22C5}',
-        '\u{FF65}', '.', '\u{3002}',
-    ];
+    const DOTS: &[char] =
+        &['\u{00B7}', '\u{2022}', '\u{2027}', '\u{30FB}', '\u{FF0E}', '\u{2219}', '\u{22C5}', '\u{FF65}', '.', '\u{3002}'];
 
     fn cjk() -> impl Strategy<Value = char> {
-        prop_oneof![
-            proptest::char::range('\u{4E00}', '\u{9FFF}'),
-            proptest::char::range('\u{3400}', '\u{4DBF}'),
-            ext_b_to_i(),
-        ]
+        prop_oneof![proptest::char::range('\u{4E00}', '\u{9FFF}'), proptest::char::range('\u{3400}', '\u{4DBF}'), ext_b_to_i(),]
     }
 
     fn ext_b_to_i() -> impl Strategy<Value = char> {

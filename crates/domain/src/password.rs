@@ -18,8 +18,7 @@ pub const PASSWORD_MAX_CHARS: usize = 64;
 pub const PASSWORD_SPECIALS: &str = "#%*-_!@$&";
 
 /// The manual's wording of the rule, appended to the composition errors.
-const RULE: &str =
-    "密码设置要求为8位以上数字、字母和特殊字符组合（特殊字符请从“#、%、*、-、_、!、@、$、&”中选取）";
+const RULE: &str = "密码设置要求为8位以上数字、字母和特殊字符组合（特殊字符请从“#、%、*、-、_、!、@、$、&”中选取）";
 
 /// Why a new password was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -127,10 +126,7 @@ impl fmt::Debug for PasswordAttempt {
 }
 
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// One password per line, lower case; every entry meets the composition rules, since anything
@@ -141,12 +137,7 @@ const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 fn common_list() -> &'static [String] {
     static LIST: OnceLock<Vec<String>> = OnceLock::new();
     LIST.get_or_init(|| {
-        let mut v: Vec<String> = COMMON_PASSWORDS
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect();
+        let mut v: Vec<String> = COMMON_PASSWORDS.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_ascii_lowercase).collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -163,9 +154,7 @@ fn is_common(candidate: &str) -> bool {
     dst.copy_from_slice(candidate.as_bytes());
     dst.make_ascii_lowercase();
     let lower: &[u8] = dst;
-    common_list()
-        .binary_search_by(|p| p.as_bytes().cmp(lower))
-        .is_ok()
+    common_list().binary_search_by(|p| p.as_bytes().cmp(lower)).is_ok()
 }
 
 #[cfg(test)]
@@ -185,12 +174,7 @@ mod tests {
 
     #[test]
     fn accepts_good_passwords() {
-        for s in [
-            "Jx7#kq2mPz",
-            "t9_w$e4v",
-            "a1#b2%c3*d4-e5&",
-            &"aB3&".repeat(16),
-        ] {
+        for s in ["Jx7#kq2mPz", "t9_w$e4v", "a1#b2%c3*d4-e5&", &"aB3&".repeat(16)] {
             assert_eq!(check(s), Ok(()), "{s}");
         }
         let p = Password::parse("Jx7#kq2mPz", &doc()).unwrap();
@@ -203,10 +187,7 @@ mod tests {
         use PasswordError::*;
         assert_eq!(check("a1#b2%c"), Err(TooShort));
         assert_eq!(check(""), Err(TooShort));
-        assert_eq!(
-            check(&"aB3&".repeat(16).replacen('a', "aa", 1)),
-            Err(TooLong)
-        );
+        assert_eq!(check(&"aB3&".repeat(16).replacen('a', "aa", 1)), Err(TooLong));
         assert_eq!(check(&"a".repeat(10_000)), Err(TooLong));
         assert_eq!(check("Jx7#kq2m Pz"), Err(InvalidCharacter));
         assert_eq!(check("Jx7#kq2m密码"), Err(InvalidCharacter));
@@ -218,16 +199,7 @@ mod tests {
         assert_eq!(check("11010519491231002X"), Err(SameAsDocNumber));
         assert_eq!(check("11010519491231002x"), Err(SameAsDocNumber));
         assert_eq!(check("id11010519491231002x@"), Err(SameAsDocNumber));
-        for s in [
-            "P@ssw0rd",
-            "Passw0rd!",
-            "Abc@1234",
-            "a123456@",
-            "Aa123456!",
-            "qwe123!@#",
-            "P@SSW0RD",
-            "1qaz@WSX",
-        ] {
+        for s in ["P@ssw0rd", "Passw0rd!", "Abc@1234", "a123456@", "Aa123456!", "qwe123!@#", "P@SSW0RD", "1qaz@WSX"] {
             assert_eq!(check(s), Err(Common), "{s}");
         }
     }
@@ -237,13 +209,9 @@ mod tests {
         assert!(PasswordError::MissingSpecial
             .to_string()
             .ends_with("密码设置要求为8位以上数字、字母和特殊字符组合（特殊字符请从“#、%、*、-、_、!、@、$、&”中选取）"));
-        assert!(PasswordError::TooShort
-            .to_string()
-            .starts_with("密码太短，至少需要8位。"));
+        assert!(PasswordError::TooShort.to_string().starts_with("密码太短，至少需要8位。"));
         assert!(PasswordError::Common.to_string().contains("常见"));
-        assert!(PasswordError::SameAsDocNumber
-            .to_string()
-            .contains("证件号码"));
+        assert!(PasswordError::SameAsDocNumber.to_string().contains("证件号码"));
     }
 
     #[test]
@@ -258,11 +226,7 @@ mod tests {
             assert_eq!(*l, l.to_ascii_lowercase(), "lower case: {l}");
             // Entries that fail the composition rules would be dead weight.
             let other = DocNumber::from_storage(DocType::TwPermit, "99999999".into());
-            assert_eq!(
-                Password::parse(l, &other).map(|_| ()),
-                Err(PasswordError::Common),
-                "{l}"
-            );
+            assert_eq!(Password::parse(l, &other).map(|_| ()), Err(PasswordError::Common), "{l}");
         }
         assert_eq!(common_list().len(), lines.len());
     }

@@ -92,10 +92,7 @@ mod tests {
 
     #[test]
     fn folds_full_width() {
-        assert_eq!(
-            fold_and_trim("\u{3000}１２Ａ＠ｑｑ．ｃｏｍ\u{3000}"),
-            "12A@qq.com"
-        );
+        assert_eq!(fold_and_trim("\u{3000}１２Ａ＠ｑｑ．ｃｏｍ\u{3000}"), "12A@qq.com");
         assert!(matches!(nfkc_fold("abc"), Cow::Borrowed(_)));
     }
 

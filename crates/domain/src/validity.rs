@@ -72,10 +72,7 @@ impl FromStr for Period {
 
     /// Accepts exactly the API codes.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Period::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or(UnknownPeriod)
+        Period::ALL.into_iter().find(|p| p.as_str() == s).ok_or(UnknownPeriod)
     }
 }
 
@@ -96,17 +93,8 @@ pub enum ValidityError {
 }
 
 fn period_not_allowed_message(doc_type: DocType, period: Period) -> String {
-    let allowed: Vec<&str> = doc_type
-        .allowed_periods()
-        .iter()
-        .map(Period::label_zh)
-        .collect();
-    format!(
-        "{}的有效时间段不能选{}，只能选{}，请按证件上的有效期限选择",
-        doc_type.label_zh(),
-        period.label_zh(),
-        allowed.join("或")
-    )
+    let allowed: Vec<&str> = doc_type.allowed_periods().iter().map(Period::label_zh).collect();
+    format!("{}的有效时间段不能选{}，只能选{}，请按证件上的有效期限选择", doc_type.label_zh(), period.label_zh(), allowed.join("或"))
 }
 
 /// A checked validity period: allowed for the document type, started, not expired.
@@ -120,12 +108,7 @@ pub struct Validity {
 
 impl Validity {
     /// Checks a period and start date against DOC-3 on the Beijing date `today`.
-    pub fn new(
-        doc_type: DocType,
-        period: Period,
-        start: Date,
-        today: Date,
-    ) -> Result<Validity, ValidityError> {
+    pub fn new(doc_type: DocType, period: Period, start: Date, today: Date) -> Result<Validity, ValidityError> {
         if !doc_type.allowed_periods().contains(&period) {
             return Err(ValidityError::PeriodNotAllowed { doc_type, period });
         }
@@ -143,12 +126,7 @@ impl Validity {
     /// Rebuilds a validity read back from this system's own database. No check at all (a stored
     /// document may have expired since): never use it on applicant input.
     pub fn from_storage(doc_type: DocType, period: Period, start: Date) -> Validity {
-        Validity {
-            doc_type,
-            period,
-            start,
-            end: period.years().map(|n| add_years(start, n)),
-        }
+        Validity { doc_type, period, start, end: period.years().map(|n| add_years(start, n)) }
     }
 
     pub fn doc_type(&self) -> DocType {
@@ -220,81 +198,32 @@ mod tests {
 
     #[test]
     fn computes_end() {
-        let v = Validity::new(
-            DocType::ResidentId,
-            Period::Y10,
-            date!(2020 - 02 - 29),
-            TODAY,
-        )
-        .unwrap();
+        let v = Validity::new(DocType::ResidentId, Period::Y10, date!(2020 - 02 - 29), TODAY).unwrap();
         assert_eq!(v.end(), Some(date!(2030 - 02 - 28)));
         assert_eq!(v.period(), Period::Y10);
         assert_eq!(v.start(), date!(2020 - 02 - 29));
         assert_eq!(v.doc_type(), DocType::ResidentId);
-        let v = Validity::new(
-            DocType::ResidentId,
-            Period::Long,
-            date!(2001 - 01 - 01),
-            TODAY,
-        )
-        .unwrap();
+        let v = Validity::new(DocType::ResidentId, Period::Long, date!(2001 - 01 - 01), TODAY).unwrap();
         assert_eq!(v.end(), None);
         assert!(!v.is_expired(date!(9999 - 12 - 31)));
     }
 
     #[test]
     fn errors() {
-        let e = Validity::new(
-            DocType::HkMoPermit,
-            Period::Y20,
-            date!(2020 - 01 - 01),
-            TODAY,
-        )
-        .unwrap_err();
-        assert_eq!(
-            e,
-            ValidityError::PeriodNotAllowed {
-                doc_type: DocType::HkMoPermit,
-                period: Period::Y20
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "港澳居民来往内地通行证的有效时间段不能选20年，只能选5年或10年，请按证件上的有效期限选择"
-        );
-        for (t, p) in [
-            (DocType::TwPermit, Period::Y10),
-            (DocType::HmtResidence, Period::Long),
-            (DocType::HkMoPermit, Period::Long),
-        ] {
-            assert!(matches!(
-                Validity::new(t, p, date!(2025 - 01 - 01), TODAY),
-                Err(ValidityError::PeriodNotAllowed { .. })
-            ));
+        let e = Validity::new(DocType::HkMoPermit, Period::Y20, date!(2020 - 01 - 01), TODAY).unwrap_err();
+        assert_eq!(e, ValidityError::PeriodNotAllowed { doc_type: DocType::HkMoPermit, period: Period::Y20 });
+        assert_eq!(e.to_string(), "港澳居民来往内地通行证的有效时间段不能选20年，只能选5年或10年，请按证件上的有效期限选择");
+        for (t, p) in [(DocType::TwPermit, Period::Y10), (DocType::HmtResidence, Period::Long), (DocType::HkMoPermit, Period::Long)] {
+            assert!(matches!(Validity::new(t, p, date!(2025 - 01 - 01), TODAY), Err(ValidityError::PeriodNotAllowed { .. })));
         }
-        let e = Validity::new(
-            DocType::ResidentId,
-            Period::Y10,
-            date!(2026 - 03 - 16),
-            TODAY,
-        )
-        .unwrap_err();
+        let e = Validity::new(DocType::ResidentId, Period::Y10, date!(2026 - 03 - 16), TODAY).unwrap_err();
         assert_eq!(e, ValidityError::StartInFuture);
         assert!(e.to_string().contains("不能晚于今天"));
         // Starting today is fine.
         assert!(Validity::new(DocType::ResidentId, Period::Y10, TODAY, TODAY).is_ok());
-        let e =
-            Validity::new(DocType::TwPermit, Period::Y5, date!(2021 - 03 - 14), TODAY).unwrap_err();
-        assert_eq!(
-            e,
-            ValidityError::Expired {
-                end: date!(2026 - 03 - 14)
-            }
-        );
-        assert_eq!(
-            e.to_string(),
-            "您的证件已于2026年3月14日到期，请使用有效期内的证件"
-        );
+        let e = Validity::new(DocType::TwPermit, Period::Y5, date!(2021 - 03 - 14), TODAY).unwrap_err();
+        assert_eq!(e, ValidityError::Expired { end: date!(2026 - 03 - 14) });
+        assert_eq!(e.to_string(), "您的证件已于2026年3月14日到期，请使用有效期内的证件");
         // The end date itself is still valid.
         let v = Validity::new(DocType::TwPermit, Period::Y5, date!(2021 - 03 - 15), TODAY).unwrap();
         assert!(!v.is_expired(TODAY));
@@ -304,8 +233,7 @@ mod tests {
     #[test]
     fn age_warning_follows_the_law() {
         let birth = date!(2000 - 06 - 15);
-        let check =
-            |p, start| Validity::from_storage(DocType::ResidentId, p, start).age_warning(birth);
+        let check = |p, start| Validity::from_storage(DocType::ResidentId, p, start).age_warning(birth);
         // 15 the day before the 16th birthday, 16 on it.
         assert_eq!(check(Period::Y5, date!(2016 - 06 - 14)), None);
         assert_eq!(check(Period::Y10, date!(2016 - 06 - 14)), Some(Period::Y5));
@@ -314,27 +242,12 @@ mod tests {
         assert_eq!(check(Period::Y10, date!(2026 - 06 - 14)), None);
         assert_eq!(check(Period::Y20, date!(2026 - 06 - 15)), None);
         assert_eq!(check(Period::Y20, date!(2046 - 06 - 14)), None);
-        assert_eq!(
-            check(Period::Y20, date!(2046 - 06 - 15)),
-            Some(Period::Long)
-        );
+        assert_eq!(check(Period::Y20, date!(2046 - 06 - 15)), Some(Period::Long));
         let older = date!(1970 - 01 - 01);
-        let v = Validity::new(
-            DocType::ResidentId,
-            Period::Y20,
-            date!(2016 - 01 - 01),
-            TODAY,
-        )
-        .unwrap();
+        let v = Validity::new(DocType::ResidentId, Period::Y20, date!(2016 - 01 - 01), TODAY).unwrap();
         assert_eq!(v.age_warning(older), Some(Period::Long));
         // Only resident IDs carry the age rule.
-        let v = Validity::new(
-            DocType::HkMoPermit,
-            Period::Y10,
-            date!(2020 - 01 - 01),
-            TODAY,
-        )
-        .unwrap();
+        let v = Validity::new(DocType::HkMoPermit, Period::Y10, date!(2020 - 01 - 01), TODAY).unwrap();
         assert_eq!(v.age_warning(date!(2015 - 01 - 01)), None);
         assert_eq!(age_on(date!(2000 - 02 - 29), date!(2016 - 02 - 28)), 15);
         assert_eq!(age_on(date!(2000 - 02 - 29), date!(2016 - 02 - 29)), 16);

@@ -72,13 +72,8 @@ async fn main() -> Result<()> {
         .json(&json!({ "doc_number": docs[0], "password": PASSWORD, "captcha_token": token, "entry": "certification" }))
         .send()
         .await?;
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie =
+        res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).unwrap_or_default().to_owned();
     println!("cookie: {cookie}");
     Ok(())
 }

@@ -7,17 +7,17 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+use crate::adapters::authority::{HttpAuthority, IdentityAuthority, ReferenceRegistry};
 use crate::adapters::delivery::Couriers;
 use crate::adapters::mail::Mailer;
 use crate::adapters::passwords::Hasher;
-use crate::adapters::authority::{HttpAuthority, IdentityAuthority, ReferenceRegistry};
 use crate::adapters::sms::SmsClient;
-use crate::config::AuthorityProvider;
-use jszg_domain::WorkingCalendar;
 use crate::clock::Clock;
+use crate::config::AuthorityProvider;
 use crate::config::Config;
 use crate::store::{captchas, sessions, Db};
 use crate::vault::{KeyMaterial, Vault};
+use jszg_domain::WorkingCalendar;
 
 #[derive(Clone)]
 pub struct App {
@@ -110,7 +110,11 @@ impl App {
     }
 
     /// Serve until `shutdown` resolves; background tasks stop with it.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         if self.config.outbox.worker {

@@ -66,10 +66,7 @@ pub struct SmtpConfig {
 
 impl std::fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("url", &DatabaseUrl::new(self.url.clone()))
-            .field("from", &self.from)
-            .finish()
+        f.debug_struct("SmtpConfig").field("url", &DatabaseUrl::new(self.url.clone())).field("from", &self.from).finish()
     }
 }
 
@@ -438,10 +435,7 @@ mod tests {
         let wide = Config { bind: "0.0.0.0:8080".into(), ..Config::default() };
         assert!(matches!(wide.check(), Err(ConfigError::Refused(_))));
 
-        let partial = Config {
-            smtp: Some(SmtpConfig { url: "smtp://localhost".into(), from: "a@b.cn".into() }),
-            ..Config::default()
-        };
+        let partial = Config { smtp: Some(SmtpConfig { url: "smtp://localhost".into(), from: "a@b.cn".into() }), ..Config::default() };
         assert!(!partial.is_dev());
         let err = partial.check().unwrap_err().to_string();
         assert!(err.contains("[sms]") && err.contains("keys_file"), "{err}");
@@ -459,11 +453,8 @@ mod tests {
             assert_eq!(c.database_url, "sqlite://b.db");
             assert_eq!(c.dev, Some(true));
             assert_eq!(c.codes.email_daily_limit, 9);
-            let c = Config::load(
-                jail.directory(),
-                Overrides { database_url: Some("sqlite://c.db".into()), ..Overrides::default() },
-            )
-            .unwrap();
+            let c =
+                Config::load(jail.directory(), Overrides { database_url: Some("sqlite://c.db".into()), ..Overrides::default() }).unwrap();
             assert_eq!(c.database_url, "sqlite://c.db");
             Ok(())
         });

@@ -57,16 +57,11 @@ impl KeyMaterial {
         let mut data = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(index.as_mut());
         OsRng.fill_bytes(data.as_mut());
-        Self {
-            index_key: B64.encode(index.as_ref()),
-            current: 1,
-            data_keys: BTreeMap::from([("1".to_owned(), B64.encode(data.as_ref()))]),
-        }
+        Self { index_key: B64.encode(index.as_ref()), current: 1, data_keys: BTreeMap::from([("1".to_owned(), B64.encode(data.as_ref()))]) }
     }
 
     pub fn load(path: &Path) -> Result<Self, VaultError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| VaultError::Material(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| VaultError::Material(format!("cannot read {}: {e}", path.display())))?;
         toml_from_str(&text)
     }
 
@@ -80,16 +75,13 @@ impl KeyMaterial {
             self.current,
             self.data_keys.iter().map(|(id, k)| format!("{id} = \"{k}\"\n")).collect::<String>()
         );
-        write_private(path, body.as_bytes())
-            .map_err(|e| VaultError::Material(format!("cannot write {}: {e}", path.display())))
+        write_private(path, body.as_bytes()).map_err(|e| VaultError::Material(format!("cannot write {}: {e}", path.display())))
     }
 }
 
 fn toml_from_str(text: &str) -> Result<KeyMaterial, VaultError> {
     use figment::providers::{Format, Toml};
-    figment::Figment::from(Toml::string(text))
-        .extract()
-        .map_err(|e| VaultError::Material(e.to_string()))
+    figment::Figment::from(Toml::string(text)).extract().map_err(|e| VaultError::Material(e.to_string()))
 }
 
 #[cfg(unix)]
@@ -152,8 +144,7 @@ impl fmt::Debug for Vault {
 impl Vault {
     pub fn new(material: &KeyMaterial) -> Result<Self, VaultError> {
         let index_key = Zeroizing::new(decode_key(&material.index_key, "index_key")?);
-        let index = <Hmac<Sha256> as Mac>::new_from_slice(&index_key)
-            .map_err(|_| VaultError::Material("bad index key".into()))?;
+        let index = <Hmac<Sha256> as Mac>::new_from_slice(&index_key).map_err(|_| VaultError::Material("bad index key".into()))?;
         let mut keys = BTreeMap::new();
         for (id, key) in &material.data_keys {
             let id: u32 = id.parse().map_err(|_| VaultError::Material(format!("key id {id:?} is not a number")))?;
@@ -175,9 +166,7 @@ impl Vault {
         };
         let aad = self.aad(self.current, field);
         // AES-GCM only refuses plaintexts of many gigabytes; nothing we seal comes near.
-        let ciphertext = cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: &aad })
-            .unwrap_or_default();
+        let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad: &aad }).unwrap_or_default();
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
         out.extend_from_slice(&self.current.to_be_bytes());
         out.extend_from_slice(&nonce);
@@ -194,9 +183,7 @@ impl Vault {
         let kid = u32::from_be_bytes([kid[0], kid[1], kid[2], kid[3]]);
         let cipher = self.keys.get(&kid).ok_or(VaultError::UnknownKey(kid))?;
         let aad = self.aad(kid, field);
-        cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
-            .map_err(|_| VaultError::Tampered)
+        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad }).map_err(|_| VaultError::Tampered)
     }
 
     pub fn seal_str(&self, field: Field, value: &str) -> Vec<u8> {
@@ -236,9 +223,7 @@ impl Vault {
 }
 
 fn decode_key(text: &str, what: &str) -> Result<Vec<u8>, VaultError> {
-    let bytes = B64
-        .decode(text.trim())
-        .map_err(|_| VaultError::Material(format!("{what} is not base64")))?;
+    let bytes = B64.decode(text.trim()).map_err(|_| VaultError::Material(format!("{what} is not base64")))?;
     if bytes.len() != 32 {
         return Err(VaultError::Material(format!("{what} must be 32 bytes, is {}", bytes.len())));
     }

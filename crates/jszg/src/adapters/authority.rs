@@ -49,11 +49,8 @@ impl ReferenceRegistry {
     /// Load `doc_type,doc_number,name` rows (a header line is allowed).
     /// Returns how many were loaded; bad rows are reported and skipped.
     pub async fn load_csv(&self, path: &std::path::Path, now: i64, today: time::Date) -> Result<usize, String> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_path(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut loaded = 0;
         for (line, record) in reader.records().enumerate() {
             let Ok(record) = record else { continue };
@@ -69,9 +66,7 @@ impl ReferenceRegistry {
                 continue;
             };
             let hash = self.vault.lookup(Field::DocNumber, doc.as_str());
-            identities::upsert(&self.db, &hash, doc_type.as_str(), name.as_str(), now)
-                .await
-                .map_err(|e| e.to_string())?;
+            identities::upsert(&self.db, &hash, doc_type.as_str(), name.as_str(), now).await.map_err(|e| e.to_string())?;
             loaded += 1;
         }
         Ok(loaded)
@@ -82,12 +77,8 @@ impl IdentityAuthority for ReferenceRegistry {
     fn verify<'a>(&'a self, doc: &'a DocNumber, name: &'a PersonName, _request_id: &'a str) -> Verdict<'a> {
         Box::pin(async move {
             let hash = self.vault.lookup(Field::DocNumber, doc.as_str());
-            let recorded = identities::name_of(&self.db, &hash, doc.doc_type().as_str())
-                .await
-                .map_err(|e| Unavailable(e.to_string()))?;
-            let matches = recorded
-                .and_then(|n| PersonName::parse(doc.doc_type(), &n).ok())
-                .is_some_and(|n| n.matches(name));
+            let recorded = identities::name_of(&self.db, &hash, doc.doc_type().as_str()).await.map_err(|e| Unavailable(e.to_string()))?;
+            let matches = recorded.and_then(|n| PersonName::parse(doc.doc_type(), &n).ok()).is_some_and(|n| n.matches(name));
             Ok(if matches { Answer::Match } else { Answer::Mismatch })
         })
     }
@@ -118,8 +109,7 @@ struct Response {
 }
 
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(timestamp.as_bytes());
     mac.update(b"\n");
     mac.update(body);
@@ -128,11 +118,8 @@ pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
 
 impl HttpAuthority {
     pub fn new(url: &str, secret: &str, timeout: Duration, retries: u32) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| format!("authority client: {e}"))?;
+        let http =
+            reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build().map_err(|e| format!("authority client: {e}"))?;
         Ok(Self { url: url.to_owned(), secret: secret.to_owned(), http, retries })
     }
 

@@ -56,10 +56,8 @@ pub struct Webhooks {
 
 impl Webhooks {
     pub fn new(config: &EntriesConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("webhook client: {e}"))?;
+        let http =
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| format!("webhook client: {e}"))?;
         Ok(Self { config: config.clone(), http })
     }
 

@@ -121,8 +121,8 @@ impl Worker {
 
 impl Hasher {
     pub fn new(config: &Argon2Config) -> Result<Self, String> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| format!("argon2 parameters: {e}"))?;
+        let params =
+            Params::new(config.memory_kib, config.iterations, config.parallelism, None).map_err(|e| format!("argon2 parameters: {e}"))?;
         let (jobs, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..config.max_concurrent.max(1) {

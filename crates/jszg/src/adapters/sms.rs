@@ -22,10 +22,8 @@ impl SmsClient {
         if config.provider == SmsProvider::Tencent && config.sdk_app_id.is_none() {
             return Err("sms: Tencent Cloud needs sdk_app_id".into());
         }
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("sms http client: {e}"))?;
+        let http =
+            reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| format!("sms http client: {e}"))?;
         Ok(Self { config: config.clone(), http })
     }
 
@@ -51,9 +49,8 @@ impl SmsClient {
         let key = if template == self.config.code_template { "code" } else { "content" };
         let template_param = serde_json::json!({ key: param }).to_string();
         let nonce = crate::flows::captcha::random_token(16);
-        let timestamp = now
-            .format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
-            .map_err(|e| e.to_string())?;
+        let timestamp =
+            now.format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).map_err(|e| e.to_string())?;
         let mut params: Vec<(&str, &str)> = vec![
             ("AccessKeyId", &self.config.access_key_id),
             ("Action", "SendSms"),
@@ -101,14 +98,8 @@ impl SmsClient {
         })
         .to_string();
         let timestamp = now.unix_timestamp();
-        let authorization = tc3_authorization(
-            &self.config.access_key_id,
-            &self.config.access_key_secret,
-            &host,
-            "sms",
-            &payload,
-            timestamp,
-        );
+        let authorization =
+            tc3_authorization(&self.config.access_key_id, &self.config.access_key_secret, &host, "sms", &payload, timestamp);
         let response = self
             .http
             .post(endpoint)
@@ -148,11 +139,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 fn canonical_query(params: &[(&str, &str)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    params.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// Aliyun RPC signature v1: sort, encode, sign `GET&%2F&<query>` with
@@ -160,15 +147,14 @@ fn canonical_query(params: &[(&str, &str)]) -> String {
 pub fn aliyun_signature(secret: &str, params: &mut [(&str, &str)]) -> String {
     params.sort_by(|a, b| a.0.cmp(b.0));
     let string_to_sign = format!("GET&{}&{}", percent_encode("/"), percent_encode(&canonical_query(params)));
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(format!("{secret}&").as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac =
+        <Hmac<Sha1> as Mac>::new_from_slice(format!("{secret}&").as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(string_to_sign.as_bytes());
     B64.encode(mac.finalize().into_bytes())
 }
 
 fn hmac256(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(data.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
@@ -184,10 +170,7 @@ pub fn tc3_authorization(secret_id: &str, secret_key: &str, host: &str, service:
         hex::encode(Sha256::digest(payload.as_bytes()))
     );
     let scope = format!("{date}/{service}/tc3_request");
-    let string_to_sign = format!(
-        "TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
+    let string_to_sign = format!("TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{}", hex::encode(Sha256::digest(canonical_request.as_bytes())));
     let secret_date = hmac256(format!("TC3{secret_key}").as_bytes(), &date);
     let secret_service = hmac256(&secret_date, service);
     let secret_signing = hmac256(&secret_service, "tc3_request");

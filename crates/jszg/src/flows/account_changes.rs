@@ -15,7 +15,14 @@ use crate::vault::Field;
 async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<()> {
     audit::append(
         tx,
-        audit::Entry { at: app.clock.unix(), actor_kind: "applicant", actor_id: Some(a.id()), account_id: Some(a.id()), action, detail: "" },
+        audit::Entry {
+            at: app.clock.unix(),
+            actor_kind: "applicant",
+            actor_id: Some(a.id()),
+            account_id: Some(a.id()),
+            action,
+            detail: "",
+        },
     )
     .await?;
     Ok(())
@@ -112,10 +119,7 @@ pub fn entry_gate(app: &App, a: &Applicant, entry: crate::flows::applicant::Entr
         return Err(AppError::conflict("profile_incomplete", "请先完善个人信息，再办理业务。"));
     }
     if !a.realname().unlocks_business() {
-        return Err(AppError::forbidden(
-            "realname_required",
-            "您还未进行实名认证，需进入“个人信息中心”完成实名认证，再办理业务！",
-        ));
+        return Err(AppError::forbidden("realname_required", "您还未进行实名认证，需进入“个人信息中心”完成实名认证，再办理业务！"));
     }
     let entries = &app.config.entries;
     Ok(match entry {

@@ -105,11 +105,7 @@ pub async fn spend(app: &App, token: Option<&str>, purpose: Purpose) -> AppResul
 
 fn throttled(retry_after: i64) -> AppError {
     let minutes = (retry_after + 59) / 60;
-    AppError::too_many(
-        "captcha_throttled",
-        format!("图形验证失败次数过多，请{}分钟后再试。", minutes.max(1)),
-        Some(retry_after),
-    )
+    AppError::too_many("captcha_throttled", format!("图形验证失败次数过多，请{}分钟后再试。", minutes.max(1)), Some(retry_after))
 }
 
 fn token_hash(app: &App, token: &str) -> Vec<u8> {

@@ -69,9 +69,18 @@ pub async fn precheck(app: &App, recovery_id: &str) -> AppResult<crate::flows::a
 }
 
 /// CC-1, CC-2: file a change request. Checks come before the code is spent.
-pub async fn request(app: &App, recovery_id: &str, kind: &str, new_value: &str, code: &str, reason: &str, handheld: Photo) -> AppResult<Requested> {
+pub async fn request(
+    app: &App,
+    recovery_id: &str,
+    kind: &str,
+    new_value: &str,
+    code: &str,
+    reason: &str,
+    handheld: Photo,
+) -> AppResult<Requested> {
     let a = precheck(app, recovery_id).await?;
-    let kind = ContactKind::parse(kind).ok_or_else(|| AppError::invalid("invalid_request", "kind", "请选择修改邮箱地址或修改手机号码。"))?;
+    let kind =
+        ContactKind::parse(kind).ok_or_else(|| AppError::invalid("invalid_request", "kind", "请选择修改邮箱地址或修改手机号码。"))?;
     let reason = parse_reason(reason)?;
     let code = codes::parse_code(code)
         .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
@@ -120,7 +129,14 @@ pub async fn request(app: &App, recovery_id: &str, kind: &str, new_value: &str, 
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
     audit::append(
         &mut tx,
-        audit::Entry { at: app.clock.unix(), actor_kind: "applicant", actor_id: Some(a.id()), account_id: Some(a.id()), action: "contact_change_submitted", detail: &id },
+        audit::Entry {
+            at: app.clock.unix(),
+            actor_kind: "applicant",
+            actor_id: Some(a.id()),
+            account_id: Some(a.id()),
+            action: "contact_change_submitted",
+            detail: &id,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -148,21 +164,75 @@ pub async fn apply_decision(tx: &mut Tx, app: &App, review: &store::Review, appr
     let account = review.account_id;
     match (r.kind, approve) {
         (ContactKind::Email, true) => {
-            accounts::set_email(tx, account, &app.vault.seal_str(Field::Email, &r.new_value), &app.vault.lookup(Field::Email, &r.new_value)).await?;
+            accounts::set_email(
+                tx,
+                account,
+                &app.vault.seal_str(Field::Email, &r.new_value),
+                &app.vault.lookup(Field::Email, &r.new_value),
+            )
+            .await?;
             mail_reset_link(tx, app, account, &r.new_value, "您提交的修改邮箱地址申请已审核通过，账号绑定邮箱已修改为本邮箱。").await?;
         }
         (ContactKind::Phone, true) => {
-            accounts::set_phone(tx, account, &app.vault.seal_str(Field::Phone, &r.new_value), &app.vault.lookup(Field::Phone, &r.new_value)).await?;
+            accounts::set_phone(
+                tx,
+                account,
+                &app.vault.seal_str(Field::Phone, &r.new_value),
+                &app.vault.lookup(Field::Phone, &r.new_value),
+            )
+            .await?;
             let text = "【中国教师资格网】您提交的修改手机号码申请已审核通过，账号绑定手机号已修改为本号码。请使用“忘记密码”的“短信验证重置密码”功能重置密码。".to_owned();
-            notify::queue(tx, app, &Message { channel: Channel::Sms, to: r.new_value.clone(), subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) }).await?;
+            notify::queue(
+                tx,
+                app,
+                &Message {
+                    channel: Channel::Sms,
+                    to: r.new_value.clone(),
+                    subject: None,
+                    body: text.clone(),
+                    html: None,
+                    sms: Some(SmsTemplate::Notice(text)),
+                },
+            )
+            .await?;
         }
         (ContactKind::Email, false) => {
-            let text = format!("您好：\n\n您提交的修改邮箱地址申请审核不通过。不通过原因：{}。\n您可按照要求再次提交修改邮箱地址申请。\n\n中国教师资格网", reason.unwrap_or(""));
-            notify::queue(tx, app, &Message { channel: Channel::Email, to: r.new_value.clone(), subject: Some("中国教师资格网修改邮箱地址审核结果".into()), body: text, html: None, sms: None }).await?;
+            let text = format!(
+                "您好：\n\n您提交的修改邮箱地址申请审核不通过。不通过原因：{}。\n您可按照要求再次提交修改邮箱地址申请。\n\n中国教师资格网",
+                reason.unwrap_or("")
+            );
+            notify::queue(
+                tx,
+                app,
+                &Message {
+                    channel: Channel::Email,
+                    to: r.new_value.clone(),
+                    subject: Some("中国教师资格网修改邮箱地址审核结果".into()),
+                    body: text,
+                    html: None,
+                    sms: None,
+                },
+            )
+            .await?;
         }
         (ContactKind::Phone, false) => {
-            let text = format!("【中国教师资格网】您提交的修改手机号码申请审核不通过。不通过原因：{}。您可按照要求再次提交申请。", reason.unwrap_or(""));
-            notify::queue(tx, app, &Message { channel: Channel::Sms, to: r.new_value.clone(), subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) }).await?;
+            let text = format!(
+                "【中国教师资格网】您提交的修改手机号码申请审核不通过。不通过原因：{}。您可按照要求再次提交申请。",
+                reason.unwrap_or("")
+            );
+            notify::queue(
+                tx,
+                app,
+                &Message {
+                    channel: Channel::Sms,
+                    to: r.new_value.clone(),
+                    subject: None,
+                    body: text.clone(),
+                    html: None,
+                    sms: Some(SmsTemplate::Notice(text)),
+                },
+            )
+            .await?;
         }
     }
     Ok(())

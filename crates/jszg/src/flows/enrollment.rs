@@ -41,9 +41,8 @@ pub async fn authenticate(app: &App, entry: Entry, presented: &str) -> AppResult
 pub async fn enroll(app: &App, entry: Entry, raw_number: &str) -> AppResult<()> {
     let name = account_name(raw_number, app.clock.today());
     let doc_hash = app.vault.lookup(Field::DocNumber, &name);
-    let account = accounts::find_live(&app.db, &doc_hash)
-        .await?
-        .ok_or_else(|| AppError::not_found("unknown_account", "没有这个证件号码的账号。"))?;
+    let account =
+        accounts::find_live(&app.db, &doc_hash).await?.ok_or_else(|| AppError::not_found("unknown_account", "没有这个证件号码的账号。"))?;
     enrollments::enroll(&app.db, account.id, entry.as_str(), app.clock.unix()).await?;
     Ok(())
 }

@@ -71,7 +71,8 @@ fn parse_row(record: &csv::StringRecord, line: usize, today: time::Date, notes: 
             }
         },
     };
-    let registered_at = OffsetDateTime::parse(f(6), &Rfc3339).map_err(|_| format!("bad date {:?}: registered_at must be RFC 3339", f(6)))?;
+    let registered_at =
+        OffsetDateTime::parse(f(6), &Rfc3339).map_err(|_| format!("bad date {:?}: registered_at must be RFC 3339", f(6)))?;
     if registered_at.date() > today {
         return Err("bad date: registered_at is in the future".into());
     }
@@ -151,13 +152,22 @@ async fn write_batch(app: &App, rows: Vec<Row>, report: &mut Report) -> AppResul
         .await;
         match inserted {
             Ok(_) => report.imported += 1,
-            Err(err) if is_unique_violation(&err) => report.refused.push((row.line, "duplicate: this number already has an account".into())),
+            Err(err) if is_unique_violation(&err) => {
+                report.refused.push((row.line, "duplicate: this number already has an account".into()))
+            }
             Err(err) => return Err(AppError::from(err)),
         }
     }
     audit::append(
         &mut tx,
-        audit::Entry { at: app.clock.unix(), actor_kind: "operator", actor_id: None, account_id: None, action: "accounts_imported", detail: &format!("{} so far", report.imported) },
+        audit::Entry {
+            at: app.clock.unix(),
+            actor_kind: "operator",
+            actor_id: None,
+            account_id: None,
+            action: "accounts_imported",
+            detail: &format!("{} so far", report.imported),
+        },
     )
     .await?;
     tx.commit().await?;

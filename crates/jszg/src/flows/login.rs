@@ -52,11 +52,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.as_bytes()]);
     let (hits, window_end) = throttles::peek(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
     if hits >= policy.address_limit {
-        return Err(AppError::too_many(
-            "too_many_attempts",
-            "登录失败次数过多，请稍后再试。",
-            Some(window_end - now),
-        ));
+        return Err(AppError::too_many("too_many_attempts", "登录失败次数过多，请稍后再试。", Some(window_end - now)));
     }
 
     let name = account_name(raw_number, app.clock.today());
@@ -107,7 +103,14 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     let token = sessions::start(&mut tx, app, account.id, entry).await?;
     audit::append(
         &mut tx,
-        audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(account.id), account_id: Some(account.id), action: "login", detail: entry.as_str() },
+        audit::Entry {
+            at: now,
+            actor_kind: "applicant",
+            actor_id: Some(account.id),
+            account_id: Some(account.id),
+            action: "login",
+            detail: entry.as_str(),
+        },
     )
     .await?;
     tx.commit().await?;

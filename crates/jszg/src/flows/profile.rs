@@ -99,11 +99,7 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         }),
         profile_complete: a.profile_complete(),
         profile_fields: profile_fields(a.doc_type()),
-        realname: RealnameOut {
-            status: a.realname(),
-            remaining_today: realname::remaining_today(app, a.id()).await?,
-            review,
-        },
+        realname: RealnameOut { status: a.realname(), remaining_today: realname::remaining_today(app, a.id()).await?, review },
         wechat_bound: false,
     })
 }
@@ -150,8 +146,8 @@ struct ParsedProfile {
 
 fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<ParsedProfile> {
     let doc_type = a.doc_type();
-    let ethnicity = Ethnicity::parse(text(&f.ethnicity))
-        .map_err(|_| AppError::invalid("invalid_ethnicity", "ethnicity", "请选择民族。"))?;
+    let ethnicity =
+        Ethnicity::parse(text(&f.ethnicity)).map_err(|_| AppError::invalid("invalid_ethnicity", "ethnicity", "请选择民族。"))?;
     let needs_person = matches!(doc_type, DocType::HkMoPermit | DocType::TwPermit);
     let (sex, birth_date) = if needs_person {
         let sex: Sex = text(&f.sex).parse().map_err(|_| AppError::invalid("invalid_sex", "sex", "请选择性别。"))?;
@@ -175,9 +171,8 @@ fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<Parse
             Some(Region::Taiwan) => DocType::TwPermit,
             _ => DocType::HkMoPermit,
         };
-        let permit = DocNumber::parse(permit_type, text(&f.permit_number), today).map_err(|e| {
-            AppError::invalid("invalid_permit_number", "permit_number", format!("通行证号码：{e}"))
-        })?;
+        let permit = DocNumber::parse(permit_type, text(&f.permit_number), today)
+            .map_err(|e| AppError::invalid("invalid_permit_number", "permit_number", format!("通行证号码：{e}")))?;
         Some(permit.as_str().to_owned())
     } else {
         None
@@ -215,7 +210,14 @@ pub async fn update(app: &App, a: &Applicant, form: &ProfileForm) -> AppResult<(
     .await?;
     audit::append(
         &mut tx,
-        audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(a.id()), account_id: Some(a.id()), action: "profile_updated", detail: "" },
+        audit::Entry {
+            at: now,
+            actor_kind: "applicant",
+            actor_id: Some(a.id()),
+            account_id: Some(a.id()),
+            action: "profile_updated",
+            detail: "",
+        },
     )
     .await?;
     tx.commit().await?;

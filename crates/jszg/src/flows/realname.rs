@@ -67,11 +67,8 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
         Err(err) => {
             tracing::warn!(error = %err, "real-name check not judged; attempt returned");
             realname::give_back(&app.db, a.id(), &day).await?;
-            return Err(AppError::unavailable(
-                "authority_unavailable",
-                "实名认证服务暂时不可用，本次不计入认证次数，请稍后再试。",
-            )
-            .with("remaining_today", remaining + 1));
+            return Err(AppError::unavailable("authority_unavailable", "实名认证服务暂时不可用，本次不计入认证次数，请稍后再试。")
+                .with("remaining_today", remaining + 1));
         }
     };
     if answer == crate::adapters::authority::Answer::Mismatch {
@@ -113,7 +110,14 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
             notify::queue(
                 &mut tx,
                 app,
-                &Message { channel: Channel::Business, to: entry.clone(), subject: Some("applicant.name_changed".into()), body: event.to_string(), html: None, sms: None },
+                &Message {
+                    channel: Channel::Business,
+                    to: entry.clone(),
+                    subject: Some("applicant.name_changed".into()),
+                    body: event.to_string(),
+                    html: None,
+                    sms: None,
+                },
             )
             .await?;
         }

@@ -37,11 +37,7 @@ pub struct Started {
 }
 
 fn mismatch() -> AppError {
-    AppError::invalid(
-        "identity_mismatch",
-        "doc_number",
-        "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。",
-    )
+    AppError::invalid("identity_mismatch", "doc_number", "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。")
 }
 
 /// Step 1. Every way of not naming a live account gives the same answer.
@@ -116,7 +112,14 @@ pub async fn mail_reset_link(tx: &mut Tx, app: &App, account_id: i64, email: &st
     notify::queue(
         tx,
         app,
-        &Message { channel: Channel::Email, to: email.to_owned(), subject: Some("中国教师资格网密码重置".into()), body, html: Some(html), sms: None },
+        &Message {
+            channel: Channel::Email,
+            to: email.to_owned(),
+            subject: Some("中国教师资格网密码重置".into()),
+            body,
+            html: Some(html),
+            sms: None,
+        },
     )
     .await?;
     Ok(())
@@ -165,8 +168,18 @@ async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, 
     let now = app.clock.unix();
     accounts::set_password(tx, account_id, hash, now).await?;
     let ended = sessions::delete_others(tx, account_id, None).await?;
-    audit::append(tx, audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action: "password_reset", detail: how })
-        .await?;
+    audit::append(
+        tx,
+        audit::Entry {
+            at: now,
+            actor_kind: "applicant",
+            actor_id: Some(account_id),
+            account_id: Some(account_id),
+            action: "password_reset",
+            detail: how,
+        },
+    )
+    .await?;
     tracing::info!(account_id, ended, how, "password reset");
     Ok(())
 }

@@ -77,9 +77,7 @@ fn text(value: &Option<String>) -> &str {
 }
 
 pub fn parse_doc_type(raw: &str) -> AppResult<DocType> {
-    raw.trim()
-        .parse::<DocType>()
-        .map_err(|_| AppError::invalid("invalid_doc_number", "doc_type", "请选择身份证件类型。"))
+    raw.trim().parse::<DocType>().map_err(|_| AppError::invalid("invalid_doc_number", "doc_type", "请选择身份证件类型。"))
 }
 
 pub fn parse_period(raw: &str) -> AppResult<Period> {
@@ -89,9 +87,8 @@ pub fn parse_period(raw: &str) -> AppResult<Period> {
 }
 
 pub fn parse_start(raw: &str) -> AppResult<Date> {
-    jszg_domain::parse_date(raw.trim()).ok_or_else(|| {
-        AppError::invalid("invalid_validity", "validity.start", "请选择完整的身份证件有效开始日期（年、月、日）。")
-    })
+    jszg_domain::parse_date(raw.trim())
+        .ok_or_else(|| AppError::invalid("invalid_validity", "validity.start", "请选择完整的身份证件有效开始日期（年、月、日）。"))
 }
 
 /// Parse a validity period for a document, mapping domain refusals to codes.
@@ -112,21 +109,17 @@ impl RegistrationForm {
         let doc_type = parse_doc_type(text(&self.doc_type))?;
         let (doc, notice) = DocNumber::parse_with_notice(doc_type, text(&self.doc_number), today)
             .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
-        let name = PersonName::parse(doc_type, text(&self.name))
-            .map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+        let name = PersonName::parse(doc_type, text(&self.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
         let validity = parse_validity(doc_type, self.validity.as_ref(), today)?;
-        let password = Password::parse(text(&self.password), &doc)
-            .map_err(|e| AppError::invalid("weak_password", "password", e.to_string()))?;
+        let password =
+            Password::parse(text(&self.password), &doc).map_err(|e| AppError::invalid("weak_password", "password", e.to_string()))?;
         if password.expose_secret() != text(&self.password_confirm) {
             return Err(AppError::invalid("password_mismatch", "password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
         }
-        let email =
-            Email::parse(text(&self.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
-        let phone =
-            Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
-        let code = codes::parse_code(text(&self.verification_code)).ok_or_else(|| {
-            AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。")
-        })?;
+        let email = Email::parse(text(&self.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+        let phone = Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+        let code = codes::parse_code(text(&self.verification_code))
+            .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
         if !self.agree_terms {
             return Err(AppError::invalid(
                 "terms_not_accepted",

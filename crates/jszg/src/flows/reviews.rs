@@ -139,7 +139,15 @@ pub fn due_date(app: &App, working_days: u32) -> String {
     jszg_domain::format_date(app.calendar.add_working_days(app.clock.today(), working_days))
 }
 
-async fn log(tx: &mut Tx, app: &App, actor_kind: &str, actor_id: Option<i64>, account_id: i64, action: &str, detail: &str) -> AppResult<()> {
+async fn log(
+    tx: &mut Tx,
+    app: &App,
+    actor_kind: &str,
+    actor_id: Option<i64>,
+    account_id: i64,
+    action: &str,
+    detail: &str,
+) -> AppResult<()> {
     audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind, actor_id, account_id: Some(account_id), action, detail }).await?;
     Ok(())
 }
@@ -173,10 +181,10 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
                 "每年1月1日到8月31日、9月1日到12月31日，每个周期您最多可以申请三次人工审核。本周期（截至{}）的次数已用完。",
                 jszg_domain::format_date(period.end())
             ),
-            Some((jszg_domain::next_beijing_midnight(
-                period.end().midnight().assume_offset(jszg_domain::BEIJING),
-            ) - app.clock.now())
-            .whole_seconds()),
+            Some(
+                (jszg_domain::next_beijing_midnight(period.end().midnight().assume_offset(jszg_domain::BEIJING)) - app.clock.now())
+                    .whole_seconds(),
+            ),
         ));
     };
     let inserted = reviews::insert(
@@ -245,7 +253,13 @@ pub fn status_text(status: RealnameStatus, decision_reason: Option<&str>) -> Str
 
 /// A staff decision on an identity review (MR-5, MR-6), inside the
 /// caller's transaction, with the applicant told by SMS.
-pub async fn apply_identity_decision(tx: &mut Tx, app: &App, review: &reviews::Review, approve: bool, reason: Option<&str>) -> AppResult<()> {
+pub async fn apply_identity_decision(
+    tx: &mut Tx,
+    app: &App,
+    review: &reviews::Review,
+    approve: bool,
+    reason: Option<&str>,
+) -> AppResult<()> {
     let claim: IdentityClaim = serde_json::from_value(open_claim(app, review)?).map_err(AppError::internal)?;
     if approve {
         accounts::set_reviewed_identity(
@@ -270,8 +284,12 @@ pub async fn apply_identity_decision(tx: &mut Tx, app: &App, review: &reviews::R
     };
     if let Some(phone) = account.phone_enc.as_deref() {
         let to = app.vault.open_str(Field::Phone, phone)?;
-        notify::queue(tx, app, &Message { channel: Channel::Sms, to, subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) })
-            .await?;
+        notify::queue(
+            tx,
+            app,
+            &Message { channel: Channel::Sms, to, subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) },
+        )
+        .await?;
     }
     Ok(())
 }

@@ -88,11 +88,24 @@ pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
     match staff::insert(&app.db, username, role.as_str(), &hash, &app.vault.seal(Field::Totp, &secret), app.clock.unix()).await {
         Ok(id) => {
             let mut tx = app.db.begin().await?;
-            audit::append(&mut tx, audit::Entry { at: app.clock.unix(), actor_kind: "operator", actor_id: None, account_id: None, action: "staff_added", detail: &format!("staff {id} {username} {}", role.as_str()) }).await?;
+            audit::append(
+                &mut tx,
+                audit::Entry {
+                    at: app.clock.unix(),
+                    actor_kind: "operator",
+                    actor_id: None,
+                    account_id: None,
+                    action: "staff_added",
+                    detail: &format!("staff {id} {username} {}", role.as_str()),
+                },
+            )
+            .await?;
             tx.commit().await?;
             Ok(Created { password, totp_secret: totp::base32(&secret) })
         }
-        Err(err) if crate::store::is_unique_violation(&err) => Err(AppError::conflict("staff_exists", "a staff member with that username exists")),
+        Err(err) if crate::store::is_unique_violation(&err) => {
+            Err(AppError::conflict("staff_exists", "a staff member with that username exists"))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -140,7 +153,12 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
         logins::record(
             &app.db,
             &key,
-            &logins::Policy { now, reset_before: now - policy.reset_after_secs, lock_after: policy.lock_after, lock_until: now + policy.lock_secs },
+            &logins::Policy {
+                now,
+                reset_before: now - policy.reset_after_secs,
+                lock_after: policy.lock_after,
+                lock_until: now + policy.lock_secs,
+            },
         )
         .await?;
         return Err(bad_sign_in());
@@ -200,9 +218,18 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
     if !matches!(app.hasher.verify(current, Some(&me.member.password_hash)).await?, Verdict::Valid { .. }) {
         return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确。").field("current_password"));
     }
-    let classes = [new.bytes().any(|b| b.is_ascii_lowercase()), new.bytes().any(|b| b.is_ascii_uppercase()), new.bytes().any(|b| b.is_ascii_digit()), new.bytes().any(|b| !b.is_ascii_alphanumeric())];
+    let classes = [
+        new.bytes().any(|b| b.is_ascii_lowercase()),
+        new.bytes().any(|b| b.is_ascii_uppercase()),
+        new.bytes().any(|b| b.is_ascii_digit()),
+        new.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ];
     if new.chars().count() < 12 || new.chars().count() > 128 || classes.iter().filter(|c| **c).count() < 3 {
-        return Err(AppError::invalid("weak_password", "new_password", "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。"));
+        return Err(AppError::invalid(
+            "weak_password",
+            "new_password",
+            "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。",
+        ));
     }
     let hash = app.hasher.hash(new).await?;
     staff::set_password(&app.db, me.member.id, &hash).await?;
@@ -214,7 +241,8 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
 }
 
 async fn log(tx: &mut Tx, app: &App, staff_id: i64, account_id: Option<i64>, action: &str, detail: &str) -> AppResult<()> {
-    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind: "staff", actor_id: Some(staff_id), account_id, action, detail }).await?;
+    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind: "staff", actor_id: Some(staff_id), account_id, action, detail })
+        .await?;
     Ok(())
 }
 
@@ -301,7 +329,8 @@ pub struct ReviewDetail {
 
 pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewDetail> {
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
-    let row = accounts::find_by_id(&app.db, review.account_id).await?.ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
+    let row =
+        accounts::find_by_id(&app.db, review.account_id).await?.ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
     let a = Applicant::open(app, row)?;
     let submitted = match Kind::parse(&review.kind) {
         Some(Kind::Identity) => reviews::open_claim(app, &review)?,
@@ -377,7 +406,15 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
         Some(Kind::Identity) => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
         _ => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
     }
-    log(&mut tx, app, me.member.id, Some(review.account_id), &format!("{}_{}", review.kind, status), &format!("{id} {}", reason.unwrap_or(""))).await?;
+    log(
+        &mut tx,
+        app,
+        me.member.id,
+        Some(review.account_id),
+        &format!("{}_{}", review.kind, status),
+        &format!("{id} {}", reason.unwrap_or("")),
+    )
+    .await?;
     tx.commit().await?;
     app.wake_outbox();
     Ok(())
@@ -395,7 +432,14 @@ pub struct AuditEntry {
 
 /// STAFF-5: admins search the audit log by applicant (document number),
 /// by staff member (username) and by time.
-pub async fn search_audit(app: &App, me: &StaffCurrent, doc_number: Option<&str>, username: Option<&str>, from: i64, to: i64) -> AppResult<Vec<AuditEntry>> {
+pub async fn search_audit(
+    app: &App,
+    me: &StaffCurrent,
+    doc_number: Option<&str>,
+    username: Option<&str>,
+    from: i64,
+    to: i64,
+) -> AppResult<Vec<AuditEntry>> {
     if me.role() != Role::Admin {
         return Err(AppError::forbidden("forbidden", "只有管理员可以查询审计日志。"));
     }

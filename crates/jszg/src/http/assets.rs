@@ -9,9 +9,7 @@ use axum::Router;
 use crate::app::App;
 
 pub fn router() -> Router<App> {
-    Router::new()
-        .route("/static/{file}", get(serve))
-        .route("/favicon.ico", get(|| serve(Path("favicon.svg".to_owned()))))
+    Router::new().route("/static/{file}", get(serve)).route("/favicon.ico", get(|| serve(Path("favicon.svg".to_owned()))))
 }
 
 fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
@@ -44,11 +42,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
 
 async fn serve(Path(file): Path<String>) -> Response {
     match lookup(&file) {
-        Some((body, mime)) => (
-            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=300")],
-            body,
-        )
-            .into_response(),
+        Some((body, mime)) => ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=300")], body).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -171,11 +171,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// path or query: those can hold document numbers, phones and tokens.
 async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
     tracing::info!(

@@ -168,7 +168,14 @@ pub async fn set_realname_status(tx: &mut Tx, id: i64, status: &str) -> Result<(
 }
 
 /// Apply the identity data a reviewer approved (MR-5).
-pub async fn set_reviewed_identity(tx: &mut Tx, id: i64, name: &str, period: &str, start: &str, end: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn set_reviewed_identity(
+    tx: &mut Tx,
+    id: i64,
+    name: &str,
+    period: &str,
+    start: &str,
+    end: Option<&str>,
+) -> Result<(), sqlx::Error> {
     const SQL: &str = "UPDATE accounts SET realname_status = 'review_approved', name = $2, validity_period = $3,
             validity_start = $4, validity_end = $5
         WHERE id = $1";

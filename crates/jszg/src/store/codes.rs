@@ -56,7 +56,14 @@ pub async fn put(tx: &mut Tx, code: NewCode<'_>) -> Result<(), sqlx::Error> {
 }
 
 /// Spend the code if it matches, is live and not killed by wrong entries.
-pub async fn consume(tx: &mut Tx, channel: &str, target_hash: &[u8], purpose: &str, code_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+pub async fn consume(
+    tx: &mut Tx,
+    channel: &str,
+    target_hash: &[u8],
+    purpose: &str,
+    code_hash: &[u8],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     const SQL: &str = "DELETE FROM verification_codes
         WHERE channel = $1 AND target_hash = $2 AND purpose = $3 AND code_hash = $4
           AND expires_at > $5 AND failed_attempts < $6";

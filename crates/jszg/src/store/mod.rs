@@ -13,8 +13,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 pub mod accounts;
 pub mod audit;
 pub mod captchas;
-pub mod enrollments;
 pub mod codes;
+pub mod enrollments;
 pub mod identities;
 pub mod logins;
 pub mod outbox;
@@ -22,8 +22,8 @@ pub mod realname;
 pub mod recoveries;
 pub mod reviews;
 pub mod sessions;
-pub mod staff;
 pub mod settings;
+pub mod staff;
 pub mod throttles;
 
 /// Run one body against whichever pool backs `$db`. The body is compiled

@@ -34,7 +34,8 @@ pub async fn live_reset(db: &Db, token_hash: &[u8], now: i64) -> Result<Option<i
 
 /// Spend a reset link; false if it was used, expired or unknown.
 pub async fn use_reset(tx: &mut Tx, token_hash: &[u8], now: i64) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
+    const SQL: &str =
+        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id";
     Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(conn).await?))
 }
 

@@ -76,7 +76,8 @@ pub struct Review {
     pub decided_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason, decision_reason, decided_by, decided_at";
+const COLUMNS: &str =
+    "id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason, decision_reason, decided_by, decided_at";
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM reviews WHERE id = $1");

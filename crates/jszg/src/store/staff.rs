@@ -19,7 +19,9 @@ const COLUMNS: &str = "id, username, role, password_hash, totp_secret_enc, must_
 pub async fn insert(db: &Db, username: &str, role: &str, password_hash: &str, totp_enc: &[u8], now: i64) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO staff (username, role, password_hash, totp_secret_enc, must_change_password, created_at)
         VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING id";
-    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(username).bind(role).bind(password_hash).bind(totp_enc).bind(now).fetch_one(pool).await?))
+    Ok(
+        db_run!(db, pool => sqlx::query_scalar(SQL).bind(username).bind(role).bind(password_hash).bind(totp_enc).bind(now).fetch_one(pool).await?),
+    )
 }
 
 pub async fn by_username(db: &Db, username: &str) -> Result<Option<Staff>, sqlx::Error> {

@@ -75,7 +75,10 @@ async fn invalid_targets_are_refused_without_spending_the_captcha() {
         .post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": "1234", "purpose": "register", "captcha_token": token }))
         .await;
     let (status, error) = error_code(res).await;
-    assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_phone"), Some("phone")));
+    assert_eq!(
+        (status, error["code"].as_str(), error["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_phone"), Some("phone"))
+    );
     // The token still works for a valid phone.
     let res = app
         .post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone(), "purpose": "register", "captcha_token": token }))
@@ -84,7 +87,10 @@ async fn invalid_targets_are_refused_without_spending_the_captcha() {
 
     let token = app.captcha_token("email").await;
     let res = app
-        .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": "abc＠", "purpose": "change_email", "captcha_token": token }))
+        .post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "email", "email": "abc＠", "purpose": "change_email", "captcha_token": token }),
+        )
         .await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
@@ -98,13 +104,19 @@ async fn email_codes_have_their_own_limit() {
     for _ in 0..limit {
         let token = app.captcha_token("email").await;
         let res = app
-            .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": "１０００１＠ＱＱ．ＣＯＭ", "purpose": "change_email", "captcha_token": token }))
+            .post(
+                "/api/v1/verification-codes",
+                &json!({ "channel": "email", "email": "１０００１＠ＱＱ．ＣＯＭ", "purpose": "change_email", "captcha_token": token }),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
     }
     let token = app.captcha_token("email").await;
     let res = app
-        .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": email, "purpose": "change_email", "captcha_token": token }))
+        .post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "email", "email": email, "purpose": "change_email", "captcha_token": token }),
+        )
         .await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("daily_limit")));

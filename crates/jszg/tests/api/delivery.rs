@@ -85,7 +85,8 @@ fn free_port() -> u16 {
 async fn app_with_smtp(port: u16) -> TestApp {
     let (url, dir) = fresh_database().await;
     let mut config = test_config(&url);
-    config.smtp = Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "中国教师资格网 <noreply@jszg.example.cn>".into() });
+    config.smtp =
+        Some(SmtpConfig { url: format!("smtp://127.0.0.1:{port}"), from: "中国教师资格网 <noreply@jszg.example.cn>".into() });
     config.public_url = Some("https://www.jszg.example.cn".into());
     config.outbox.poll_ms = 50;
     spawn_with(config, dir).await
@@ -94,7 +95,9 @@ async fn app_with_smtp(port: u16) -> TestApp {
 async fn send_reset_mail(app: &TestApp) -> String {
     let who = app.register_as("resident_id").await;
     let token = app.captcha_token("recovery").await;
-    let res = app.post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": who.doc, "name": "张三", "captcha_token": token })).await;
+    let res = app
+        .post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": who.doc, "name": "张三", "captcha_token": token }))
+        .await;
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     assert_eq!(app.post(&format!("/api/v1/recoveries/{id}/email"), &json!({})).await.status(), StatusCode::ACCEPTED);
     who.doc
@@ -127,7 +130,9 @@ async fn a_reset_mail_arrives_as_a_proper_mime_message_with_a_working_link() {
     let link = text.split_whitespace().find(|w| w.starts_with("https://www.jszg.example.cn/reset/")).expect("link in the text part");
     assert!(html.contains(&format!("href=\"{link}\"")), "the same link in the HTML part");
     let token = link.rsplit('/').next().unwrap();
-    let res = app.post("/api/v1/password-resets", &json!({ "token": token, "new_password": "Mailed#2026", "new_password_confirm": "Mailed#2026" })).await;
+    let res = app
+        .post("/api/v1/password-resets", &json!({ "token": token, "new_password": "Mailed#2026", "new_password_confirm": "Mailed#2026" }))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.login(&doc, "Mailed#2026", "certification").await.status(), StatusCode::OK);
     // Delivered means marked sent once.
@@ -210,11 +215,7 @@ async fn aliyun(secret: &'static str) -> (String, Arc<Mutex<Vec<std::collections
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
+    query.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
 fn decode(s: &str) -> String {

@@ -24,7 +24,8 @@ async fn openapi_document_lists_the_contract() {
     let app = spawn_app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/v1/captchas", "/api/v1/captchas/{id}/answer", "/api/v1/verification-codes", "/api/v1/accounts", "/api/v1/dev/outbox"] {
+    for path in ["/api/v1/captchas", "/api/v1/captchas/{id}/answer", "/api/v1/verification-codes", "/api/v1/accounts", "/api/v1/dev/outbox"]
+    {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
 }
@@ -38,7 +39,9 @@ async fn identities_join_the_reference_registry() {
     let hash = app.app.vault.lookup(jszg::vault::Field::DocNumber, &doc);
     let name = jszg::store::identities::name_of(&app.app.db, &hash, "resident_id").await.unwrap();
     assert_eq!(name.as_deref(), Some("李四"));
-    let (status, error) = error_code(app.post("/api/v1/dev/identities", &json!({ "doc_type": "resident_id", "doc_number": "1", "name": "李四" })).await).await;
+    let (status, error) =
+        error_code(app.post("/api/v1/dev/identities", &json!({ "doc_type": "resident_id", "doc_number": "1", "name": "李四" })).await)
+            .await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_doc_number")));
 }
 
@@ -81,7 +84,18 @@ async fn pages_render() {
     assert!(html.contains("教师资格认定") && html.contains("中小学教师资格定期注册"));
     assert!(html.contains("/login/certification") && html.contains("/login/renewal"));
     let reg = app.get("/register").await.text().await.unwrap();
-    for text in ["身份证件类型", "身份证件号码", "身份证件有效时间段", "身份证件有效截止日期", "确认密码", "安全邮箱", "手机号码", "我同意遵守协议", "关闭", "《中国教师资格网注册协议》"] {
+    for text in [
+        "身份证件类型",
+        "身份证件号码",
+        "身份证件有效时间段",
+        "身份证件有效截止日期",
+        "确认密码",
+        "安全邮箱",
+        "手机号码",
+        "我同意遵守协议",
+        "关闭",
+        "《中国教师资格网注册协议》",
+    ] {
         assert!(reg.contains(text), "{text}");
     }
     assert!(app.get("/static/register.js").await.status().is_success());

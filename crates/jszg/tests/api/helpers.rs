@@ -64,11 +64,10 @@ async fn fresh_postgres(admin_url: &str) -> String {
     let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
     if CLEANED.set(()).is_ok() {
         // Databases of earlier runs: this process owns the prefix now.
-        let stale: Vec<String> =
-            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'jszg\\_t\\_%'")
-                .fetch_all(&mut admin)
-                .await
-                .unwrap_or_default();
+        let stale: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'jszg\\_t\\_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
         for name in stale {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
         }
@@ -175,11 +174,8 @@ impl Api {
 
     pub async fn request_sms(&self, phone: &str, purpose: &str) -> Response {
         let token = self.captcha_token("sms").await;
-        self.post(
-            "/api/v1/verification-codes",
-            &json!({ "channel": "sms", "phone": phone, "purpose": purpose, "captcha_token": token }),
-        )
-        .await
+        self.post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone, "purpose": purpose, "captcha_token": token }))
+            .await
     }
 
     pub async fn outbox(&self, to: &str) -> Vec<Value> {
@@ -229,13 +225,7 @@ pub fn extract_code(body: &str) -> Option<String> {
 /// A valid resident ID number for someone born on `birth`.
 pub fn resident_id(birth: Date) -> String {
     let mut rng = rand::thread_rng();
-    let first17 = format!(
-        "110105{:04}{:02}{:02}{:03}",
-        birth.year(),
-        u8::from(birth.month()),
-        birth.day(),
-        rng.gen_range(0..1000)
-    );
+    let first17 = format!("110105{:04}{:02}{:02}{:03}", birth.year(), u8::from(birth.month()), birth.day(), rng.gen_range(0..1000));
     let check = jszg_domain::resident_check_char(&first17).expect("check char");
     format!("{first17}{check}")
 }
@@ -289,13 +279,8 @@ pub struct Registered {
 
 /// An hmt_residence number (GB 11643 with a region prefix) for `birth`.
 pub fn residence_permit(prefix: &str, birth: Date) -> String {
-    let first17 = format!(
-        "{prefix}{:04}{:02}{:02}{:03}",
-        birth.year(),
-        u8::from(birth.month()),
-        birth.day(),
-        rand::thread_rng().gen_range(0..1000)
-    );
+    let first17 =
+        format!("{prefix}{:04}{:02}{:02}{:03}", birth.year(), u8::from(birth.month()), birth.day(), rand::thread_rng().gen_range(0..1000));
     let check = jszg_domain::resident_check_char(&first17).expect("check char");
     format!("{first17}{check}")
 }

@@ -36,7 +36,8 @@ async fn a_resident_id_adds_only_the_ethnicity() {
     let (status, error) = error_code(put_profile(&app, json!({ "ethnicity": "99" })).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_ethnicity")));
     // The number and type cannot be changed through the profile.
-    let res = put_profile(&app, json!({ "ethnicity": "03", "doc_number": "110105199001010011", "doc_type": "tw_permit", "sex": "female" })).await;
+    let res =
+        put_profile(&app, json!({ "ethnicity": "03", "doc_number": "110105199001010011", "doc_type": "tw_permit", "sex": "female" })).await;
     assert_eq!(res.status(), StatusCode::OK);
     let after: Value = res.json().await.unwrap();
     assert_eq!(after["profile_complete"], true);
@@ -57,11 +58,16 @@ async fn permits_add_sex_birth_ethnicity_and_the_local_number() {
         assert_eq!(me(&api).await["profile_fields"], json!(["sex", "birth_date", "ethnicity", "local_id_number"]));
         let (_, error) = error_code(put_profile(&api, json!({ "ethnicity": "01" })).await).await;
         assert_eq!(error["code"], "invalid_sex", "{doc_type}");
-        let (_, error) = error_code(put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "2999-01-01" })).await).await;
+        let (_, error) =
+            error_code(put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "2999-01-01" })).await).await;
         assert_eq!(error["code"], "invalid_birth_date");
-        let (_, error) = error_code(put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "1990-02-03", "local_id_number": "!" })).await).await;
+        let (_, error) = error_code(
+            put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "1990-02-03", "local_id_number": "!" })).await,
+        )
+        .await;
         assert_eq!(error["code"], "invalid_local_id_number");
-        let res = put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "1990-02-03", "local_id_number": local })).await;
+        let res =
+            put_profile(&api, json!({ "ethnicity": "01", "sex": "female", "birth_date": "1990-02-03", "local_id_number": local })).await;
         assert_eq!(res.status(), StatusCode::OK, "{doc_type}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["profile_complete"], true);
@@ -84,7 +90,8 @@ async fn residence_permits_also_add_the_permit_number_and_show_the_region() {
     let (_, error) = error_code(put_profile(&app, json!({ "ethnicity": "01", "local_id_number": "A1234567" })).await).await;
     assert_eq!(error["code"], "invalid_permit_number");
     // A Hong Kong resident's permit is an H/M number, not a Taiwan one.
-    let (_, error) = error_code(put_profile(&app, json!({ "ethnicity": "01", "local_id_number": "A1234567", "permit_number": "12345678" })).await).await;
+    let (_, error) =
+        error_code(put_profile(&app, json!({ "ethnicity": "01", "local_id_number": "A1234567", "permit_number": "12345678" })).await).await;
     assert_eq!(error["code"], "invalid_permit_number");
     let res = put_profile(&app, json!({ "ethnicity": "01", "local_id_number": "A1234567", "permit_number": "h12345678" })).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -101,7 +108,8 @@ async fn the_phone_changes_with_a_code_sent_to_the_new_number() {
     let new_phone = phone();
     // A register code is not a change_phone code.
     let register_code = app.sms_code(&new_phone).await;
-    let (_, error) = error_code(app.post("/api/v1/me/phone", &json!({ "phone": new_phone, "verification_code": register_code })).await).await;
+    let (_, error) =
+        error_code(app.post("/api/v1/me/phone", &json!({ "phone": new_phone, "verification_code": register_code })).await).await;
     assert_eq!(error["code"], "invalid_verification_code");
     let res = app.request_sms(&new_phone, "change_phone").await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
@@ -120,7 +128,10 @@ async fn the_email_changes_with_a_code_sent_to_the_new_address() {
     app.login(&who.doc, PASSWORD, "certification").await;
     let token = app.captcha_token("email").await;
     let res = app
-        .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": "55555@qq.com", "purpose": "change_email", "captcha_token": token }))
+        .post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "email", "email": "55555@qq.com", "purpose": "change_email", "captcha_token": token }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let code = app.last_code("55555@qq.com").await;

@@ -198,7 +198,12 @@ async fn registering_a_legacy_number_again_supersedes_the_old_account() {
 
 async fn email_code(api: &Api, email: &str) -> String {
     let token = api.captcha_token("email").await;
-    let res = api.post("/api/v1/verification-codes", &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token })).await;
+    let res = api
+        .post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     api.last_code(email).await
 }
@@ -282,7 +287,8 @@ async fn an_enrolled_applicant_must_log_in_to_change_contacts() {
     let app = spawn_app().await;
     let who = app.register_as("resident_id").await;
     let secret = jszg::flows::enrollment::rotate_secret(&app.app, jszg::flows::applicant::Entry::Renewal).await.unwrap();
-    let res = app.client.put(app.url(&format!("/api/v1/service/enrollments/renewal/{}", who.doc))).bearer_auth(&secret).send().await.unwrap();
+    let res =
+        app.client.put(app.url(&format!("/api/v1/service/enrollments/renewal/{}", who.doc))).bearer_auth(&secret).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let id = recovery_id(&app, &who.doc).await;
     let new_phone = phone();

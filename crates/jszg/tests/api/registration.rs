@@ -253,7 +253,8 @@ async fn look_alike_dots_are_stored_as_the_middle_dot() {
 #[tokio::test]
 async fn unreadable_bodies_get_a_json_error() {
     let app = spawn_app().await;
-    let res = app.client.post(app.url("/api/v1/accounts")).body("not json").header("content-type", "application/json").send().await.unwrap();
+    let res =
+        app.client.post(app.url("/api/v1/accounts")).body("not json").header("content-type", "application/json").send().await.unwrap();
     let (status, error) = error_code(res).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["code"], "invalid_request");
@@ -273,13 +274,15 @@ async fn live_checks_use_the_server_rules() {
     };
     let ok = check(json!({ "field": "doc_number", "doc_type": "resident_id", "doc_number": resident_id(date("1990-01-01")) })).await;
     assert_eq!(ok["ok"], true);
-    let bad = check(json!({ "field": "doc_number", "doc_type": "resident_id", "doc_number": bad_check(&resident_id(date("1990-01-01"))) })).await;
+    let bad =
+        check(json!({ "field": "doc_number", "doc_type": "resident_id", "doc_number": bad_check(&resident_id(date("1990-01-01"))) })).await;
     assert_eq!(bad["ok"], false);
     assert!(bad["message"].as_str().unwrap().contains("校验"));
     let qq = check(json!({ "field": "email", "email": "alias@qq.com" })).await;
     assert_eq!(qq["ok"], false);
     let warn = check(json!({ "field": "validity", "doc_type": "resident_id", "doc_number": resident_id(date("1985-03-15")),
-        "validity": { "period": "5y", "start": "2024-01-01" } })).await;
+        "validity": { "period": "5y", "start": "2024-01-01" } }))
+    .await;
     assert_eq!(warn["ok"], true);
     assert!(warn["notice"].as_str().unwrap().contains("20年"));
 }

@@ -76,7 +76,11 @@ async fn photos_must_be_real_jpegs_under_190_kb() {
             .part("back", part(if slot == "back" { bytes.clone() } else { jpeg(320, 200, false) }, "b.jpg"))
             .part("handheld", part(if slot == "handheld" { bytes.clone() } else { jpeg(320, 200, false) }, "c.jpg"));
         let (status, error) = error_code(app.submit_review(form).await).await;
-        assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_photo"), Some(slot)), "{label}");
+        assert_eq!(
+            (status, error["code"].as_str(), error["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_photo"), Some(slot)),
+            "{label}"
+        );
     }
     // None of them cost an application.
     let res = app.submit_review(review_form("张三")).await;
@@ -203,15 +207,34 @@ async fn decisions_and_photo_views_are_audited_for_admins() {
     decide(&reviewer, &id, json!({ "approve": true })).await;
 
     assert_eq!(reviewer.get("/api/v1/staff/audit").await.status(), StatusCode::FORBIDDEN);
-    let by_applicant: Vec<Value> = admin.client.get(admin.url("/api/v1/staff/audit")).query(&[("account", who.doc.as_str())]).send().await.unwrap().json().await.unwrap();
+    let by_applicant: Vec<Value> = admin
+        .client
+        .get(admin.url("/api/v1/staff/audit"))
+        .query(&[("account", who.doc.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let actions: Vec<&str> = by_applicant.iter().filter_map(|e| e["action"].as_str()).collect();
     for expected in ["identity_review_submitted", "photo_viewed", "identity_approved", "login"] {
         assert!(actions.contains(&expected), "{expected} in {actions:?}");
     }
-    let by_staff: Vec<Value> = admin.client.get(admin.url("/api/v1/staff/audit")).query(&[("staff", "rev1")]).send().await.unwrap().json().await.unwrap();
+    let by_staff: Vec<Value> =
+        admin.client.get(admin.url("/api/v1/staff/audit")).query(&[("staff", "rev1")]).send().await.unwrap().json().await.unwrap();
     assert!(by_staff.iter().all(|e| e["actor"] == "rev1"));
     assert!(by_staff.iter().any(|e| e["action"] == "photo_viewed"));
-    let future: Vec<Value> = admin.client.get(admin.url("/api/v1/staff/audit")).query(&[("from", "2099-01-01T00:00:00+08:00")]).send().await.unwrap().json().await.unwrap();
+    let future: Vec<Value> = admin
+        .client
+        .get(admin.url("/api/v1/staff/audit"))
+        .query(&[("from", "2099-01-01T00:00:00+08:00")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(future.is_empty());
     // The log is append-only at the database.
     let tampered = jszg::db_run!(&app.app.db, pool => sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|_| ()));

@@ -8,12 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 fn session_cookie(res: &reqwest::Response) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("jszg_session="))
-        .map(str::to_owned)
+    res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("jszg_session=")).map(str::to_owned)
 }
 
 #[tokio::test]
@@ -55,7 +50,9 @@ async fn login_needs_a_login_captcha() {
     let res = app.post("/api/v1/sessions", &json!({ "doc_number": who.doc, "password": PASSWORD, "entry": "certification" })).await;
     assert_eq!(error_code(res).await.1["code"], "captcha_required");
     let token = app.captcha_token("sms").await;
-    let res = app.post("/api/v1/sessions", &json!({ "doc_number": who.doc, "password": PASSWORD, "captcha_token": token, "entry": "certification" })).await;
+    let res = app
+        .post("/api/v1/sessions", &json!({ "doc_number": who.doc, "password": PASSWORD, "captcha_token": token, "entry": "certification" }))
+        .await;
     assert_eq!(error_code(res).await.1["code"], "captcha_failed");
 }
 
@@ -165,9 +162,7 @@ async fn changing_the_password_ends_every_other_session() {
     let phone_browser = app.another_client();
     app.login(&who.doc, PASSWORD, "certification").await;
     phone_browser.login(&who.doc, PASSWORD, "renewal").await;
-    let change = |current: &str, new: &str, confirm: &str| {
-        json!({ "current_password": current, "new_password": new, "new_password_confirm": confirm })
-    };
+    let change = |current: &str, new: &str, confirm: &str| json!({ "current_password": current, "new_password": new, "new_password_confirm": confirm });
     let (status, error) = error_code(app.post("/api/v1/me/password", &change("Wrong#1234", "New#2025abc", "New#2025abc")).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
     let (_, error) = error_code(app.post("/api/v1/me/password", &change(PASSWORD, "short", "short")).await).await;
@@ -201,7 +196,13 @@ async fn cross_site_requests_with_the_session_are_refused() {
     let res = app.client.delete(app.url("/api/v1/sessions/current")).header("sec-fetch-site", "cross-site").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // HTML forms need their synchronizer token.
-    let res = app.client.post(app.url("/me/password")).form(&[("current_password", PASSWORD), ("new_password", "New#2025abc"), ("new_password_confirm", "New#2025abc")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/me/password"))
+        .form(&[("current_password", PASSWORD), ("new_password", "New#2025abc"), ("new_password_confirm", "New#2025abc")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get("/api/v1/me").await.status(), StatusCode::OK);
     assert_eq!(app.another_client().login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK, "password unchanged");
@@ -217,7 +218,12 @@ async fn html_forms_work_with_their_token() {
     let res = app
         .client
         .post(app.url("/me/password"))
-        .form(&[("form_token", token.as_str()), ("current_password", PASSWORD), ("new_password", "New#2025abc"), ("new_password_confirm", "New#2025abc")])
+        .form(&[
+            ("form_token", token.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", "New#2025abc"),
+            ("new_password_confirm", "New#2025abc"),
+        ])
         .send()
         .await
         .unwrap();

@@ -44,7 +44,11 @@ async fn personal_data_is_not_stored_in_clear() {
     app.post("/api/v1/dev/identities", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": "张三" })).await;
     // Messages to both addresses are in the outbox too.
     let token = app.captcha_token("email").await;
-    app.post("/api/v1/verification-codes", &json!({ "channel": "email", "email": email, "purpose": "change_email", "captcha_token": token })).await;
+    app.post(
+        "/api/v1/verification-codes",
+        &json!({ "channel": "email", "email": email, "purpose": "change_email", "captcha_token": token }),
+    )
+    .await;
     // Let the worker deliver so rows are final.
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -109,40 +109,37 @@ pub async fn check(State(app): State<App>, Json(body): Json<FieldCheck>) -> axum
     let today = app.clock.today();
     let f = &body.form;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let result: Result<Option<String>, AppError> = (|| {
-        match body.field.as_deref().unwrap_or("") {
-            "doc_number" => {
-                let doc_type = parse_doc_type(&text(&f.doc_type))?;
-                let (_, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
-                    .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
-                Ok(notice.map(|n| n.message().to_owned()))
-            }
-            "name" => {
-                let doc_type = parse_doc_type(&text(&f.doc_type))?;
-                PersonName::parse(doc_type, &text(&f.name))
-                    .map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
-                Ok(None)
-            }
-            "validity" => {
-                let doc_type = parse_doc_type(&text(&f.doc_type))?;
-                let validity = parse_validity(doc_type, f.validity.as_ref(), today)?;
-                let warning = DocNumber::parse(doc_type, &text(&f.doc_number), today)
-                    .ok()
-                    .and_then(|doc| doc.birth_date())
-                    .and_then(|birth| validity.age_warning(birth))
-                    .map(|expected| format!("提示：按您的出生日期，有效时间段一般应为“{}”，请核对证件。", expected.label_zh()));
-                Ok(warning)
-            }
-            "email" => {
-                Email::parse(&text(&f.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
-                Ok(None)
-            }
-            "phone" => {
-                Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
-                Ok(None)
-            }
-            _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
+    let result: Result<Option<String>, AppError> = (|| match body.field.as_deref().unwrap_or("") {
+        "doc_number" => {
+            let doc_type = parse_doc_type(&text(&f.doc_type))?;
+            let (_, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
+                .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
+            Ok(notice.map(|n| n.message().to_owned()))
         }
+        "name" => {
+            let doc_type = parse_doc_type(&text(&f.doc_type))?;
+            PersonName::parse(doc_type, &text(&f.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+            Ok(None)
+        }
+        "validity" => {
+            let doc_type = parse_doc_type(&text(&f.doc_type))?;
+            let validity = parse_validity(doc_type, f.validity.as_ref(), today)?;
+            let warning = DocNumber::parse(doc_type, &text(&f.doc_number), today)
+                .ok()
+                .and_then(|doc| doc.birth_date())
+                .and_then(|birth| validity.age_warning(birth))
+                .map(|expected| format!("提示：按您的出生日期，有效时间段一般应为“{}”，请核对证件。", expected.label_zh()));
+            Ok(warning)
+        }
+        "email" => {
+            Email::parse(&text(&f.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+            Ok(None)
+        }
+        "phone" => {
+            Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+            Ok(None)
+        }
+        _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
     })();
     axum::Json(match result {
         Ok(notice) => FieldVerdict { ok: true, message: None, notice },

@@ -17,9 +17,7 @@ use crate::flows::loose::loose_string;
 use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
-    Router::new()
-        .route("/api/v1/captchas", post(create))
-        .route("/api/v1/captchas/{id}/answer", post(answer))
+    Router::new().route("/api/v1/captchas", post(create)).route("/api/v1/captchas/{id}/answer", post(answer))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -51,9 +49,8 @@ pub struct CaptchaChallenge {
 #[utoipa::path(post, path = "/api/v1/captchas", tag = "captcha", request_body = CreateCaptcha,
     responses((status = 201, body = CaptchaChallenge), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(State(app): State<App>, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
-    let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim()).ok_or_else(|| {
-        AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。")
-    })?;
+    let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim())
+        .ok_or_else(|| AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
     let issued = captcha::issue(&app, purpose).await?;
     let c = issued.challenge;
     Ok((
@@ -105,11 +102,7 @@ pub async fn answer(
     // challenge and is judged a failure, like a wrong one.
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let x = body.get("x").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    let track: Vec<TrackPoint> = body
-        .get("track")
-        .cloned()
-        .and_then(|t| serde_json::from_value(t).ok())
-        .unwrap_or_default();
+    let track: Vec<TrackPoint> = body.get("track").cloned().and_then(|t| serde_json::from_value(t).ok()).unwrap_or_default();
     let input = match body.get("input").and_then(Value::as_str) {
         Some("keyboard") => InputKind::Keyboard,
         _ => InputKind::Pointer,

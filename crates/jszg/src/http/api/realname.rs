@@ -46,7 +46,11 @@ pub struct RealnameVerified {
               (status = 429, description = "daily_limit", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody),
               (status = 503, description = "authority_unavailable: no attempt consumed", body = crate::error::ErrorBody)))]
-pub async fn verify(State(app): State<App>, SignedIn(current): SignedIn, body: axum::body::Bytes) -> AppResult<axum::Json<RealnameVerified>> {
+pub async fn verify(
+    State(app): State<App>,
+    SignedIn(current): SignedIn,
+    body: axum::body::Bytes,
+) -> AppResult<axum::Json<RealnameVerified>> {
     // The body is optional: an empty one verifies the name on record.
     let name = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -96,10 +100,7 @@ pub async fn read_multipart(mut multipart: Multipart) -> AppResult<std::collecti
             }
         };
         let Some(name) = field.name().map(str::to_owned) else { continue };
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|_| AppError::invalid("invalid_request", "body", "上传内容不完整或过大，请重新提交。"))?;
+        let bytes = field.bytes().await.map_err(|_| AppError::invalid("invalid_request", "body", "上传内容不完整或过大，请重新提交。"))?;
         parts.insert(name, bytes.to_vec());
     }
     Ok(parts)
@@ -115,7 +116,11 @@ fn text(parts: &std::collections::HashMap<String, Vec<u8>>, name: &str) -> Strin
               (status = 422, description = "invalid_photo (field names the file), invalid_name, invalid_validity, invalid_reason", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody),
               (status = 429, description = "period_limit", body = crate::error::ErrorBody)))]
-pub async fn apply(State(app): State<App>, SignedIn(current): SignedIn, multipart: Multipart) -> AppResult<(StatusCode, axum::Json<ReviewSubmitted>)> {
+pub async fn apply(
+    State(app): State<App>,
+    SignedIn(current): SignedIn,
+    multipart: Multipart,
+) -> AppResult<(StatusCode, axum::Json<ReviewSubmitted>)> {
     if current.applicant.realname() == crate::flows::applicant::RealnameStatus::ReviewPending {
         return Err(crate::flows::profile::review_pending());
     }
@@ -147,7 +152,11 @@ pub async fn apply(State(app): State<App>, SignedIn(current): SignedIn, multipar
     security(("client_secret" = [])),
     responses((status = 204, description = "The applicant is enrolled in that entry's business"),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn enroll(State(app): State<App>, Path((entry, doc_number)): Path<(String, String)>, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn enroll(
+    State(app): State<App>,
+    Path((entry, doc_number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let entry = Entry::parse(&entry).ok_or_else(|| AppError::not_found("unknown_entry", "没有这个业务入口。"))?;
     let secret = headers
         .get(header::AUTHORIZATION)

@@ -142,7 +142,11 @@ pub struct ContactChangeForm {
     responses((status = 201, body = ChangeRequested),
               (status = 409, description = "enrolled_must_login, change_pending", body = crate::error::ErrorBody),
               (status = 422, description = "invalid_photo, invalid_verification_code, invalid_phone, invalid_email, invalid_reason", body = crate::error::ErrorBody)))]
-pub async fn contact_change_request(State(app): State<App>, Path(id): Path<String>, multipart: Multipart) -> AppResult<(StatusCode, axum::Json<ChangeRequested>)> {
+pub async fn contact_change_request(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> AppResult<(StatusCode, axum::Json<ChangeRequested>)> {
     // Refusals that need no upload come first (recovery, enrollment, pending).
     contact_change::precheck(&app, &id).await?;
     let mut parts = read_multipart(multipart).await?;

@@ -73,7 +73,12 @@ pub fn parse_entry(raw: &str) -> AppResult<Entry> {
               (status = 401, description = "invalid_credentials", body = crate::error::ErrorBody),
               (status = 422, description = "captcha_required, captcha_failed", body = crate::error::ErrorBody),
               (status = 429, description = "account_locked (retry_after), too_many_attempts", body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, Json(form): Json<LoginForm>) -> AppResult<Response> {
+pub async fn create(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(form): Json<LoginForm>,
+) -> AppResult<Response> {
     let entry = parse_entry(form.entry.as_deref().unwrap_or("certification"))?;
     let number = form.doc_number.unwrap_or_default();
     if number.trim().is_empty() {
@@ -113,7 +118,11 @@ pub async fn me(State(app): State<App>, SignedIn(current): SignedIn) -> AppResul
     responses((status = 200, body = Me),
               (status = 422, description = "invalid_ethnicity, invalid_sex, invalid_birth_date, invalid_local_id_number, invalid_permit_number", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
-pub async fn update_profile(State(app): State<App>, SignedIn(current): SignedIn, Json(form): Json<ProfileForm>) -> AppResult<axum::Json<Me>> {
+pub async fn update_profile(
+    State(app): State<App>,
+    SignedIn(current): SignedIn,
+    Json(form): Json<ProfileForm>,
+) -> AppResult<axum::Json<Me>> {
     profile::update(&app, &current.applicant, &form).await?;
     let refreshed = sessions::resolve_by_hash(&app, &current.id_hash).await?.ok_or_else(crate::http::session::not_logged_in)?;
     Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?))
@@ -134,7 +143,11 @@ pub struct PasswordChange {
     responses((status = 204, description = "Changed; every other session ended"),
               (status = 401, description = "invalid_credentials (current password)", body = crate::error::ErrorBody),
               (status = 422, description = "weak_password, password_mismatch", body = crate::error::ErrorBody)))]
-pub async fn change_password(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<PasswordChange>) -> AppResult<StatusCode> {
+pub async fn change_password(
+    State(app): State<App>,
+    SignedIn(current): SignedIn,
+    Json(body): Json<PasswordChange>,
+) -> AppResult<StatusCode> {
     account_changes::change_password(
         &app,
         &current.applicant,
@@ -169,8 +182,13 @@ pub struct EmailChange {
     responses((status = 204), (status = 422, description = "invalid_phone, invalid_verification_code", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
 pub async fn change_phone(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<PhoneChange>) -> AppResult<StatusCode> {
-    account_changes::change_phone(&app, &current.applicant, body.phone.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))
-        .await?;
+    account_changes::change_phone(
+        &app,
+        &current.applicant,
+        body.phone.as_deref().unwrap_or(""),
+        body.verification_code.as_deref().unwrap_or(""),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,8 +196,13 @@ pub async fn change_phone(State(app): State<App>, SignedIn(current): SignedIn, J
     responses((status = 204), (status = 422, description = "invalid_email, invalid_verification_code", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
 pub async fn change_email(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<EmailChange>) -> AppResult<StatusCode> {
-    account_changes::change_email(&app, &current.applicant, body.email.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))
-        .await?;
+    account_changes::change_email(
+        &app,
+        &current.applicant,
+        body.email.as_deref().unwrap_or(""),
+        body.verification_code.as_deref().unwrap_or(""),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -54,7 +54,11 @@ pub async fn sign_in(State(app): State<App>, Json(body): Json<StaffSignIn>) -> A
     let username = body.username.unwrap_or_default();
     let token = staff::sign_in(&app, username.trim(), body.password.as_deref().unwrap_or(""), body.totp.as_deref()).await?;
     let current = staff::resolve(&app, &token).await?.ok_or_else(|| AppError::internal("staff session vanished"))?;
-    let me = StaffMe { username: current.member.username.clone(), role: current.member.role.clone(), must_change_password: current.member.must_change_password };
+    let me = StaffMe {
+        username: current.member.username.clone(),
+        role: current.member.role.clone(),
+        must_change_password: current.member.must_change_password,
+    };
     Ok(([(header::SET_COOKIE, staff_cookie(&app, &token))], axum::Json(me)).into_response())
 }
 
@@ -77,7 +81,11 @@ pub struct StaffPasswordChange {
 
 #[utoipa::path(post, path = "/api/v1/staff/password", tag = "staff", request_body = StaffPasswordChange,
     responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn change_password(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Json(body): Json<StaffPasswordChange>) -> AppResult<StatusCode> {
+pub async fn change_password(
+    State(app): State<App>,
+    StaffSignedIn(me): StaffSignedIn,
+    Json(body): Json<StaffPasswordChange>,
+) -> AppResult<StatusCode> {
     staff::change_password(&app, &me, body.current_password.as_deref().unwrap_or(""), body.new_password.as_deref().unwrap_or("")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -92,9 +100,15 @@ pub struct QueueQuery {
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews", tag = "staff", params(QueueQuery),
     responses((status = 200, body = Vec<QueueItem>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn queue(State(app): State<App>, StaffSignedIn(_me): StaffSignedIn, Query(q): Query<QueueQuery>) -> AppResult<axum::Json<Vec<QueueItem>>> {
+pub async fn queue(
+    State(app): State<App>,
+    StaffSignedIn(_me): StaffSignedIn,
+    Query(q): Query<QueueQuery>,
+) -> AppResult<axum::Json<Vec<QueueItem>>> {
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => Some(Kind::parse(k).ok_or_else(|| AppError::invalid("invalid_request", "kind", "kind 应为 identity 或 contact_change。"))?),
+        Some(k) => {
+            Some(Kind::parse(k).ok_or_else(|| AppError::invalid("invalid_request", "kind", "kind 应为 identity 或 contact_change。"))?)
+        }
         None => None,
     };
     let status = q.status.as_deref().filter(|s| !s.is_empty()).unwrap_or("pending");
@@ -106,14 +120,22 @@ pub async fn queue(State(app): State<App>, StaffSignedIn(_me): StaffSignedIn, Qu
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}", tag = "staff", params(("id" = String, Path)),
     responses((status = 200, body = ReviewDetail), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn detail(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Path(id): Path<String>) -> AppResult<axum::Json<ReviewDetail>> {
+pub async fn detail(
+    State(app): State<App>,
+    StaffSignedIn(me): StaffSignedIn,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<ReviewDetail>> {
     Ok(axum::Json(staff::detail(&app, &me, &id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}/photos/{slot}", tag = "staff",
     params(("id" = String, Path), ("slot" = String, Path, description = "front, back or handheld")),
     responses((status = 200, content_type = "image/jpeg", description = "The photo; every view is audited"), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn photo(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Path((id, slot)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn photo(
+    State(app): State<App>,
+    StaffSignedIn(me): StaffSignedIn,
+    Path((id, slot)): Path<(String, String)>,
+) -> AppResult<Response> {
     if !matches!(slot.as_str(), "front" | "back" | "handheld") {
         return Err(AppError::not_found("not_found", "没有这张照片。"));
     }
@@ -140,7 +162,12 @@ pub struct Decided {
 #[utoipa::path(post, path = "/api/v1/staff/reviews/{id}/decision", tag = "staff", params(("id" = String, Path)), request_body = Decision,
     responses((status = 200, body = Decided), (status = 409, description = "already_decided", body = crate::error::ErrorBody),
               (status = 422, description = "invalid_reason", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn decide(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Path(id): Path<String>, Json(body): Json<Decision>) -> AppResult<axum::Json<Decided>> {
+pub async fn decide(
+    State(app): State<App>,
+    StaffSignedIn(me): StaffSignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<Decision>,
+) -> AppResult<axum::Json<Decided>> {
     staff::decide(&app, &me, &id, body.approve, body.reason.as_deref()).await?;
     Ok(axum::Json(Decided { id, status: if body.approve { "approved" } else { "rejected" } }))
 }
@@ -167,7 +194,11 @@ fn instant(raw: Option<&str>, default: i64) -> AppResult<i64> {
 
 #[utoipa::path(get, path = "/api/v1/staff/audit", tag = "staff", params(AuditQuery),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, description = "admins only", body = crate::error::ErrorBody)))]
-pub async fn audit(State(app): State<App>, StaffSignedIn(me): StaffSignedIn, Query(q): Query<AuditQuery>) -> AppResult<axum::Json<Vec<AuditEntry>>> {
+pub async fn audit(
+    State(app): State<App>,
+    StaffSignedIn(me): StaffSignedIn,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<axum::Json<Vec<AuditEntry>>> {
     let from = instant(q.from.as_deref(), 0)?;
     let to = instant(q.to.as_deref(), i64::MAX / 2)?;
     Ok(axum::Json(staff::search_audit(&app, &me, q.account.as_deref(), q.staff.as_deref(), from, to).await?))

@@ -277,7 +277,14 @@ impl Contact {
     }
 }
 
-async fn render_contact(app: &App, current: &Current, kind: Contact, saved: Option<&str>, value: &str, error: Option<AppError>) -> Response {
+async fn render_contact(
+    app: &App,
+    current: &Current,
+    kind: Contact,
+    saved: Option<&str>,
+    value: &str,
+    error: Option<AppError>,
+) -> Response {
     let a = &current.applicant;
     let shown = match kind {
         Contact::Phone => a.phone(app).map(|p| p.map(|p| crate::flows::applicant::mask_phone(&p))),

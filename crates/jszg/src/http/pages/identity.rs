@@ -21,10 +21,7 @@ use crate::http::session::MaybeSignedIn;
 use super::centre::Centre;
 
 pub fn router() -> Router<App> {
-    Router::new()
-        .route("/me/realname", get(realname_page))
-        .route("/me/review", get(review_page))
-        .route("/guide/ctid", get(ctid_guide))
+    Router::new().route("/me/realname", get(realname_page)).route("/me/review", get(review_page)).route("/guide/ctid", get(ctid_guide))
 }
 
 /// Where a visitor without a session goes.
@@ -39,22 +36,12 @@ struct Saved {
 
 /// The decision reason of the latest review, when the summary carries one.
 fn decision_reason(me: &Me) -> Option<String> {
-    me.realname
-        .review
-        .as_ref()
-        .and_then(|r| r.get("decision_reason"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
+    me.realname.review.as_ref().and_then(|r| r.get("decision_reason")).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
 /// Applications left in the current review period (MR-2).
 fn remaining_in_period(me: &Me) -> i64 {
-    me.realname
-        .review
-        .as_ref()
-        .and_then(|r| r.get("remaining_in_period"))
-        .and_then(|v| v.as_i64())
-        .unwrap_or(PERIOD_LIMIT)
+    me.realname.review.as_ref().and_then(|r| r.get("remaining_in_period")).and_then(|v| v.as_i64()).unwrap_or(PERIOD_LIMIT)
 }
 
 #[derive(Template)]
@@ -70,11 +57,7 @@ struct RealnamePage {
     remaining: i64,
 }
 
-async fn realname_page(
-    State(app): State<App>,
-    MaybeSignedIn(current): MaybeSignedIn,
-    Query(q): Query<Saved>,
-) -> Response {
+async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Query(q): Query<Saved>) -> Response {
     let Some(current) = current else {
         return to_login();
     };
@@ -125,20 +108,12 @@ async fn review_page(State(app): State<App>, MaybeSignedIn(current): MaybeSigned
     };
     super::render(&ReviewPage {
         pending: a.realname() == RealnameStatus::ReviewPending,
-        periods: doc_type
-            .allowed_periods()
-            .iter()
-            .map(|p| (p.as_str(), p.label_zh()))
-            .collect(),
+        periods: doc_type.allowed_periods().iter().map(|p| (p.as_str(), p.label_zh())).collect(),
         period,
         start,
         today: jszg_domain::format_date(app.clock.today()),
         remaining: remaining_in_period(&me),
-        photo_label: if doc_type == DocType::ResidentId {
-            "身份证"
-        } else {
-            "证件"
-        },
+        photo_label: if doc_type == DocType::ResidentId { "身份证" } else { "证件" },
         me,
     })
 }

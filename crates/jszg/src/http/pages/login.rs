@@ -67,12 +67,9 @@ async fn enter(State(app): State<App>, Path(entry): Path<String>, MaybeSignedIn(
     match account_changes::entry_gate(&app, &current.applicant, entry) {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile").into_response(),
-        Err(err) if err.code == "realname_required" => super::render(&Notice {
-            title: "提示",
-            message: &err.message,
-            link: "/me/realname",
-            link_text: "确定",
-        }),
+        Err(err) if err.code == "realname_required" => {
+            super::render(&Notice { title: "提示", message: &err.message, link: "/me/realname", link_text: "确定" })
+        }
         Err(err) => err.into_response(),
     }
 }
@@ -94,7 +91,12 @@ pub struct TokenForm {
     pub form_token: String,
 }
 
-async fn logout(State(app): State<App>, headers: HeaderMap, MaybeSignedIn(current): MaybeSignedIn, Form(form): Form<TokenForm>) -> Response {
+async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    MaybeSignedIn(current): MaybeSignedIn,
+    Form(form): Form<TokenForm>,
+) -> Response {
     if let Some(current) = current {
         if !sessions::form_token_ok(&app, &current.id_hash, &form.form_token) {
             return super::csrf_page();
@@ -105,8 +107,7 @@ async fn logout(State(app): State<App>, headers: HeaderMap, MaybeSignedIn(curren
                 return err.into_response();
             }
         }
-        return ([(header::SET_COOKIE, clear_session_cookie(&app))], Redirect::to(&format!("/login/{}", entry.as_str())))
-            .into_response();
+        return ([(header::SET_COOKIE, clear_session_cookie(&app))], Redirect::to(&format!("/login/{}", entry.as_str()))).into_response();
     }
     Redirect::to("/").into_response()
 }

@@ -62,7 +62,9 @@ pub fn entry_or_default(raw: Option<&str>) -> &'static str {
 pub fn csrf_page() -> Response {
     (
         StatusCode::FORBIDDEN,
-        render(&ErrorPage { title: "页面已过期", message: "页面已过期或请求来源不被允许，请刷新页面后重新操作。" }),
+        render(&ErrorPage {
+            title: "页面已过期", message: "页面已过期或请求来源不被允许，请刷新页面后重新操作。"
+        }),
     )
         .into_response()
 }

@@ -17,9 +17,7 @@ use crate::flows::recovery;
 use super::register::EntryQuery;
 
 pub fn router() -> Router<App> {
-    Router::new()
-        .route("/recover", get(recover_page))
-        .route("/reset/{token}", get(reset_page))
+    Router::new().route("/recover", get(recover_page)).route("/reset/{token}", get(reset_page))
 }
 
 #[derive(Template)]
@@ -31,13 +29,7 @@ struct RecoverPage {
 
 async fn recover_page(Query(q): Query<EntryQuery>) -> Response {
     let entry = super::entry_or_default(q.entry.as_deref());
-    let page = super::render(&RecoverPage {
-        doc_types: DocType::ALL
-            .iter()
-            .map(|t| (t.as_str(), t.label_zh()))
-            .collect(),
-        entry,
-    });
+    let page = super::render(&RecoverPage { doc_types: DocType::ALL.iter().map(|t| (t.as_str(), t.label_zh())).collect(), entry });
     ([(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 
@@ -55,15 +47,6 @@ async fn reset_page(State(app): State<App>, Path(token): Path<String>) -> Respon
         Ok(live) => live,
         Err(err) => return err.into_response(),
     };
-    let status = if live {
-        StatusCode::OK
-    } else {
-        StatusCode::GONE
-    };
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        super::render(&ResetPage { live }),
-    )
-        .into_response()
+    let status = if live { StatusCode::OK } else { StatusCode::GONE };
+    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&ResetPage { live })).into_response()
 }

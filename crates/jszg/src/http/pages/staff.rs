@@ -197,7 +197,11 @@ const MINUTES: &[time::format_description::FormatItem<'static>] = format_descrip
 
 /// An RFC 3339 instant as Beijing wall time, `2026-03-02 14:05`.
 fn beijing(rfc: &str) -> String {
-    OffsetDateTime::parse(rfc, &Rfc3339).ok().and_then(|t| t.checked_to_offset(BEIJING)).and_then(|t| t.format(MINUTES).ok()).unwrap_or_else(|| rfc.to_owned())
+    OffsetDateTime::parse(rfc, &Rfc3339)
+        .ok()
+        .and_then(|t| t.checked_to_offset(BEIJING))
+        .and_then(|t| t.format(MINUTES).ok())
+        .unwrap_or_else(|| rfc.to_owned())
 }
 
 /// A `datetime-local` value (Beijing time) as a Unix instant.
@@ -205,7 +209,10 @@ fn parse_local(raw: &str) -> Option<i64> {
     let raw = raw.trim();
     let with_seconds = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let without = format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    PrimitiveDateTime::parse(raw, with_seconds).or_else(|_| PrimitiveDateTime::parse(raw, without)).ok().map(|t| t.assume_offset(BEIJING).unix_timestamp())
+    PrimitiveDateTime::parse(raw, with_seconds)
+        .or_else(|_| PrimitiveDateTime::parse(raw, without))
+        .ok()
+        .map(|t| t.assume_offset(BEIJING).unix_timestamp())
 }
 
 fn days_left_text(status: &str, overdue: bool, left: i64) -> String {
@@ -529,7 +536,11 @@ async fn render_review(app: &App, me: &StaffCurrent, id: &str, error: Option<App
         current: current_lines(&d.profile, &d.doc_number),
         reason: d.reason.clone(),
         decision_reason: d.decision_reason.clone().unwrap_or_default(),
-        photos: d.photos.iter().map(|slot| PhotoView { url: format!("/staff/reviews/{}/photos/{slot}", d.item.id), caption: photo_caption(slot) }).collect(),
+        photos: d
+            .photos
+            .iter()
+            .map(|slot| PhotoView { url: format!("/staff/reviews/{}/photos/{slot}", d.item.id), caption: photo_caption(slot) })
+            .collect(),
         history: d
             .history
             .iter()
