@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone};
 use crate::flows::captcha::random_token;
 use crate::flows::codes::{self, CodePurpose, Target};
-use crate::flows::notify::{self, Channel, Message, SmsTemplate};
+use crate::flows::notify::{self, Message};
 use crate::flows::recovery::{self, mail_reset_link};
 use crate::flows::reviews::{self, parse_reason, Kind, Photo, CONTACT_WORKING_DAYS};
 use crate::store::{accounts, audit, enrollments, is_unique_violation, recoveries, reviews as store, Tx};
@@ -182,57 +182,21 @@ pub async fn apply_decision(tx: &mut Tx, app: &App, review: &store::Review, appr
             )
             .await?;
             let text = "【中国教师资格网】您提交的修改手机号码申请已审核通过，账号绑定手机号已修改为本号码。请使用“忘记密码”的“短信验证重置密码”功能重置密码。".to_owned();
-            notify::queue(
-                tx,
-                app,
-                &Message {
-                    channel: Channel::Sms,
-                    to: r.new_value.clone(),
-                    subject: None,
-                    body: text.clone(),
-                    html: None,
-                    sms: Some(SmsTemplate::Notice(text)),
-                },
-            )
-            .await?;
+            notify::queue(tx, app, &Message::sms_notice(&r.new_value, text)).await?;
         }
         (ContactKind::Email, false) => {
             let text = format!(
                 "您好：\n\n您提交的修改邮箱地址申请审核不通过。不通过原因：{}。\n您可按照要求再次提交修改邮箱地址申请。\n\n中国教师资格网",
                 reason.unwrap_or("")
             );
-            notify::queue(
-                tx,
-                app,
-                &Message {
-                    channel: Channel::Email,
-                    to: r.new_value.clone(),
-                    subject: Some("中国教师资格网修改邮箱地址审核结果".into()),
-                    body: text,
-                    html: None,
-                    sms: None,
-                },
-            )
-            .await?;
+            notify::queue(tx, app, &Message::email(&r.new_value, "中国教师资格网修改邮箱地址审核结果", text)).await?;
         }
         (ContactKind::Phone, false) => {
             let text = format!(
                 "【中国教师资格网】您提交的修改手机号码申请审核不通过。不通过原因：{}。您可按照要求再次提交申请。",
                 reason.unwrap_or("")
             );
-            notify::queue(
-                tx,
-                app,
-                &Message {
-                    channel: Channel::Sms,
-                    to: r.new_value.clone(),
-                    subject: None,
-                    body: text.clone(),
-                    html: None,
-                    sms: Some(SmsTemplate::Notice(text)),
-                },
-            )
-            .await?;
+            notify::queue(tx, app, &Message::sms_notice(&r.new_value, text)).await?;
         }
     }
     Ok(())

@@ -72,17 +72,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
     let verdict = app.hasher.verify(password.expose_secret(), stored).await?;
     let (Verdict::Valid { rehash }, Some(account)) = (verdict, account) else {
-        let recorded = logins::record(
-            &app.db,
-            &doc_hash,
-            &logins::Policy {
-                now,
-                reset_before: now - policy.reset_after_secs,
-                lock_after: policy.lock_after,
-                lock_until: now + policy.lock_secs,
-            },
-        )
-        .await?;
+        let recorded = logins::record(&app.db, &doc_hash, &logins::Policy::new(policy, now)).await?;
         throttles::hit(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
         if recorded.failures == 0 && recorded.locked_until.is_some_and(|u| u > now) {
             tracing::info!("login locked a document number");

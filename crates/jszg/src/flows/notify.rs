@@ -54,6 +54,25 @@ pub struct Message {
     pub sms: Option<SmsTemplate>,
 }
 
+impl Message {
+    /// An SMS notice: the text goes out through the provider's notice template.
+    pub fn sms_notice(to: &str, text: String) -> Self {
+        Self {
+            channel: Channel::Sms,
+            to: to.to_owned(),
+            subject: None,
+            body: text.clone(),
+            html: None,
+            sms: Some(SmsTemplate::Notice(text)),
+        }
+    }
+
+    /// A plain-text email.
+    pub fn email(to: &str, subject: &str, body: String) -> Self {
+        Self { channel: Channel::Email, to: to.to_owned(), subject: Some(subject.to_owned()), body, html: None, sms: None }
+    }
+}
+
 /// Lookup hash of a recipient, so the development outbox can filter by it.
 pub fn recipient_hash(app: &App, to: &str) -> Vec<u8> {
     app.vault.lookup(Field::Contact, to)

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::captcha::random_token;
-use crate::flows::notify::{self, Channel, Message, SmsTemplate};
+use crate::flows::notify::{self, Message};
 use crate::flows::profile::review_pending;
 use crate::flows::registration::{parse_validity, ValidityInput};
 use crate::store::{accounts, audit, is_unique_violation, reviews, Tx};
@@ -284,12 +284,7 @@ pub async fn apply_identity_decision(
     };
     if let Some(phone) = account.phone_enc.as_deref() {
         let to = app.vault.open_str(Field::Phone, phone)?;
-        notify::queue(
-            tx,
-            app,
-            &Message { channel: Channel::Sms, to, subject: None, body: text.clone(), html: None, sms: Some(SmsTemplate::Notice(text)) },
-        )
-        .await?;
+        notify::queue(tx, app, &Message::sms_notice(&to, text)).await?;
     }
     Ok(())
 }

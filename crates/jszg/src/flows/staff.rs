@@ -150,17 +150,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
         )
         .await?;
         tx.commit().await?;
-        logins::record(
-            &app.db,
-            &key,
-            &logins::Policy {
-                now,
-                reset_before: now - policy.reset_after_secs,
-                lock_after: policy.lock_after,
-                lock_until: now + policy.lock_secs,
-            },
-        )
-        .await?;
+        logins::record(&app.db, &key, &logins::Policy::new(policy, now)).await?;
         return Err(bad_sign_in());
     };
     logins::clear(&app.db, &key).await?;

@@ -23,6 +23,12 @@ pub struct Policy {
     pub lock_until: i64,
 }
 
+impl Policy {
+    pub fn new(config: &crate::config::LoginConfig, now: i64) -> Self {
+        Self { now, reset_before: now - config.reset_after_secs, lock_after: config.lock_after, lock_until: now + config.lock_secs }
+    }
+}
+
 /// Count one failure. Reaching `lock_after` locks the number and starts a
 /// new count, so the next round after the lock is slowed again, not locked at once.
 pub async fn record(db: &Db, doc_hash: &[u8], p: &Policy) -> Result<Failures, sqlx::Error> {
