@@ -30,6 +30,7 @@ pub struct App {
     pub outbox_wake: Arc<Notify>,
     pub authority: Arc<dyn IdentityAuthority>,
     pub calendar: Arc<WorkingCalendar>,
+    pub metrics: Arc<crate::http::metrics::Metrics>,
     pub dev: bool,
 }
 
@@ -95,6 +96,7 @@ impl App {
             clock,
             authority,
             calendar,
+            metrics: Arc::default(),
             vault,
             hasher,
             config: Arc::new(config),

@@ -17,6 +17,7 @@ use crate::error::AppError;
 
 pub mod api;
 pub mod assets;
+pub mod metrics;
 pub mod pages;
 pub mod session;
 
@@ -25,7 +26,7 @@ pub fn router(app: App) -> Router {
         .merge(api::router(app.dev))
         .merge(pages::router(app.dev))
         .merge(assets::router())
-        .route_layer(middleware::from_fn(log_request));
+        .route_layer(middleware::from_fn_with_state(app.clone(), log_request));
     if app.dev {
         routes = routes.layer(middleware::from_fn_with_state(app.clone(), follow_dev_clock));
     }
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
         .merge(routes)
         .layer(middleware::from_fn(refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
@@ -169,11 +171,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 /// One log line per routed request with the route pattern, never the raw
 /// path or query: those can hold document numbers, phones and tokens.
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(app): State<App>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
+    app.metrics.count(method.as_str(), &route, response.status().as_u16());
     tracing::info!(
         %method,
         route,

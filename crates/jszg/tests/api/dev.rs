@@ -173,3 +173,15 @@ async fn production_mode_hides_development_aids() {
     let c = app.new_captcha("login").await;
     assert!(c.get("dev_solution").is_none());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_the_outbox() {
+    let app = spawn_app().await;
+    let phone = phone();
+    app.sms_code(&phone).await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("jszg_http_requests_total{method=\"POST\",route=\"/api/v1/verification-codes\",status=\"202\"} 1"), "{text}");
+    assert!(text.contains("jszg_outbox_messages{status="));
+    assert!(text.contains("jszg_database_up 1"));
+    assert!(!text.contains(&phone), "no personal data in metrics");
+}
