@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, cli, SCREENSHOTS } from './helpers.mjs';
 import { register, login, addIdentity, phoneContext, jpeg } from './applicant.mjs';
 
 let server;
@@ -143,6 +143,32 @@ test('after a failed check the applicant files a manual review', async () => {
   await page.goto(`${server.base}/me/review`);
   assert.equal(await page.isVisible('#review-form'), false);
   assert.match(await page.textContent('#review-pending'), /您已提交人工审核，请耐心等待/);
+
+  // A reviewer approves it in the staff console…
+  const out = await cli(server, ['staff', 'add', '--username', 'journey', '--role', 'reviewer']);
+  const password = /^password: (\S+)$/m.exec(out)[1];
+  const staffContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  const desk = await staffContext.newPage();
+  await desk.goto(`${server.base}/staff/login`);
+  await desk.fill('#username', 'journey');
+  await desk.fill('#password', password);
+  await desk.click('#submit');
+  await desk.waitForURL(`${server.base}/staff`);
+  await desk.locator('tr[data-id] a').first().click();
+  await desk.waitForURL(/\/staff\/reviews\//);
+  assert.match(await desk.textContent('main'), /张三丰/);
+  desk.once('dialog', (d) => d.accept());
+  await desk.click('#approve');
+  await desk.waitForURL(/flash=approved/);
+  await staffContext.close();
+
+  // …and the applicant sees 人工审核通过 and may do business.
+  await page.goto(`${server.base}/me/realname`);
+  assert.equal(await page.textContent('#realname-status'), '提示：人工审核通过，可正常办理业务。如有需要，仍可进行实名认证。');
+  const profile = await page.request.put(`${server.base}/api/v1/me/profile`, { data: { ethnicity: '01' } });
+  assert.equal(profile.status(), 200);
+  await page.goto(`${server.base}/entries/certification`);
+  await page.waitForURL(/\/business\/certification$/);
   assert.deepEqual(errors, []);
   await context.close();
 });
