@@ -17,7 +17,7 @@ use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify::{self, Message};
 use crate::flows::recovery::{self, mail_reset_link};
 use crate::flows::reviews::{self, parse_reason, Kind, Photo, CONTACT_WORKING_DAYS};
-use crate::store::{accounts, audit, enrollments, is_unique_violation, recoveries, reviews as store, Tx};
+use crate::store::{accounts, audit, enrollments, recoveries, reviews as store, unless_taken, Tx};
 use crate::vault::Field;
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,27 +99,25 @@ pub async fn request(
     let due = reviews::due_date(app, CONTACT_WORKING_DAYS);
     let payload = serde_json::to_vec(&ContactRequest { kind, new_value: value }).map_err(AppError::internal)?;
     let mut tx = app.db.begin().await?;
-    let inserted = store::insert(
-        &mut tx,
-        store::NewReview {
-            id: &id,
-            kind: Kind::ContactChange.as_str(),
-            account_id: a.id(),
-            submitted_at: app.clock.unix(),
-            due_date: &due,
-            period_key: None,
-            payload_enc: &app.vault.seal(Field::Contact, &payload),
-            reason: &reason,
-        },
-    )
-    .await;
-    match inserted {
-        Ok(()) => {}
-        Err(err) if is_unique_violation(&err) => {
-            tx.rollback().await?;
-            return Err(change_pending());
-        }
-        Err(err) => return Err(err.into()),
+    let inserted = unless_taken(
+        store::insert(
+            &mut tx,
+            store::NewReview {
+                id: &id,
+                kind: Kind::ContactChange.as_str(),
+                account_id: a.id(),
+                submitted_at: app.clock.unix(),
+                due_date: &due,
+                period_key: None,
+                payload_enc: &app.vault.seal(Field::Contact, &payload),
+                reason: &reason,
+            },
+        )
+        .await,
+    )?;
+    if inserted.is_none() {
+        tx.rollback().await?;
+        return Err(change_pending());
     }
     if !codes::consume(&mut tx, app, target, CodePurpose::ContactChange, &code).await? {
         tx.rollback().await?;

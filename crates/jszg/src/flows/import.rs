@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use crate::adapters::passwords;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
-use crate::store::{accounts, audit, is_unique_violation};
+use crate::error::AppResult;
+use crate::store::{accounts, audit, unless_taken};
 use crate::vault::Field;
 
 /// Rows written per transaction.
@@ -150,12 +150,9 @@ async fn write_batch(app: &App, rows: Vec<Row>, report: &mut Report) -> AppResul
             },
         )
         .await;
-        match inserted {
-            Ok(_) => report.imported += 1,
-            Err(err) if is_unique_violation(&err) => {
-                report.refused.push((row.line, "duplicate: this number already has an account".into()))
-            }
-            Err(err) => return Err(AppError::from(err)),
+        match unless_taken(inserted)? {
+            Some(_) => report.imported += 1,
+            None => report.refused.push((row.line, "duplicate: this number already has an account".into())),
         }
     }
     audit::append(

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::{loose_bool, loose_string};
-use crate::store::{accounts, is_unique_violation};
+use crate::store::{accounts, unless_taken};
 use crate::vault::Field;
 
 /// Accounts registered before this instant (2019-03-01 00:00 Beijing) are
@@ -192,32 +192,30 @@ pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
     // Insert before spending the code: a concurrent registration of the same
     // number waits on the unique index and then learns the number is taken,
     // instead of finding the code already spent.
-    let inserted = accounts::insert(
-        &mut tx,
-        accounts::NewAccount {
-            doc_type: reg.doc.doc_type().as_str(),
-            doc_hash: &doc_hash,
-            doc_number_enc: &app.vault.seal_str(Field::DocNumber, reg.doc.as_str()),
-            name: reg.name.as_str(),
-            validity_period: Some(reg.validity.period().as_str()),
-            validity_start: Some(&start),
-            validity_end: end.as_deref(),
-            password_hash: Some(&password_hash),
-            email_enc: Some(&app.vault.seal_str(Field::Email, reg.email.as_str())),
-            email_hash: Some(&app.vault.lookup(Field::Email, reg.email.as_str())),
-            phone_enc: Some(&app.vault.seal_str(Field::Phone, reg.phone.as_str())),
-            phone_hash: Some(&app.vault.lookup(Field::Phone, reg.phone.as_str())),
-            registered_at: now,
-        },
-    )
-    .await;
-    let account_id = match inserted {
-        Ok(id) => id,
-        Err(err) if is_unique_violation(&err) => {
-            tx.rollback().await?;
-            return Err(account_exists());
-        }
-        Err(err) => return Err(err.into()),
+    let inserted = unless_taken(
+        accounts::insert(
+            &mut tx,
+            accounts::NewAccount {
+                doc_type: reg.doc.doc_type().as_str(),
+                doc_hash: &doc_hash,
+                doc_number_enc: &app.vault.seal_str(Field::DocNumber, reg.doc.as_str()),
+                name: reg.name.as_str(),
+                validity_period: Some(reg.validity.period().as_str()),
+                validity_start: Some(&start),
+                validity_end: end.as_deref(),
+                password_hash: Some(&password_hash),
+                email_enc: Some(&app.vault.seal_str(Field::Email, reg.email.as_str())),
+                email_hash: Some(&app.vault.lookup(Field::Email, reg.email.as_str())),
+                phone_enc: Some(&app.vault.seal_str(Field::Phone, reg.phone.as_str())),
+                phone_hash: Some(&app.vault.lookup(Field::Phone, reg.phone.as_str())),
+                registered_at: now,
+            },
+        )
+        .await,
+    )?;
+    let Some(account_id) = inserted else {
+        tx.rollback().await?;
+        return Err(account_exists());
     };
     let target = Target::Sms(&reg.phone);
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {

@@ -15,7 +15,7 @@ use crate::flows::captcha::random_token;
 use crate::flows::notify::{self, Message};
 use crate::flows::profile::review_pending;
 use crate::flows::registration::{parse_validity, ValidityInput};
-use crate::store::{accounts, audit, is_unique_violation, reviews, Tx};
+use crate::store::{accounts, audit, reviews, unless_taken, Tx};
 use crate::vault::Field;
 
 /// MR-2: applications per period (1 Jan–31 Aug, 1 Sep–31 Dec).
@@ -187,27 +187,25 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
             ),
         ));
     };
-    let inserted = reviews::insert(
-        &mut tx,
-        reviews::NewReview {
-            id: &id,
-            kind: Kind::Identity.as_str(),
-            account_id: a.id(),
-            submitted_at: app.clock.unix(),
-            due_date: &due,
-            period_key: Some(&period.key()),
-            payload_enc: &app.vault.seal(Field::Photo, &payload),
-            reason: &reason,
-        },
-    )
-    .await;
-    match inserted {
-        Ok(()) => {}
-        Err(err) if is_unique_violation(&err) => {
-            tx.rollback().await?;
-            return Err(review_pending());
-        }
-        Err(err) => return Err(err.into()),
+    let inserted = unless_taken(
+        reviews::insert(
+            &mut tx,
+            reviews::NewReview {
+                id: &id,
+                kind: Kind::Identity.as_str(),
+                account_id: a.id(),
+                submitted_at: app.clock.unix(),
+                due_date: &due,
+                period_key: Some(&period.key()),
+                payload_enc: &app.vault.seal(Field::Photo, &payload),
+                reason: &reason,
+            },
+        )
+        .await,
+    )?;
+    if inserted.is_none() {
+        tx.rollback().await?;
+        return Err(review_pending());
     }
     for (slot, photo) in [("front", &form.front), ("back", &form.back), ("handheld", &form.handheld)] {
         reviews::insert_photo(&mut tx, &id, slot, &app.vault.seal(Field::Photo, photo.bytes())).await?;

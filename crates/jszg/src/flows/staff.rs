@@ -85,8 +85,10 @@ pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
     let password = initial_password();
     let secret = totp::generate_secret();
     let hash = app.hasher.hash(&password).await?;
-    match staff::insert(&app.db, username, role.as_str(), &hash, &app.vault.seal(Field::Totp, &secret), app.clock.unix()).await {
-        Ok(id) => {
+    match crate::store::unless_taken(
+        staff::insert(&app.db, username, role.as_str(), &hash, &app.vault.seal(Field::Totp, &secret), app.clock.unix()).await,
+    )? {
+        Some(id) => {
             let mut tx = app.db.begin().await?;
             audit::append(
                 &mut tx,
@@ -103,10 +105,7 @@ pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
             tx.commit().await?;
             Ok(Created { password, totp_secret: totp::base32(&secret) })
         }
-        Err(err) if crate::store::is_unique_violation(&err) => {
-            Err(AppError::conflict("staff_exists", "a staff member with that username exists"))
-        }
-        Err(err) => Err(err.into()),
+        None => Err(AppError::conflict("staff_exists", "a staff member with that username exists")),
     }
 }
 
