@@ -250,17 +250,18 @@ pub struct QueueItem {
     pub name: String,
 }
 
-async fn item(app: &App, r: &store::Review) -> AppResult<QueueItem> {
+/// What the queue shows of an item; the applicant's masked number comes
+/// from their sealed document number.
+fn item(app: &App, r: &store::Review, doc_type: &str, doc_number_enc: &[u8], name: &str) -> AppResult<QueueItem> {
     let today = app.clock.today();
     let due = jszg_domain::parse_date(&r.due_date).unwrap_or(today);
     let left = if due >= today { app.calendar.working_days_between(today, due) } else { -app.calendar.working_days_between(due, today) };
-    let (doc_type, masked, name) = match accounts::find_by_id(&app.db, r.account_id).await? {
-        Some(row) => {
-            let a = Applicant::open(app, row)?;
-            (a.doc_type().as_str().to_owned(), a.doc.masked(), a.row.name.clone())
-        }
-        None => (String::new(), String::new(), String::new()),
+    let number = app.vault.open_str(Field::DocNumber, doc_number_enc)?;
+    let masked = match doc_type.parse() {
+        Ok(t) => jszg_domain::DocNumber::from_storage(t, number).masked(),
+        Err(_) => String::new(),
     };
+    let (doc_type, name) = (doc_type.to_owned(), name.to_owned());
     Ok(QueueItem {
         id: r.id.clone(),
         kind: r.kind.clone(),
@@ -277,10 +278,7 @@ async fn item(app: &App, r: &store::Review) -> AppResult<QueueItem> {
 
 pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec<QueueItem>> {
     let rows = store::queue(&app.db, kind.map(Kind::as_str), status, 500).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        items.push(item(app, r).await?);
-    }
+    let items = rows.iter().map(|r| item(app, &r.review, &r.doc_type, &r.doc_number_enc, &r.name)).collect::<AppResult<Vec<_>>>()?;
     Ok(items)
 }
 
@@ -350,7 +348,7 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
     log(&mut tx, app, me.member.id, Some(review.account_id), "review_viewed", id).await?;
     tx.commit().await?;
     Ok(ReviewDetail {
-        item: item(app, &review).await?,
+        item: item(app, &review, &a.row.doc_type, &a.row.doc_number_enc, &a.row.name)?,
         submitted,
         reason: review.reason.clone(),
         decision_reason: review.decision_reason.clone(),

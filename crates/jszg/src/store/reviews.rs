@@ -94,13 +94,24 @@ pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Review>, sqlx::Erro
     Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).fetch_all(pool).await?))
 }
 
+/// A queue row with what the queue shows of its applicant, in one query.
+#[derive(sqlx::FromRow)]
+pub struct QueueRow {
+    #[sqlx(flatten)]
+    pub review: Review,
+    pub doc_type: String,
+    pub doc_number_enc: Vec<u8>,
+    pub name: String,
+}
+
 /// The queue, most urgent first: earliest due date, then oldest submission.
-pub async fn queue(db: &Db, kind: Option<&str>, status: &str, limit: i64) -> Result<Vec<Review>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM reviews WHERE status = $1 AND ($2 = '' OR kind = $2)
-         ORDER BY due_date, submitted_at, id LIMIT $3"
-    );
-    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(status).bind(kind.unwrap_or("")).bind(limit).fetch_all(pool).await?))
+pub async fn queue(db: &Db, kind: Option<&str>, status: &str, limit: i64) -> Result<Vec<QueueRow>, sqlx::Error> {
+    const SQL: &str = "SELECT r.id, r.kind, r.account_id, r.status, r.submitted_at, r.due_date, r.period_key, r.payload_enc,
+            r.reason, r.decision_reason, r.decided_by, r.decided_at, a.doc_type, a.doc_number_enc, a.name
+        FROM reviews r JOIN accounts a ON a.id = r.account_id
+        WHERE r.status = $1 AND ($2 = '' OR r.kind = $2)
+        ORDER BY r.due_date, r.submitted_at, r.id LIMIT $3";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(status).bind(kind.unwrap_or("")).bind(limit).fetch_all(pool).await?))
 }
 
 /// Decide a pending item; false when it was already decided.
