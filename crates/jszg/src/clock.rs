@@ -40,6 +40,12 @@ impl Clock {
         jszg_domain::beijing_date(self.now())
     }
 
+    /// Seconds until the next Beijing midnight, when daily limits reset.
+    pub fn secs_to_next_day(&self) -> i64 {
+        let now = self.now();
+        (jszg_domain::next_beijing_midnight(now) - now).whole_seconds()
+    }
+
     /// Pick up an offset another instance may have set.
     pub async fn refresh(&self, db: &Db) -> Result<(), sqlx::Error> {
         if self.follows_database {

@@ -4,7 +4,7 @@
 
 use rand::Rng;
 
-use jszg_domain::{next_beijing_midnight, Email, Phone};
+use jszg_domain::{Email, Phone};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -99,7 +99,7 @@ pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppRes
 
     let mut tx = app.db.begin().await?;
     let Some(used) = codes::take_quota(&mut tx, channel.as_str(), &target_hash, &day, limit).await? else {
-        let retry_after = (next_beijing_midnight(now) - now).whole_seconds();
+        let retry_after = app.clock.secs_to_next_day();
         let what = match target {
             Target::Sms(_) => "该手机号码",
             Target::Email(_) => "该邮箱",

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use jszg_domain::{next_beijing_midnight, DocType, PersonName};
+use jszg_domain::{DocType, PersonName};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
@@ -56,7 +56,7 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
         return Err(AppError::too_many(
             "daily_limit",
             "每日您最多可进行三次实名认证，今日次数已用完，请于明日0点（北京时间）后再试。",
-            Some((next_beijing_midnight(now) - now).whole_seconds()),
+            Some(app.clock.secs_to_next_day()),
         )
         .with("remaining_today", 0));
     };

@@ -143,7 +143,7 @@ pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
         return Err(AppError::too_many(
             "daily_limit",
             format!("该邮箱今日接收重置邮件的次数已达上限（每天最多{limit}次），请查收已发送的邮件，或于明日0点（北京时间）后再试。"),
-            Some((jszg_domain::next_beijing_midnight(now) - now).whole_seconds()),
+            Some(app.clock.secs_to_next_day()),
         ));
     }
     mail_reset_link(&mut tx, app, a.id(), &email, "您在中国教师资格网申请了重置密码。").await?;

@@ -21,7 +21,7 @@ use crate::vault::Field;
 
 pub const COOKIE: &str = "jszg_staff";
 const SESSION_IDLE: i64 = 30 * 60;
-const SESSION_ABSOLUTE: i64 = 10 * 3600;
+pub const SESSION_ABSOLUTE: i64 = 10 * 3600;
 
 /// The reasons a reviewer picks with one click (STAFF-3).
 pub const COMMON_REASONS: [&str; 6] = ["民族错误", "照片不清晰", "姓名与证件不一致", "证件号码错误", "照片旋转或镜像", "证件已过期"];

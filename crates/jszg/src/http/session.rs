@@ -19,20 +19,21 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-fn build(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+/// An HttpOnly cookie, Secure outside development mode (which runs on
+/// plain loopback HTTP).
+fn build(app: &App, name: &str, value: &str, same_site: &str, max_age: i64) -> HeaderValue {
+    let secure = if app.dev { "" } else { "; Secure" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// `Set-Cookie` for a new applicant session: HttpOnly, SameSite=Lax, and
-/// Secure outside development mode (which runs on plain loopback HTTP).
+/// `Set-Cookie` for a new applicant session (SameSite=Lax).
 pub fn session_cookie(app: &App, token: &str) -> HeaderValue {
-    build(COOKIE, token, app.config.sessions.absolute_secs, !app.dev)
+    build(app, COOKIE, token, "Lax", app.config.sessions.absolute_secs)
 }
 
 pub fn clear_session_cookie(app: &App) -> HeaderValue {
-    build(COOKIE, "", 0, !app.dev)
+    build(app, COOKIE, "", "Lax", 0)
 }
 
 /// A signed-in applicant; 401 `not_logged_in` otherwise.
@@ -85,13 +86,9 @@ impl FromRequestParts<App> for StaffSignedIn {
 
 /// `Set-Cookie` for a staff session: stricter than applicants' (SameSite=Strict).
 pub fn staff_cookie(app: &App, token: &str) -> HeaderValue {
-    let secure = if app.dev { "" } else { "; Secure" };
-    HeaderValue::from_str(&format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=36000{secure}", crate::flows::staff::COOKIE))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    build(app, crate::flows::staff::COOKIE, token, "Strict", crate::flows::staff::SESSION_ABSOLUTE)
 }
 
 pub fn clear_staff_cookie(app: &App) -> HeaderValue {
-    let secure = if app.dev { "" } else { "; Secure" };
-    HeaderValue::from_str(&format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", crate::flows::staff::COOKIE))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    build(app, crate::flows::staff::COOKIE, "", "Strict", 0)
 }

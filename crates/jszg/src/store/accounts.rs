@@ -140,10 +140,11 @@ pub async fn insert(tx: &mut Tx, a: NewAccount<'_>) -> Result<i64, sqlx::Error> 
         .await?))
 }
 
+const LIVE_REGISTERED_AT: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
+
 /// When the live account holding this number registered, if there is one.
 pub async fn live_registered_at(db: &Db, doc_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
-    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(doc_hash).fetch_optional(pool).await?))
+    Ok(db_run!(db, pool => sqlx::query_scalar(LIVE_REGISTERED_AT).bind(doc_hash).fetch_optional(pool).await?))
 }
 
 /// Archive the live account for this number if it registered before
@@ -191,6 +192,5 @@ pub async fn find_any(db: &Db, doc_hash: &[u8]) -> Result<Vec<i64>, sqlx::Error>
 
 /// Inside a transaction: when the live account for this number registered.
 pub async fn registered_at_tx(tx: &mut Tx, doc_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
-    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(doc_hash).fetch_optional(conn).await?))
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(LIVE_REGISTERED_AT).bind(doc_hash).fetch_optional(conn).await?))
 }

@@ -10,14 +10,14 @@ pub async fn enroll(db: &Db, account_id: i64, entry: &str, now: i64) -> Result<(
     Ok(())
 }
 
+const ENTRIES_OF: &str = "SELECT entry FROM enrollments WHERE account_id = $1 ORDER BY entry";
+
 pub async fn entries_of(db: &Db, account_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    const SQL: &str = "SELECT entry FROM enrollments WHERE account_id = $1 ORDER BY entry";
-    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(account_id).fetch_all(pool).await?))
+    Ok(db_run!(db, pool => sqlx::query_scalar(ENTRIES_OF).bind(account_id).fetch_all(pool).await?))
 }
 
 pub async fn entries_of_tx(tx: &mut Tx, account_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    const SQL: &str = "SELECT entry FROM enrollments WHERE account_id = $1 ORDER BY entry";
-    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(account_id).fetch_all(conn).await?))
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(ENTRIES_OF).bind(account_id).fetch_all(conn).await?))
 }
 
 pub async fn set_client_secret(db: &Db, entry: &str, secret_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {
