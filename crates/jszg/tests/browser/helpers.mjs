@@ -106,6 +106,10 @@ export async function dragTo(page, targetX, host = '#captcha') {
   const y0 = box.y + box.height / 2;
   await page.mouse.move(x0, y0);
   await page.mouse.down();
+  // A press that missed the handle (the page moved under it) would make the
+  // caller wait for a verdict that never comes: say so at once instead.
+  const state = await page.getAttribute(host, 'data-state');
+  if (state !== 'dragging') throw new Error(`dragTo: the press did not grab the handle (state ${state})`);
   await sleep(60);
   const steps = 32;
   for (let i = 1; i <= steps; i++) {

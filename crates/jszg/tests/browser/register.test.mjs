@@ -49,8 +49,10 @@ test('an applicant registers on a phone-sized screen', async () => {
   await page.fill('#password_confirm', 'Abc#2024x');
   await page.fill('#email', '123456@qq.com');
   await page.fill('#phone', mobile);
-  // Live checks answer as the applicant types.
-  await page.waitForFunction(() => document.querySelector('.msg[data-for="doc_number"]').textContent.includes('✓'));
+  // Live checks answer as the applicant types. Wait for all of them: their
+  // messages move the slider down the page when they appear.
+  await page.waitForFunction(() => ['doc_number', 'name', 'email', 'phone'].every(
+    (f) => document.querySelector(`.msg[data-for="${f}"]`).textContent.includes('✓')));
 
   const solution = await readyPuzzle(page);
   await page.locator('#captcha').scrollIntoViewIfNeeded();
