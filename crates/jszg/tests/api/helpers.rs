@@ -63,12 +63,18 @@ async fn fresh_postgres(admin_url: &str) -> String {
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
     if CLEANED.set(()).is_ok() {
-        // Databases of earlier runs: this process owns the prefix now.
+        // Databases left behind by earlier runs.
         let stale: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'jszg\\_t\\_%'")
             .fetch_all(&mut admin)
             .await
             .unwrap_or_default();
-        for name in stale {
+        // Only those of processes that are gone: parallel test runs share the server.
+        let alive = |name: &str| {
+            name.strip_prefix("jszg_t_")
+                .and_then(|rest| rest.split('_').next())
+                .is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists())
+        };
+        for name in stale.into_iter().filter(|n| !alive(n)) {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
         }
     }
