@@ -11,7 +11,6 @@ use thiserror::Error;
 use time::{Date, Month};
 
 use crate::text::{fold_and_trim, Shown};
-use crate::validity::Period;
 
 /// The four kinds of identity document an applicant may register with.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,15 +46,6 @@ impl DocType {
             DocType::HkMoPermit => "港澳居民来往内地通行证",
             DocType::TwPermit => "五年有效期台湾居民来往大陆通行证",
             DocType::HmtResidence => "港澳台居民居住证",
-        }
-    }
-
-    /// Validity periods a document of this type can have (DOC-3).
-    pub const fn allowed_periods(&self) -> &'static [Period] {
-        match self {
-            DocType::ResidentId => &[Period::Y5, Period::Y10, Period::Y20, Period::Long],
-            DocType::HkMoPermit => &[Period::Y5, Period::Y10],
-            DocType::TwPermit | DocType::HmtResidence => &[Period::Y5],
         }
     }
 
@@ -462,9 +452,6 @@ mod tests {
         assert_eq!("passport".parse::<DocType>(), Err(UnknownDocType));
         assert_eq!("Resident_Id".parse::<DocType>(), Err(UnknownDocType));
         assert_eq!(DocType::TwPermit.label_zh(), "五年有效期台湾居民来往大陆通行证");
-        assert_eq!(DocType::HkMoPermit.allowed_periods(), &[Period::Y5, Period::Y10]);
-        assert_eq!(DocType::ResidentId.allowed_periods().len(), 4);
-        assert_eq!(DocType::HmtResidence.allowed_periods(), &[Period::Y5]);
     }
 
     #[test]
@@ -710,9 +697,6 @@ mod tests {
             }
             if let Ok(x) = s.parse::<Sex>() {
                 prop_assert_eq!(x.as_str(), s.as_str());
-            }
-            if let Ok(p) = s.parse::<Period>() {
-                prop_assert_eq!(p.as_str(), s.as_str());
             }
             let _ = resident_check_char(&s);
         }

@@ -24,6 +24,19 @@ pub enum Period {
     Long,
 }
 
+// Declared here rather than in doc.rs so that documents know nothing of
+// validity periods: the dependency points one way, validity → doc.
+impl DocType {
+    /// Validity periods a document of this type can have (DOC-3).
+    pub const fn allowed_periods(&self) -> &'static [Period] {
+        match self {
+            DocType::ResidentId => &[Period::Y5, Period::Y10, Period::Y20, Period::Long],
+            DocType::HkMoPermit => &[Period::Y5, Period::Y10],
+            DocType::TwPermit | DocType::HmtResidence => &[Period::Y5],
+        }
+    }
+}
+
 impl Period {
     pub const ALL: [Period; 4] = [Period::Y5, Period::Y10, Period::Y20, Period::Long];
 
@@ -180,6 +193,14 @@ mod tests {
     use time::macros::date;
     use time::Month;
 
+    #[test]
+    fn periods_allowed_per_document_type() {
+        assert_eq!(DocType::HkMoPermit.allowed_periods(), &[Period::Y5, Period::Y10]);
+        assert_eq!(DocType::ResidentId.allowed_periods().len(), 4);
+        assert_eq!(DocType::HmtResidence.allowed_periods(), &[Period::Y5]);
+        assert_eq!(DocType::TwPermit.allowed_periods(), &[Period::Y5]);
+    }
+
     const TODAY: Date = date!(2026 - 03 - 15);
 
     #[test]
@@ -255,6 +276,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn period_parser_round_trips(s in any::<String>()) {
+            if let Ok(p) = s.parse::<Period>() {
+                prop_assert_eq!(p.as_str(), s.as_str());
+            }
+        }
+
         #[test]
         fn end_keeps_month_and_day(
             days in 0i64..40_000,

@@ -40,7 +40,9 @@ async fn main() -> Result<()> {
         let (client, base, doc) = (client.clone(), base.clone(), docs[i % docs.len()].clone());
         handles.push(tokio::spawn(async move {
             let mut ok = 0usize;
+            let mut latencies = Vec::with_capacity(chunk.len());
             for token in chunk {
+                let sent = Instant::now();
                 let res = client
                     .post(format!("{base}/api/v1/sessions"))
                     .json(&json!({ "doc_number": doc, "password": PASSWORD, "captcha_token": token, "entry": "certification" }))
@@ -49,19 +51,28 @@ async fn main() -> Result<()> {
                 if res.map(|r| r.status().is_success()).unwrap_or(false) {
                     ok += 1;
                 }
+                latencies.push(sent.elapsed());
             }
-            ok
+            (ok, latencies)
         }));
     }
     let mut ok = 0;
+    let mut latencies = Vec::new();
     for h in handles {
-        ok += h.await?;
+        let (n, l) = h.await?;
+        ok += n;
+        latencies.extend(l);
     }
+    latencies.sort();
+    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied();
     let elapsed = started.elapsed();
     let login_rate = ok as f64 / elapsed.as_secs_f64();
 
     let verify_rate = reference_verify_rate(Duration::from_secs(5));
     println!("logins: {ok}/{logins} in {:.2} s = {login_rate:.1} logins/s", elapsed.as_secs_f64());
+    if let (Some(p50), Some(p99)) = (pct(0.50), pct(0.99)) {
+        println!("login latency: p50 {:.1} ms, p99 {:.1} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
+    }
     println!("reference argon2id verify (m=19456 KiB, t=2, p=1, 2 threads): {verify_rate:.1} verifies/s");
     println!("login cost / verify cost: {:.3} (goal <= 1.15)", verify_rate / login_rate);
 

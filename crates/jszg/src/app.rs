@@ -1,11 +1,10 @@
-//! Wiring: the shared state every handler and flow receives, start-up, and
-//! the server loop with its background tasks.
+//! The shared state every handler and flow receives, and how it is built at
+//! start-up. The server loop that uses it lives in `server.rs`, above.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use crate::adapters::authority::{HttpAuthority, IdentityAuthority, ReferenceRegistry};
 use crate::adapters::delivery::Couriers;
@@ -15,7 +14,7 @@ use crate::adapters::sms::SmsClient;
 use crate::clock::Clock;
 use crate::config::AuthorityProvider;
 use crate::config::Config;
-use crate::store::{captchas, sessions, Db};
+use crate::store::Db;
 use crate::vault::{KeyMaterial, Vault};
 use jszg_domain::WorkingCalendar;
 
@@ -30,7 +29,7 @@ pub struct App {
     pub outbox_wake: Arc<Notify>,
     pub authority: Arc<dyn IdentityAuthority>,
     pub calendar: Arc<WorkingCalendar>,
-    pub metrics: Arc<crate::http::metrics::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub dev: bool,
 }
 
@@ -110,29 +109,6 @@ impl App {
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
     }
-
-    /// Serve until `shutdown` resolves; background tasks stop with it.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        if self.config.outbox.worker {
-            tasks.push(tokio::spawn(crate::flows::notify::run_worker(self.clone(), stop_rx.clone())));
-        }
-        tasks.push(tokio::spawn(housekeeping(self.clone(), stop_rx)));
-        let router = crate::http::router(self.clone());
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        let _ = stop_tx.send(true);
-        for task in tasks {
-            let _ = task.await;
-        }
-        result
-    }
 }
 
 fn load_calendar(config: &Config, today: time::Date) -> Result<WorkingCalendar, StartError> {
@@ -143,7 +119,11 @@ fn load_calendar(config: &Config, today: time::Date) -> Result<WorkingCalendar, 
     }
     for year in [today.year(), today.year() + 1] {
         if !calendar.has_year(year) {
-            tracing::warn!(year, "no working-day calendar for this year: only weekends count as days off; add its file to calendar_files");
+            // Next year is checked too: review deadlines reach into it from December on.
+            tracing::warn!(
+                year,
+                "no working-day calendar for {year}: only weekends count as days off in {year}; add its file to calendar_files"
+            );
         }
     }
     Ok(calendar)
@@ -170,22 +150,4 @@ fn load_keys(config: &Config, dev: bool) -> Result<KeyMaterial, StartError> {
         tracing::warn!(path = %path.display(), "development mode uses the generated key file");
     }
     Ok(KeyMaterial::load(&path)?)
-}
-
-/// Drop expired captcha rows and sessions now and then; they are refused
-/// when expired anyway, this only keeps the tables small.
-async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            _ = stop.changed() => return,
-        }
-        let now = app.clock.unix();
-        if let Err(err) = captchas::purge_expired(&app.db, now).await {
-            tracing::warn!(error = %err, "housekeeping failed");
-        }
-        if let Err(err) = sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
-            tracing::warn!(error = %err, "housekeeping failed");
-        }
-    }
 }

@@ -62,3 +62,11 @@ impl Clock {
         Ok(self.now())
     }
 }
+
+/// An instant as RFC 3339 (UTC), as the API shows instants.
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

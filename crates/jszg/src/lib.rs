@@ -5,9 +5,13 @@ pub mod adapters;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod flows;
 pub mod http;
+pub mod message;
+pub mod metrics;
+pub mod server;
 pub mod store;
 pub mod vault;
 

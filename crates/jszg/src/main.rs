@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(%local, backend, dev, "listening on http://{local}");
-            app.serve(listener, shutdown_signal()).await.map_err(|e| e.to_string())
+            jszg::server::serve(app, listener, shutdown_signal()).await.map_err(|e| e.to_string())
         }
         Command::ImportAccounts { file, common } => {
             let app = start_for_command(common).await?;

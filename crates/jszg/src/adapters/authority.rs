@@ -6,12 +6,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use jszg_domain::{DocNumber, PersonName};
 
+use crate::crypto::sign;
 use crate::store::{identities, Db};
 use crate::vault::{Field, Vault};
 
@@ -106,14 +105,6 @@ struct Request<'a> {
 #[derive(Deserialize)]
 struct Response {
     result: String,
-}
-
-pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    mac.update(timestamp.as_bytes());
-    mac.update(b"\n");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
 }
 
 impl HttpAuthority {

@@ -5,7 +5,7 @@
 use crate::adapters::mail::Mailer;
 use crate::adapters::sms::SmsClient;
 use crate::config::EntriesConfig;
-use crate::flows::notify::{Channel, Message};
+use crate::message::{Channel, Message};
 
 /// The configured channels. A channel without settings keeps its messages
 /// in the outbox, which development mode shows; production refuses to start
@@ -78,7 +78,7 @@ impl Webhooks {
             .header("Content-Type", "application/json")
             .header("X-Jszg-Event-Id", format!("outbox-{outbox_id}"))
             .header("X-Jszg-Timestamp", &timestamp)
-            .header("X-Jszg-Signature", crate::adapters::authority::sign(secret, &timestamp, body))
+            .header("X-Jszg-Signature", crate::crypto::sign(secret, &timestamp, body))
             .body(body.to_vec())
             .send()
             .await

@@ -7,7 +7,7 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::SmtpConfig;
-use crate::flows::notify::Message;
+use crate::message::Message;
 
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::{SmsConfig, SmsProvider};
-use crate::flows::notify::{Message, SmsTemplate};
+use crate::message::{Message, SmsTemplate};
 
 pub struct SmsClient {
     config: SmsConfig,
@@ -48,7 +48,7 @@ impl SmsClient {
         let endpoint = self.config.endpoint.as_deref().unwrap_or("https://dysmsapi.aliyuncs.com/");
         let key = if template == self.config.code_template { "code" } else { "content" };
         let template_param = serde_json::json!({ key: param }).to_string();
-        let nonce = crate::flows::captcha::random_token(16);
+        let nonce = crate::crypto::random_token(16);
         let timestamp =
             now.format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).map_err(|e| e.to_string())?;
         let mut params: Vec<(&str, &str)> = vec![

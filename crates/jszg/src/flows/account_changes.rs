@@ -6,9 +6,9 @@ use jszg_domain::{Email, Password, Phone};
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::codes::{self, CodePurpose, Target};
-use crate::flows::profile::review_pending;
 use crate::store::{accounts, audit, sessions, Tx};
 use crate::vault::Field;
 

@@ -180,3 +180,8 @@ pub fn mask_phone(phone: &str) -> String {
 pub fn mask_email(email: &str) -> String {
     jszg_domain::Email::parse(email).map(|e| e.masked()).unwrap_or_else(|_| "*****".into())
 }
+
+/// What every change refuses while a manual review is pending (MR-4).
+pub fn review_pending() -> AppError {
+    AppError::conflict("review_pending", "您已提交人工审核，请耐心等待。审核期间不能修改所提交的信息。")
+}

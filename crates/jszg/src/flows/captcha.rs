@@ -2,13 +2,10 @@
 //! their answers kept only in the database, and a pass yields a single-use
 //! token bound to the purpose it was requested for.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine;
-use rand::RngCore;
-
 use jszg_captcha::{Challenge, InputKind, TrackPoint};
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::store::{captchas, throttles};
 
@@ -110,11 +107,4 @@ fn throttled(retry_after: i64) -> AppError {
 
 fn token_hash(app: &App, token: &str) -> Vec<u8> {
     app.vault.mac(&[b"captcha_token", token.as_bytes()])
-}
-
-/// A URL-safe random string of `bytes` bytes of entropy.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    B64URL.encode(buf)
 }

@@ -8,7 +8,8 @@ use jszg_domain::{Email, Phone};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::flows::notify::{self, Channel, Message, SmsTemplate};
+use crate::flows::notify;
+use crate::message::{Channel, Message, SmsTemplate};
 use crate::store::{codes, Tx};
 use crate::vault::Field;
 

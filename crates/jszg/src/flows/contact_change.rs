@@ -10,13 +10,14 @@ use serde_json::json;
 use jszg_domain::{Email, Phone};
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone};
-use crate::flows::captcha::random_token;
 use crate::flows::codes::{self, CodePurpose, Target};
-use crate::flows::notify::{self, Message};
+use crate::flows::notify;
 use crate::flows::recovery::{self, mail_reset_link};
 use crate::flows::reviews::{self, parse_reason, Kind, Photo, CONTACT_WORKING_DAYS};
+use crate::message::Message;
 use crate::store::{accounts, audit, enrollments, recoveries, reviews as store, unless_taken, Tx};
 use crate::vault::Field;
 

@@ -5,9 +5,9 @@
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::Entry;
-use crate::flows::captcha::random_token;
 use crate::flows::login::account_name;
 use crate::store::{accounts, enrollments};
 use crate::vault::Field;

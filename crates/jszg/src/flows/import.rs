@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::adapters::passwords;
 use crate::app::App;
 use crate::error::AppResult;
-use crate::store::{accounts, audit, unless_taken};
+use crate::store::{accounts, audit};
 use crate::vault::Field;
 
 /// Rows written per transaction.
@@ -114,45 +114,61 @@ async fn write_batch(app: &App, rows: Vec<Row>, report: &mut Report) -> AppResul
         return Ok(());
     }
     let v = &app.vault;
+    struct Sealed {
+        doc_hash: Vec<u8>,
+        doc_enc: Vec<u8>,
+        email_enc: Option<Vec<u8>>,
+        email_hash: Option<Vec<u8>>,
+        phone_enc: Option<Vec<u8>>,
+        phone_hash: Option<Vec<u8>>,
+    }
+    let sealed: Vec<Sealed> = rows
+        .iter()
+        .map(|row| Sealed {
+            doc_hash: v.lookup(Field::DocNumber, row.doc.as_str()),
+            doc_enc: v.seal_str(Field::DocNumber, row.doc.as_str()),
+            email_enc: row.email.as_deref().map(|e| v.seal_str(Field::Email, e)),
+            email_hash: row.email.as_deref().map(|e| v.lookup(Field::Email, e)),
+            phone_enc: row.phone.as_deref().map(|p| v.seal_str(Field::Phone, p)),
+            phone_hash: row.phone.as_deref().map(|p| v.lookup(Field::Phone, p)),
+        })
+        .collect();
+    let new: Vec<accounts::NewAccount> = rows
+        .iter()
+        .zip(&sealed)
+        .map(|(row, s)| accounts::NewAccount {
+            doc_type: row.doc.doc_type().as_str(),
+            doc_hash: &s.doc_hash,
+            doc_number_enc: &s.doc_enc,
+            name: row.name.as_str(),
+            validity_period: None,
+            validity_start: None,
+            validity_end: None,
+            password_hash: row.hash.as_deref(),
+            email_enc: s.email_enc.as_deref(),
+            email_hash: s.email_hash.as_deref(),
+            phone_enc: s.phone_enc.as_deref(),
+            phone_hash: s.phone_hash.as_deref(),
+            registered_at: row.registered_at,
+        })
+        .collect();
     let mut tx = app.db.begin().await?;
-    for row in rows {
-        let doc_hash = v.lookup(Field::DocNumber, row.doc.as_str());
-        // SAVEPOINT-free duplicate handling: look first, then insert; the
-        // batch transaction holds the write lock, so nobody slips between.
-        if let Some(existing) = accounts::registered_at_tx(&mut tx, &doc_hash).await? {
-            if existing == row.registered_at {
-                report.already += 1;
-            } else {
-                report.refused.push((row.line, "duplicate: this number already has an account".into()));
-            }
-            continue;
-        }
-        let email_enc = row.email.as_deref().map(|e| v.seal_str(Field::Email, e));
-        let email_hash = row.email.as_deref().map(|e| v.lookup(Field::Email, e));
-        let phone_enc = row.phone.as_deref().map(|p| v.seal_str(Field::Phone, p));
-        let phone_hash = row.phone.as_deref().map(|p| v.lookup(Field::Phone, p));
-        let inserted = accounts::insert(
-            &mut tx,
-            accounts::NewAccount {
-                doc_type: row.doc.doc_type().as_str(),
-                doc_hash: &doc_hash,
-                doc_number_enc: &v.seal_str(Field::DocNumber, row.doc.as_str()),
-                name: row.name.as_str(),
-                validity_period: None,
-                validity_start: None,
-                validity_end: None,
-                password_hash: row.hash.as_deref(),
-                email_enc: email_enc.as_deref(),
-                email_hash: email_hash.as_deref(),
-                phone_enc: phone_enc.as_deref(),
-                phone_hash: phone_hash.as_deref(),
-                registered_at: row.registered_at,
-            },
-        )
-        .await;
-        match unless_taken(inserted)? {
-            Some(_) => report.imported += 1,
-            None => report.refused.push((row.line, "duplicate: this number already has an account".into())),
+    // One multi-row statement per batch: rows whose number is taken are
+    // skipped by the database, then told apart below (already imported, or a
+    // different account holding the number).
+    let inserted: std::collections::HashSet<Vec<u8>> = accounts::insert_many(&mut tx, &new).await?.into_iter().collect();
+    let skipped: Vec<&[u8]> = sealed.iter().map(|s| s.doc_hash.as_slice()).filter(|h| !inserted.contains(*h)).collect();
+    let existing: std::collections::HashMap<Vec<u8>, i64> =
+        accounts::live_registered_at_many(&mut tx, &skipped).await?.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    for (row, s) in rows.iter().zip(&sealed) {
+        let first_in_batch = seen.insert(s.doc_hash.as_slice());
+        if inserted.contains(&s.doc_hash) && first_in_batch {
+            report.imported += 1;
+        } else if existing.get(&s.doc_hash) == Some(&row.registered_at) && !inserted.contains(&s.doc_hash) {
+            report.already += 1;
+        } else {
+            report.refused.push((row.line, "duplicate: this number already has an account".into()));
         }
     }
     audit::append(

@@ -4,74 +4,11 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::app::App;
 use crate::error::AppResult;
+use crate::message::Message;
 use crate::store::{outbox, Tx};
 use crate::vault::Field;
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Email,
-    Wechat,
-    /// An event for a business system (SSO-3), delivered by signed webhook.
-    Business,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-            Channel::Wechat => "wechat",
-            Channel::Business => "business",
-        }
-    }
-}
-
-/// What SMS providers need: messages go out through pre-approved templates.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "template", content = "param", rename_all = "snake_case")]
-pub enum SmsTemplate {
-    Code(String),
-    Notice(String),
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Message {
-    pub channel: Channel,
-    pub to: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Plain text as the recipient reads it.
-    pub body: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub html: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sms: Option<SmsTemplate>,
-}
-
-impl Message {
-    /// An SMS notice: the text goes out through the provider's notice template.
-    pub fn sms_notice(to: &str, text: String) -> Self {
-        Self {
-            channel: Channel::Sms,
-            to: to.to_owned(),
-            subject: None,
-            body: text.clone(),
-            html: None,
-            sms: Some(SmsTemplate::Notice(text)),
-        }
-    }
-
-    /// A plain-text email.
-    pub fn email(to: &str, subject: &str, body: String) -> Self {
-        Self { channel: Channel::Email, to: to.to_owned(), subject: Some(subject.to_owned()), body, html: None, sms: None }
-    }
-}
 
 /// Lookup hash of a recipient, so the development outbox can filter by it.
 pub fn recipient_hash(app: &App, to: &str) -> Vec<u8> {

@@ -8,7 +8,7 @@ use jszg_domain::{DocNumber, DocType, Ethnicity, Region, Sex};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::flows::applicant::{mask_email, mask_phone, Applicant, RealnameStatus};
+use crate::flows::applicant::{mask_email, mask_phone, review_pending, Applicant, RealnameStatus};
 use crate::flows::loose::loose_string;
 use crate::flows::realname;
 use crate::store::{accounts, audit};
@@ -178,10 +178,6 @@ fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<Parse
         None
     };
     Ok(ParsedProfile { ethnicity, sex, birth_date, local_id, permit })
-}
-
-pub fn review_pending() -> AppError {
-    AppError::conflict("review_pending", "您已提交人工审核，请耐心等待。审核期间不能修改所提交的信息。")
 }
 
 pub async fn update(app: &App, a: &Applicant, form: &ProfileForm) -> AppResult<()> {

@@ -9,10 +9,11 @@ use jszg_domain::{DocType, PersonName};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
-use crate::flows::notify::{self, Channel, Message};
-use crate::flows::profile::review_pending;
+use crate::flows::notify;
 use crate::flows::reviews;
+use crate::message::{Channel, Message};
 use crate::store::{accounts, audit, enrollments, realname};
 
 /// RN-3.
@@ -105,7 +106,7 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
                 "doc_number": a.doc.as_str(),
                 "name": name.as_str(),
                 "resubmit_required": true,
-                "occurred_at": crate::http::api::dev::rfc3339(now.unix_timestamp()),
+                "occurred_at": crate::clock::rfc3339(now.unix_timestamp()),
             });
             notify::queue(
                 &mut tx,

@@ -8,13 +8,14 @@ use utoipa::ToSchema;
 use jszg_domain::{DocNumber, PersonName};
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::account_changes::new_password;
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
-use crate::flows::captcha::random_token;
 use crate::flows::codes::{self, CodePurpose, Target};
-use crate::flows::notify::{self, Channel, Message};
+use crate::flows::notify;
 use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
+use crate::message::{Channel, Message};
 use crate::store::{accounts, audit, recoveries, sessions, Tx};
 use crate::vault::Field;
 

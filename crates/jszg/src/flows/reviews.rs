@@ -9,12 +9,13 @@ use serde_json::json;
 use jszg_domain::{PersonName, ReviewPeriod, Validity};
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
+use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
-use crate::flows::captcha::random_token;
-use crate::flows::notify::{self, Message};
-use crate::flows::profile::review_pending;
+use crate::flows::notify;
 use crate::flows::registration::{parse_validity, ValidityInput};
+use crate::message::Message;
 use crate::store::{accounts, audit, reviews, unless_taken, Tx};
 use crate::vault::Field;
 
@@ -231,7 +232,7 @@ pub async fn latest_identity_summary(app: &App, a: &Applicant) -> AppResult<Opti
     Ok(Some(json!({
         "id": review.id,
         "status": review.status,
-        "submitted_at": crate::http::api::dev::rfc3339(review.submitted_at),
+        "submitted_at": crate::clock::rfc3339(review.submitted_at),
         "due_date": review.due_date,
         "decision_reason": review.decision_reason,
         "remaining_in_period": (PERIOD_LIMIT - used).max(0),

@@ -3,9 +3,9 @@
 //! changes and resets.
 
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::AppResult;
 use crate::flows::applicant::{Applicant, Entry};
-use crate::flows::captcha::random_token;
 use crate::store::{sessions, Tx};
 
 pub const COOKIE: &str = "jszg_session";

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use crate::adapters::passwords::Verdict;
 use crate::adapters::totp;
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::Applicant;
-use crate::flows::captcha::random_token;
 use crate::flows::reviews::{self, Kind};
 use crate::flows::{contact_change, profile};
 use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
@@ -266,7 +266,7 @@ fn item(app: &App, r: &store::Review, doc_type: &str, doc_number_enc: &[u8], nam
         id: r.id.clone(),
         kind: r.kind.clone(),
         status: r.status.clone(),
-        submitted_at: crate::http::api::dev::rfc3339(r.submitted_at),
+        submitted_at: crate::clock::rfc3339(r.submitted_at),
         due_date: r.due_date.clone(),
         working_days_left: left,
         overdue: today > due && r.status == "pending",
@@ -337,10 +337,10 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
             id: h.id,
             kind: h.kind,
             status: h.status,
-            submitted_at: crate::http::api::dev::rfc3339(h.submitted_at),
+            submitted_at: crate::clock::rfc3339(h.submitted_at),
             reason: h.reason,
             decision_reason: h.decision_reason,
-            decided_at: h.decided_at.map(crate::http::api::dev::rfc3339),
+            decided_at: h.decided_at.map(crate::clock::rfc3339),
             decided_by,
         });
     }
@@ -460,7 +460,7 @@ pub async fn search_audit(
             None => None,
         };
         out.push(AuditEntry {
-            at: crate::http::api::dev::rfc3339(row.at),
+            at: crate::clock::rfc3339(row.at),
             actor_kind: row.actor_kind,
             actor,
             account,

@@ -2,40 +2,22 @@
 //! status from this process, and the outbox backlog from the database
 //! (which every instance shares).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
-use crate::db_run;
-
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-}
-
-impl Metrics {
-    pub fn count(&self, method: &str, route: &str, status: u16) {
-        if let Ok(mut map) = self.requests.lock() {
-            *map.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
-        }
-    }
-}
+use crate::store::outbox;
 
 pub async fn render(State(app): State<App>) -> Response {
     let mut out = String::new();
     out.push_str("# HELP jszg_http_requests_total HTTP requests by route pattern and status.\n# TYPE jszg_http_requests_total counter\n");
-    if let Ok(map) = app.metrics.requests.lock() {
-        for ((method, route, status), n) in map.iter() {
-            let _ = writeln!(out, "jszg_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
-        }
+    for ((method, route, status), n) in app.metrics.snapshot() {
+        let _ = writeln!(out, "jszg_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
     }
-    const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status";
-    let backlog: Result<Vec<(String, i64)>, sqlx::Error> = db_run!(&app.db, pool => sqlx::query_as(SQL).fetch_all(pool).await);
+    let backlog = outbox::backlog(&app.db).await;
     out.push_str("# HELP jszg_outbox_messages Outbox messages by status.\n# TYPE jszg_outbox_messages gauge\n");
     match backlog {
         Ok(rows) => {

@@ -140,6 +140,77 @@ pub async fn insert(tx: &mut Tx, a: NewAccount<'_>) -> Result<i64, sqlx::Error> 
         .await?))
 }
 
+/// `($1, …, $13), ($14, …)`: placeholders for `rows` rows of `cols` values.
+fn value_rows(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Insert many live accounts in one statement (legacy import). Rows whose
+/// number already has a live account are skipped; returns the lookup hashes
+/// of the rows inserted. Both databases cap a statement's parameters (SQLite
+/// at 32,766), so callers keep batches to a few hundred rows.
+pub async fn insert_many(tx: &mut Tx, rows: &[NewAccount<'_>]) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO accounts (doc_type, doc_hash, doc_number_enc, name, validity_period, validity_start,
+            validity_end, password_hash, email_enc, email_hash, phone_enc, phone_hash, registered_at)
+        VALUES {} ON CONFLICT (doc_hash) WHERE archived_at IS NULL DO NOTHING RETURNING doc_hash",
+        value_rows(rows.len(), 13)
+    );
+    Ok(tx_run!(tx, conn => {
+        let mut q = sqlx::query_scalar(&sql);
+        for a in rows {
+            q = q
+                .bind(a.doc_type)
+                .bind(a.doc_hash)
+                .bind(a.doc_number_enc)
+                .bind(a.name)
+                .bind(a.validity_period)
+                .bind(a.validity_start)
+                .bind(a.validity_end)
+                .bind(a.password_hash)
+                .bind(a.email_enc)
+                .bind(a.email_hash)
+                .bind(a.phone_enc)
+                .bind(a.phone_hash)
+                .bind(a.registered_at);
+        }
+        q.fetch_all(conn).await?
+    }))
+}
+
+/// Registration times of the live accounts among these lookup hashes.
+pub async fn live_registered_at_many(tx: &mut Tx, doc_hashes: &[&[u8]]) -> Result<Vec<(Vec<u8>, i64)>, sqlx::Error> {
+    if doc_hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT doc_hash, registered_at FROM accounts WHERE archived_at IS NULL AND doc_hash IN {}",
+        value_rows(1, doc_hashes.len())
+    );
+    Ok(tx_run!(tx, conn => {
+        let mut q = sqlx::query_as(&sql);
+        for h in doc_hashes {
+            q = q.bind(*h);
+        }
+        q.fetch_all(conn).await?
+    }))
+}
+
 const LIVE_REGISTERED_AT: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
 
 /// When the live account holding this number registered, if there is one.
@@ -188,9 +259,4 @@ pub async fn set_reviewed_identity(
 pub async fn find_any(db: &Db, doc_hash: &[u8]) -> Result<Vec<i64>, sqlx::Error> {
     const SQL: &str = "SELECT id FROM accounts WHERE doc_hash = $1 ORDER BY id DESC";
     Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(doc_hash).fetch_all(pool).await?))
-}
-
-/// Inside a transaction: when the live account for this number registered.
-pub async fn registered_at_tx(tx: &mut Tx, doc_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
-    Ok(tx_run!(tx, conn => sqlx::query_scalar(LIVE_REGISTERED_AT).bind(doc_hash).fetch_optional(conn).await?))
 }

@@ -77,3 +77,9 @@ pub async fn list(db: &Db, recipient_hash: Option<&[u8]>, limit: i64) -> Result<
         Some(hash) => db_run!(db, pool => sqlx::query_as(ONE).bind(limit).bind(hash).fetch_all(pool).await?),
     })
 }
+
+/// Messages by status, for the metrics page.
+pub async fn backlog(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status";
+    db_run!(db, pool => sqlx::query_as(SQL).fetch_all(pool).await)
+}

@@ -130,11 +130,10 @@ pub async fn spawn_with(config: Config, dir: Option<tempfile::TempDir>) -> TestA
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = app.clone();
     tokio::spawn(async move {
-        let _ = served
-            .serve(listener, async move {
-                let _ = rx.await;
-            })
-            .await;
+        let _ = jszg::server::serve(served, listener, async move {
+            let _ = rx.await;
+        })
+        .await;
     });
     TestApp { api: Api::new(addr), app, database_url, shutdown: Some(tx), _dir: dir }
 }

@@ -7,7 +7,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use jszg_domain::{DocNumber, Email, PersonName, Phone};
@@ -52,10 +51,6 @@ pub struct OutboxMessage {
     pub sent_at: Option<String>,
 }
 
-pub fn rfc3339(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
-}
-
 /// Normalise an address the way messages are addressed, so `?to=` finds
 /// them however the developer typed it.
 pub fn normalise_recipient(raw: &str) -> String {
@@ -81,10 +76,10 @@ pub async fn list_messages(app: &App, to: Option<&str>, limit: i64) -> AppResult
                 subject: message.subject,
                 body: message.body,
                 html: message.html,
-                created_at: rfc3339(row.created_at),
+                created_at: crate::clock::rfc3339(row.created_at),
                 status: row.status,
                 attempts: row.attempts,
-                sent_at: row.sent_at.map(rfc3339),
+                sent_at: row.sent_at.map(crate::clock::rfc3339),
             })
         })
         .collect()

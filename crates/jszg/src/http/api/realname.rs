@@ -122,7 +122,7 @@ pub async fn apply(
     multipart: Multipart,
 ) -> AppResult<(StatusCode, axum::Json<ReviewSubmitted>)> {
     if current.applicant.realname() == crate::flows::applicant::RealnameStatus::ReviewPending {
-        return Err(crate::flows::profile::review_pending());
+        return Err(crate::flows::applicant::review_pending());
     }
     let mut parts = read_multipart(multipart).await?;
     let mut photo = |slot: &'static str| parts.remove(slot).unwrap_or_default();
