@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every requirement id used in the code (REG-4, CODE-1, REC-2a …) must have
+# its own row in docs/requirements.md. Run from anywhere:
+#   bash docs/check-requirements.sh
+# Exits 1 and lists the ids that have no row.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Tokens of the same shape that are standards, not requirements.
+not_ids='^(AES|SHA|UTF|ISO|RFC|GB|TLS|HTTP|MD|CRC|TC|ES|RS|HS|PS|P|X)-'
+
+used=$(grep -rhoIE '\b[A-Z]{2,6}-[0-9]+[a-z]?\b' \
+         --exclude-dir=node_modules --exclude-dir=target --exclude-dir=screenshots \
+         crates migrations bench .ci 2>/dev/null \
+       | grep -vE "$not_ids" | sort -u || true)
+
+missing=()
+for id in $used; do
+  grep -qE "^\| ${id} \|" docs/requirements.md || missing+=("$id")
+done
+
+count=$(printf '%s\n' $used | grep -c . || true)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "docs/requirements.md has no row for: ${missing[*]}" >&2
+  echo "Add a line '| ID | rule | enforced in |' under its section." >&2
+  exit 1
+fi
+echo "requirements: all $count ids used in the code are in docs/requirements.md"
