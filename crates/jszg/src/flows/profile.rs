@@ -77,7 +77,7 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         value.as_deref().map(|v| app.vault.open_str(field, v)).transpose().map_err(Into::into)
     };
     let ethnicity = a.ethnicity();
-    let review = realname::review_summary(app, a).await?;
+    let (remaining_today, review) = realname::standing(app, a).await?;
     Ok(Me {
         doc_type: a.doc_type().as_str().into(),
         doc_type_label: a.doc_type().label_zh().into(),
@@ -99,7 +99,7 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         }),
         profile_complete: a.profile_complete(),
         profile_fields: profile_fields(a.doc_type()),
-        realname: RealnameOut { status: a.realname(), remaining_today: realname::remaining_today(app, a.id()).await?, review },
+        realname: RealnameOut { status: a.realname(), remaining_today, review },
         wechat_bound: false,
     })
 }

@@ -29,6 +29,27 @@ pub async fn review_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_
     reviews::latest_identity_summary(app, a).await
 }
 
+/// Real-name attempts left today and the latest review, in one query (for `/api/v1/me`).
+pub async fn standing(app: &App, a: &Applicant) -> AppResult<(i64, Option<serde_json::Value>)> {
+    let today = app.clock.today();
+    let day = jszg_domain::format_date(today);
+    let period = jszg_domain::ReviewPeriod::containing(today);
+    let s = crate::store::reviews::standing(&app.db, a.id(), &day, &period.key(), reviews::Kind::Identity.as_str()).await?;
+    let remaining_today = (DAILY_ATTEMPTS - s.attempts_used).max(0);
+    let review = match (s.id, s.status, s.submitted_at, s.due_date) {
+        (Some(id), Some(status), Some(submitted_at), Some(due_date)) => Some(serde_json::json!({
+            "id": id,
+            "status": status,
+            "submitted_at": crate::clock::rfc3339(submitted_at),
+            "due_date": due_date,
+            "decision_reason": s.decision_reason,
+            "remaining_in_period": (reviews::PERIOD_LIMIT - s.reviews_used).max(0),
+        })),
+        _ => None,
+    };
+    Ok((remaining_today, review))
+}
+
 pub struct Verified {
     pub remaining_today: i64,
     pub name: String,

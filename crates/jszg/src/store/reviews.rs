@@ -121,3 +121,28 @@ pub async fn decide(tx: &mut Tx, id: &str, status: &str, reason: Option<&str>, s
     let done = tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(status).bind(reason).bind(staff_id).bind(now).execute(conn).await?.rows_affected());
     Ok(done == 1)
 }
+
+/// What `/api/v1/me` shows of real-name standing, in one round trip: the
+/// day's verification attempts, the period's review applications and the
+/// latest review of `kind`.
+#[derive(sqlx::FromRow)]
+pub struct Standing {
+    pub attempts_used: i64,
+    pub reviews_used: i64,
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub due_date: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+pub async fn standing(db: &Db, account_id: i64, day: &str, period_key: &str, kind: &str) -> Result<Standing, sqlx::Error> {
+    const SQL: &str = "SELECT
+            COALESCE((SELECT used FROM realname_attempts WHERE account_id = $1 AND day = $2), 0) AS attempts_used,
+            COALESCE((SELECT used FROM review_quotas WHERE account_id = $1 AND period_key = $3), 0) AS reviews_used,
+            r.id, r.status, r.submitted_at, r.due_date, r.decision_reason
+        FROM (SELECT 1 AS one) AS o
+        LEFT JOIN (SELECT id, status, submitted_at, due_date, decision_reason FROM reviews
+                   WHERE account_id = $1 AND kind = $4 ORDER BY submitted_at DESC, id DESC LIMIT 1) AS r ON TRUE";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(account_id).bind(day).bind(period_key).bind(kind).fetch_one(pool).await?))
+}
