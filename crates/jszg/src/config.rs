@@ -30,7 +30,7 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub sms: Option<SmsConfig>,
     /// The registration agreement shown in the 《注册协议》 dialog; plain text,
-    /// paragraphs separated by blank lines. Read on every page view.
+    /// paragraphs, `一、` headings and `1.` clauses (see `parse_terms`). Read on every page view.
     pub terms_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,

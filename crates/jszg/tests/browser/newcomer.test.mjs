@@ -300,13 +300,19 @@ function ink(png) {
   return { w, h, mask };
 }
 
+/** Share of inked pixels that differ, over the area both cells cover (clips may differ by a pixel). */
 function difference(a, b) {
-  assert.equal(a.mask.length, b.mask.length);
+  const w = Math.min(a.w, b.w);
+  const h = Math.min(a.h, b.h);
   let diff = 0;
   let inked = 0;
-  for (let i = 0; i < a.mask.length; i++) {
-    if (a.mask[i] !== b.mask[i]) diff++;
-    if (a.mask[i] || b.mask[i]) inked++;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = a.mask[y * a.w + x];
+      const q = b.mask[y * b.w + x];
+      if (p !== q) diff++;
+      if (p || q) inked++;
+    }
   }
   return inked ? diff / inked : 0;
 }
@@ -328,7 +334,7 @@ for (const width of WIDTHS) {
         const cell = document.createElement('span');
         cell.id = id;
         cell.textContent = text;
-        Object.assign(cell.style, { display: 'inline-block', width: '2em', height: '1.6em', lineHeight: '1.6em', textAlign: 'center', fontFamily: style.fontFamily, fontSize: '32px', color: '#000', background: '#fff' });
+        Object.assign(cell.style, { display: 'inline-block', verticalAlign: 'top', width: '64px', height: '48px', lineHeight: '48px', overflow: 'hidden', textAlign: 'center', fontFamily: style.fontFamily, fontSize: '32px', color: '#000', background: '#fff' });
         host.parentNode.appendChild(cell);
       }
     });
