@@ -201,12 +201,10 @@ pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) ->
             .with("attempts_left", left)
             .with("expires_in", expires_at - now)
         }
-        Some((_, expires_at)) if expires_at > now => AppError::invalid(
-            "invalid_verification_code",
-            "verification_code",
-            "验证码输入错误次数过多，已失效，请重新获取验证码。",
-        )
-        .with("attempts_left", 0),
+        Some((_, expires_at)) if expires_at > now => {
+            AppError::invalid("invalid_verification_code", "verification_code", "验证码输入错误次数过多，已失效，请重新获取验证码。")
+                .with("attempts_left", 0)
+        }
         _ => wrong_code().with("attempts_left", 0),
     })
 }

@@ -97,7 +97,10 @@ async fn five_wrong_codes_kill_the_code() {
         assert_eq!(error["field"], "verification_code");
         assert_eq!(error["attempts_left"], left);
         let message = error["message"].as_str().unwrap();
-        assert!(message.contains("验证码不正确") && message.contains(&format!("还可输入{left}次")) && message.contains("5分钟内有效"), "{message}");
+        assert!(
+            message.contains("验证码不正确") && message.contains(&format!("还可输入{left}次")) && message.contains("5分钟内有效"),
+            "{message}"
+        );
         assert!(!message.contains("请重新获取"), "the code still works: {message}");
         let expires_in = error["expires_in"].as_i64().unwrap();
         assert!(expires_in > 0 && expires_in <= 300);

@@ -152,7 +152,8 @@ async fn render_profile(
         c.error = Some(err.message.into_owned());
     } else if why == Some("profile_incomplete") && !me.profile_complete {
         // Sent here from a business entry: say why (manual §2.3.1).
-        c.error = Some("您的个人信息尚未完善。对于账号注册后首次登录的或个人信息没有完善的申请人，须先完善个人信息，再办理业务。".to_owned());
+        c.error =
+            Some("您的个人信息尚未完善。对于账号注册后首次登录的或个人信息没有完善的申请人，须先完善个人信息，再办理业务。".to_owned());
     }
     super::render(&ProfilePage {
         c,
