@@ -27,6 +27,17 @@ after(async () => {
 
 const WIDTHS = [360, 1280];
 
+/**
+ * A birth date of its own per applicant (numbers born the same day share
+ * only 1000 sequence values), aged 26–45 in 2020 so a 20-year card fits.
+ */
+let births = 0;
+function uniqueDoc() {
+  births += 1;
+  const day = new Date(Date.UTC(1976, 0, 1) + (births * 97 + Math.floor(Math.random() * 90)) * 86400000);
+  return residentId(day.toISOString().slice(0, 10).replaceAll('-', ''));
+}
+
 /** A context at `width` (a phone at 360, a desktop at 1280), signed in with `cookie` if given. */
 async function open(width, cookie) {
   const mobile = width < 640;
@@ -45,7 +56,7 @@ async function open(width, cookie) {
 }
 
 async function signedIn(width, over = {}, profile = true) {
-  const who = await register(server.base, over);
+  const who = await register(server.base, { doc: uniqueDoc(), ...over });
   const { status, cookie } = await login(server.base, who.doc, who.password);
   assert.equal(status, 200);
   if (profile) {
@@ -130,7 +141,7 @@ for (const width of WIDTHS) {
   test(`${width}px: a reload or the back button keeps the registration fields, never the passwords`, async () => {
     const { context, page, errors } = await open(width);
     await page.goto(`${server.base}/register`);
-    const doc = residentId('19850315');
+    const doc = uniqueDoc();
     const mobile = phone();
     await page.selectOption('#doc_type', 'resident_id');
     await page.fill('#doc_number', doc);
@@ -173,7 +184,7 @@ for (const width of WIDTHS) {
     const { context, page, errors } = await open(width);
     await page.goto(`${server.base}/register`);
     const mobile = phone();
-    await page.fill('#doc_number', residentId('19850315'));
+    await page.fill('#doc_number', uniqueDoc());
     await page.fill('#name', '王小明');
     await page.check('input[name="period"][value="20y"]');
     await page.fill('#start', '2020-05-01');
