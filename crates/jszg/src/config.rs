@@ -30,7 +30,7 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub sms: Option<SmsConfig>,
     /// The registration agreement shown in the 《注册协议》 dialog; plain text,
-    /// paragraphs separated by blank lines. Read on every page view.
+    /// paragraphs, `一、` headings and `1.` clauses (see `parse_terms`). Read on every page view.
     pub terms_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
@@ -42,6 +42,7 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub entries: EntriesConfig,
     pub authority: AuthorityConfig,
+    pub site: SiteConfig,
     /// Extra working-day calendar files (one per year) beside the built-in
     /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
     pub calendar_files: Vec<PathBuf>,
@@ -247,6 +248,20 @@ impl Default for EntriesConfig {
     }
 }
 
+/// What the page footer shows about the operator.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SiteConfig {
+    /// 京公网安备 record number (digits only), shown as 京公网安备{n}号; empty hides the line.
+    pub police_record: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self { police_record: "110402430002".into() }
+    }
+}
+
 /// The identity authority (RN-4).
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -303,6 +318,7 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             entries: EntriesConfig::default(),
             authority: AuthorityConfig::default(),
+            site: SiteConfig::default(),
             calendar_files: Vec::new(),
         }
     }

@@ -219,6 +219,8 @@
 
     function failed(status) {
       setState('failure', status ? TEXT.fail : TEXT.network);
+      // The handle slides home, so it never covers the words 验证失败.
+      moveTo(0);
       root.classList.remove('jszg-captcha--shake');
       void root.offsetWidth; // restart the animation
       root.classList.add('jszg-captcha--shake');

@@ -50,6 +50,8 @@
       return problem;
     }
 
+    // A file that is no picture at all shows no broken-image icon.
+    if (preview) preview.addEventListener('error', function () { preview.hidden = true; });
     input.addEventListener('change', update);
     return {
       check: function () {

@@ -9,6 +9,19 @@
   var remaining = parseInt(form.getAttribute('data-remaining'), 10);
   if (isNaN(remaining)) remaining = 3;
   var busy = false;
+  var used = parseInt(form.getAttribute('data-used'), 10) || 0;
+  var failedToday = !$('verify-failed').hidden;
+
+  // The line under the status: attempts used and left today, their result,
+  // and when they come back (RN-3: three per Beijing day).
+  function attemptsLine() {
+    var el = $('realname-attempts');
+    if (!el) return;
+    var result = failedToday ? (used === 1 ? '，未通过' : '，均未通过') : '';
+    if (remaining <= 0) el.textContent = '今日三次实名认证机会已用完' + result + '，请于明日0点（北京时间）后再试。';
+    else if (used > 0) el.textContent = '今日已进行' + used + '次实名认证' + result + '，还可进行' + remaining + '次。次数于每日0点（北京时间）恢复。';
+    else el.textContent = '每日您可进行三次实名认证，今日还可进行' + remaining + '次。';
+  }
 
   function say(text, kind) {
     $('form-msg').textContent = text || '';
@@ -21,7 +34,10 @@
     $('name').classList.toggle('bad', !!text);
   }
   function setRemaining(n) {
-    if (typeof n === 'number' && !isNaN(n)) remaining = n;
+    if (typeof n === 'number' && !isNaN(n)) {
+      remaining = n;
+      used = Math.max(used, 3 - n);
+    }
     $('confirm-remaining').textContent = String(remaining);
   }
   function hideResults() {
@@ -73,7 +89,10 @@
       var e = (res.body && res.body.error) || {};
       if (typeof e.remaining_today === 'number') setRemaining(e.remaining_today);
       if (res.status === 200) {
+        failedToday = false;
         setRemaining(res.body.remaining_today);
+        attemptsLine();
+        $('apply-review').hidden = true;
         say('');
         $('realname-status').textContent = '提示：实名认证成功。';
         $('realname-status').setAttribute('data-status', 'verified');
@@ -88,9 +107,15 @@
       }
       if (res.status === 422 && e.code === 'realname_failed') {
         say('');
-        $('failed-message').textContent = e.message || '实名认证不通过。';
+        failedToday = true;
+        attemptsLine();
+        // The guidance is the list below; the server's long message says the same.
+        $('failed-message').textContent = '您填写的姓名“' + name + '”与证件信息核验不一致。';
+        var status = $('realname-status');
+        if (status.getAttribute('data-status') === 'none') status.textContent = '提示：实名认证不通过。';
         if (e.guide) { $('ctid-link').setAttribute('href', e.guide); $('failed-ctid').hidden = false; }
         else if (form.getAttribute('data-resident') !== '1') $('failed-ctid').hidden = true;
+        if (form.getAttribute('data-can-review') === '1') $('apply-review').hidden = false;
         $('verify-failed').hidden = false;
         $('verify-failed').scrollIntoView({ block: 'nearest' });
         return;
@@ -101,7 +126,7 @@
         $('name').focus();
         return;
       }
-      if (res.status === 429) setRemaining(0);
+      if (res.status === 429) { setRemaining(0); attemptsLine(); }
       if (res.status === 409 && e.code === 'review_pending') {
         $('verify').disabled = true;
         $('name').readOnly = true;

@@ -187,6 +187,7 @@
       $('submit').disabled = false;
       if (res.status === 201) {
         try { sessionStorage.setItem('jszg.registered', res.body.account.doc_number_masked); } catch (e) {}
+        forgetDraft();
         window.location.href = '/register/done?entry=' + encodeURIComponent(entry);
         return;
       }
@@ -197,8 +198,10 @@
         return;
       }
       var f = fieldOf(e.field);
-      if (f) msg(f, e.message);
-      $('form-msg').textContent = e.message || '提交失败，请稍后重试。';
+      var beside = f && form.querySelector('.msg[data-for="' + f + '"]');
+      // Once, next to the field it is about; the line by the button only for the rest.
+      if (beside) msg(f, e.message);
+      $('form-msg').textContent = beside ? '' : (e.message || '提交失败，请稍后重试。');
       var input = f && $(f);
       if (input && input.focus) input.focus();
     }).catch(function () {
@@ -226,6 +229,35 @@
   $('warning-back').addEventListener('click', function () { $('warning-dialog').close(); });
   form.addEventListener('submit', function (ev) { ev.preventDefault(); submit(false); });
 
+  // What was typed survives a reload or the back button for the length of
+  // the tab session; passwords and the code are never kept.
+  var DRAFT = 'jszg.register.draft';
+  var KEPT = ['doc_type', 'doc_number', 'name', 'start', 'email', 'phone'];
+  function saveDraft() {
+    var d = { period: period(), agree_terms: $('agree_terms').checked };
+    KEPT.forEach(function (k) { d[k] = $(k).value; });
+    try { sessionStorage.setItem(DRAFT, JSON.stringify(d)); } catch (e) {}
+  }
+  function forgetDraft() {
+    try { sessionStorage.removeItem(DRAFT); } catch (e) {}
+  }
+  function restoreDraft() {
+    var d = null;
+    try { d = JSON.parse(sessionStorage.getItem(DRAFT) || 'null'); } catch (e) {}
+    if (!d || typeof d !== 'object') return [];
+    var restored = [];
+    KEPT.forEach(function (k) {
+      if (typeof d[k] === 'string' && d[k]) { $(k).value = d[k]; restored.push(k); }
+    });
+    syncPeriods();
+    var radio = d.period && form.querySelector('input[name="period"][value="' + d.period + '"]');
+    if (radio && !radio.closest('label').hidden) radio.checked = true;
+    $('agree_terms').checked = d.agree_terms === true;
+    return restored;
+  }
+  form.addEventListener('input', saveDraft);
+  form.addEventListener('change', saveDraft);
+
   if (window.JszgCaptcha) {
     captcha = window.JszgCaptcha.mount($('captcha'), {
       purpose: 'sms',
@@ -233,4 +265,8 @@
     });
   }
   syncPeriods();
+  restoreDraft().forEach(function (k) {
+    if (k === 'doc_number' || k === 'name' || k === 'email' || k === 'phone') checkServer(k);
+  });
+  computeEnd();
 })();

@@ -94,6 +94,18 @@
       if (el && el.focus) el.focus();
       return;
     }
+    // The dialog spends nothing, but "您还剩N次机会" must not be asked about
+    // photos the page already knows will be refused.
+    var bad = SLOTS.filter(function (slot) {
+      var problem = photos[slot].check();
+      if (problem) msg(slot, problem);
+      return !!problem;
+    });
+    if (bad.length) {
+      say('有照片不符合要求（JPG格式，小于190KB），请按提示更换后再提交。');
+      $(bad[0]).focus();
+      return;
+    }
     if (remaining <= 0) {
       say('每年1月1日到8月31日、9月1日到12月31日，每个周期您最多可以申请三次人工审核，本周期的次数已用完。');
       return;

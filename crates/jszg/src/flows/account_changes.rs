@@ -73,8 +73,7 @@ pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &
     let mut tx = app.db.begin().await?;
     if !codes::consume(&mut tx, app, target, CodePurpose::ChangePhone, &code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::ChangePhone).await?;
-        return Err(codes::wrong_code());
+        return Err(codes::count_wrong(app, target, CodePurpose::ChangePhone).await?);
     }
     accounts::set_phone(
         &mut tx,
@@ -98,8 +97,7 @@ pub async fn change_email(app: &App, a: &Applicant, raw_email: &str, raw_code: &
     let mut tx = app.db.begin().await?;
     if !codes::consume(&mut tx, app, target, CodePurpose::ChangeEmail, &code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::ChangeEmail).await?;
-        return Err(codes::wrong_code());
+        return Err(codes::count_wrong(app, target, CodePurpose::ChangeEmail).await?);
     }
     accounts::set_email(
         &mut tx,

@@ -182,15 +182,36 @@ pub async fn consume(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePu
     Ok(codes::consume(tx, channel.as_str(), &target_hash, purpose.as_str(), &hash, app.clock.unix()).await?)
 }
 
-pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<()> {
+/// Count a wrong entry and say what is true about the code: wrong, and how
+/// many tries it has left within its five minutes; or dead (expired, never
+/// sent, or too many wrong entries), when only a new code helps.
+pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<AppError> {
     let mut tx = app.db.begin().await?;
-    codes::count_failure(&mut tx, target.channel().as_str(), &target.hash(app), purpose.as_str()).await?;
+    let state = codes::count_failure(&mut tx, target.channel().as_str(), &target.hash(app), purpose.as_str()).await?;
     tx.commit().await?;
-    Ok(())
+    let now = app.clock.unix();
+    Ok(match state {
+        Some((failed, expires_at)) if expires_at > now && failed < codes::MAX_FAILED_ATTEMPTS => {
+            let left = codes::MAX_FAILED_ATTEMPTS - failed;
+            AppError::invalid(
+                "invalid_verification_code",
+                "verification_code",
+                format!("验证码不正确，请核对后重新输入。该验证码还可输入{left}次，获取后5分钟内有效，无需重新获取。"),
+            )
+            .with("attempts_left", left)
+            .with("expires_in", expires_at - now)
+        }
+        Some((_, expires_at)) if expires_at > now => {
+            AppError::invalid("invalid_verification_code", "verification_code", "验证码输入错误次数过多，已失效，请重新获取验证码。")
+                .with("attempts_left", 0)
+        }
+        _ => wrong_code().with("attempts_left", 0),
+    })
 }
 
+/// No live code for the target: expired, used, or never sent.
 pub fn wrong_code() -> AppError {
-    AppError::invalid("invalid_verification_code", "verification_code", "验证码不正确或已失效，请重新获取验证码。")
+    AppError::invalid("invalid_verification_code", "verification_code", "验证码已失效或尚未获取，请重新获取验证码（有效期为5分钟）。")
 }
 
 #[cfg(test)]

@@ -122,8 +122,7 @@ pub async fn request(
     }
     if !codes::consume(&mut tx, app, target, CodePurpose::ContactChange, &code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::ContactChange).await?;
-        return Err(codes::wrong_code());
+        return Err(codes::count_wrong(app, target, CodePurpose::ContactChange).await?);
     }
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
     audit::append(

@@ -225,8 +225,7 @@ pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm:
     let mut tx = app.db.begin().await?;
     if !codes::consume(&mut tx, app, target, CodePurpose::Recovery, &code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::Recovery).await?;
-        return Err(codes::wrong_code().field("code"));
+        return Err(codes::count_wrong(app, target, CodePurpose::Recovery).await?.field("code"));
     }
     set_password_and_end_sessions(&mut tx, app, a.id(), &password_hash, "sms").await?;
     recoveries::end(&mut tx, id).await?;

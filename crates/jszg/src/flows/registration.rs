@@ -220,8 +220,7 @@ pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
     let target = Target::Sms(&reg.phone);
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::Register).await?;
-        return Err(codes::wrong_code());
+        return Err(codes::count_wrong(app, target, CodePurpose::Register).await?);
     }
     tx.commit().await?;
     tracing::info!(account_id, superseded = superseded.is_some(), "account registered");

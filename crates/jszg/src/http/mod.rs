@@ -24,7 +24,7 @@ pub mod session;
 pub fn router(app: App) -> Router {
     let mut routes = Router::new()
         .merge(api::router(app.dev))
-        .merge(pages::router(app.dev))
+        .merge(pages::router(app.dev, &app.config.site))
         .merge(assets::router())
         .route_layer(middleware::from_fn_with_state(app.clone(), log_request));
     if app.dev {
@@ -150,9 +150,19 @@ fn is_cross_site(req: &Request) -> bool {
     !origin_host.eq_ignore_ascii_case(host)
 }
 
+/// Fixed security headers, and `Cache-Control: no-store` on everything but
+/// the static files: pages and JSON answers carry names, masked numbers and
+/// phones, and applicants use shared computers (internet cafés, school
+/// offices). `no-store` also keeps Chromium from restoring a page from the
+/// back/forward cache after 退出登录.
 async fn security_headers(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let cacheable = path.starts_with("/static/") || path == "/favicon.ico";
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    if !cacheable {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let fixed = [
         (
             header::CONTENT_SECURITY_POLICY,

@@ -80,10 +80,11 @@ pub async fn consume(
     Ok(done == 1)
 }
 
-/// Count a wrong entry against the live code, if any.
-pub async fn count_failure(tx: &mut Tx, channel: &str, target_hash: &[u8], purpose: &str) -> Result<(), sqlx::Error> {
+/// Count a wrong entry against the code, if any: its wrong entries so far
+/// and when it expires.
+pub async fn count_failure(tx: &mut Tx, channel: &str, target_hash: &[u8], purpose: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
     const SQL: &str = "UPDATE verification_codes SET failed_attempts = failed_attempts + 1
-        WHERE channel = $1 AND target_hash = $2 AND purpose = $3";
-    tx_run!(tx, conn => sqlx::query(SQL).bind(channel).bind(target_hash).bind(purpose).execute(conn).await?.rows_affected());
-    Ok(())
+        WHERE channel = $1 AND target_hash = $2 AND purpose = $3
+        RETURNING failed_attempts, expires_at";
+    Ok(tx_run!(tx, conn => sqlx::query_as(SQL).bind(channel).bind(target_hash).bind(purpose).fetch_optional(conn).await?))
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod caching;
 mod captcha;
 mod codes;
 mod delivery;

@@ -90,11 +90,27 @@ async fn five_wrong_codes_kill_the_code() {
     let phone = phone();
     let code = app.sms_code(&phone).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    for _ in 0..5 {
-        assert_eq!(app.register(&form(&doc, &phone, wrong)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Each wrong entry says what is true: wrong, tries left, still valid.
+    for left in [4, 3, 2, 1] {
+        let (status, error) = error_code(app.register(&form(&doc, &phone, wrong)).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_verification_code")));
+        assert_eq!(error["field"], "verification_code");
+        assert_eq!(error["attempts_left"], left);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("验证码不正确") && message.contains(&format!("还可输入{left}次")) && message.contains("5分钟内有效"),
+            "{message}"
+        );
+        assert!(!message.contains("请重新获取"), "the code still works: {message}");
+        let expires_in = error["expires_in"].as_i64().unwrap();
+        assert!(expires_in > 0 && expires_in <= 300);
     }
+    let (_, error) = error_code(app.register(&form(&doc, &phone, wrong)).await).await;
+    assert_eq!(error["attempts_left"], 0);
+    assert!(error["message"].as_str().unwrap().contains("错误次数过多"), "{}", error["message"]);
     let (_, error) = error_code(app.register(&form(&doc, &phone, &code)).await).await;
     assert_eq!(error["code"], "invalid_verification_code");
+    assert!(error["message"].as_str().unwrap().contains("请重新获取验证码"));
 }
 
 #[tokio::test]
@@ -106,6 +122,8 @@ async fn codes_expire_after_five_minutes() {
     app.advance_clock(301).await;
     let (_, error) = error_code(app.register(&form(&doc, &phone, &code)).await).await;
     assert_eq!(error["code"], "invalid_verification_code");
+    assert_eq!(error["attempts_left"], 0);
+    assert!(error["message"].as_str().unwrap().contains("已失效"), "{}", error["message"]);
 }
 
 #[tokio::test]

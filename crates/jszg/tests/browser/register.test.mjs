@@ -97,6 +97,17 @@ test('a wrong drag shows the failure state and a new puzzle', async () => {
   await dragTo(page, wrong);
   await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'failure');
   assert.match(await page.textContent('#captcha .jszg-captcha__text'), /验证失败/);
+  // The handle has slid home and does not cover the words.
+  await page.waitForTimeout(350);
+  const overlap = await page.evaluate(() => {
+    const handle = document.querySelector('#captcha .jszg-captcha__handle').getBoundingClientRect();
+    const range = document.createRange();
+    range.selectNodeContents(document.querySelector('#captcha .jszg-captcha__text'));
+    const text = range.getBoundingClientRect();
+    return Math.max(0, Math.min(handle.right, text.right) - Math.max(handle.left, text.left));
+  });
+  assert.equal(overlap, 0, 'the slider handle covers 验证失败');
+  await page.locator('#captcha').screenshot({ path: join(SCREENSHOTS, 'register-failed-drag-360.png') });
   // A fresh puzzle replaces the spent one.
   await readyPuzzle(page);
   const after = await page.getAttribute('#captcha .jszg-captcha__background', 'src');
@@ -114,6 +125,8 @@ test('the agreement dialog closes without agreeing', async () => {
   assert.equal(await page.isChecked('#agree_terms'), false);
   // Submitting without agreeing names the problem (checked server-side too).
   await page.click('#submit');
-  await page.waitForFunction(() => document.querySelector('#form-msg').textContent.length > 0);
+  // Once, next to the field it is about.
+  await page.waitForFunction(() => document.querySelector('.msg.bad')?.textContent.length > 0);
+  assert.equal(await page.textContent('#form-msg'), '');
   await context.close();
 });

@@ -92,6 +92,8 @@ fn check_token(app: &App, current: &Current, f: &Fields) -> Result<(), Response>
 #[derive(serde::Deserialize)]
 struct Saved {
     saved: Option<String>,
+    /// Why the applicant was sent here (`profile_incomplete` from a business entry).
+    why: Option<String>,
 }
 
 #[derive(Template)]
@@ -115,7 +117,13 @@ struct ProfilePage {
     today: String,
 }
 
-async fn render_profile(app: &App, current: &Current, saved: Option<&str>, submitted: Option<(&Fields, AppError)>) -> Response {
+async fn render_profile(
+    app: &App,
+    current: &Current,
+    saved: Option<&str>,
+    submitted: Option<(&Fields, AppError)>,
+    why: Option<&str>,
+) -> Response {
     let me = match profile::me(app, &current.applicant).await {
         Ok(me) => me,
         Err(err) => return err.into_response(),
@@ -142,6 +150,10 @@ async fn render_profile(app: &App, current: &Current, saved: Option<&str>, submi
     };
     if let Some((_, err)) = submitted {
         c.error = Some(err.message.into_owned());
+    } else if why == Some("profile_incomplete") && !me.profile_complete {
+        // Sent here from a business entry: say why (manual §2.3.1).
+        c.error =
+            Some("您的个人信息尚未完善。对于账号注册后首次登录的或个人信息没有完善的申请人，须先完善个人信息，再办理业务。".to_owned());
     }
     super::render(&ProfilePage {
         c,
@@ -168,7 +180,7 @@ async fn profile_page(State(app): State<App>, MaybeSignedIn(current): MaybeSigne
         Ok(c) => c,
         Err(r) => return r,
     };
-    render_profile(&app, &current, q.saved.as_deref(), None).await
+    render_profile(&app, &current, q.saved.as_deref(), None, q.why.as_deref()).await
 }
 
 async fn profile_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
@@ -192,7 +204,7 @@ async fn profile_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSig
     match profile::update(&app, &current.applicant, &form).await {
         Ok(()) if current.applicant.realname().unlocks_business() => Redirect::to("/me/profile?saved=profile").into_response(),
         Ok(()) => Redirect::to("/me/realname?saved=profile").into_response(),
-        Err(err) => render_profile(&app, &current, None, Some((&f, err))).await,
+        Err(err) => render_profile(&app, &current, None, Some((&f, err)), None).await,
     }
 }
 

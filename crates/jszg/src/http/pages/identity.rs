@@ -15,6 +15,7 @@ use jszg_domain::DocType;
 use crate::app::App;
 use crate::flows::applicant::RealnameStatus;
 use crate::flows::profile::{self, Me};
+use crate::flows::realname::DAILY_ATTEMPTS;
 use crate::flows::reviews::{self, PERIOD_LIMIT};
 use crate::http::session::MaybeSignedIn;
 
@@ -55,6 +56,12 @@ struct RealnamePage {
     pending: bool,
     resident: bool,
     remaining: i64,
+    used_today: i64,
+    /// Today's attempts all failed (a success would have made the status `verified`).
+    failed_today: bool,
+    /// 申请人工审核 is on offer: not verified, nothing pending, quota left in the period.
+    can_review: bool,
+    review_remaining: i64,
 }
 
 async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Query(q): Query<Saved>) -> Response {
@@ -67,14 +74,26 @@ async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSign
     };
     let status = current.applicant.realname();
     let reason = decision_reason(&me);
+    let remaining = me.realname.remaining_today;
+    let used_today = (DAILY_ATTEMPTS - remaining).max(0);
+    let failed_today = used_today > 0 && status != RealnameStatus::Verified;
+    let review_remaining = remaining_in_period(&me);
+    let mut status_text = reviews::status_text(status, reason.as_deref());
+    if failed_today && status == RealnameStatus::None {
+        status_text = "实名认证不通过。".to_owned();
+    }
     super::render(&RealnamePage {
         c: Centre::new(&app, &current, "/me/realname", q.saved.as_deref()),
         captcha: false,
         status: status.as_str(),
-        status_text: reviews::status_text(status, reason.as_deref()),
+        status_text,
         pending: status == RealnameStatus::ReviewPending,
         resident: current.applicant.doc_type() == DocType::ResidentId,
-        remaining: me.realname.remaining_today,
+        remaining,
+        used_today,
+        failed_today,
+        can_review: matches!(status, RealnameStatus::None | RealnameStatus::ReviewRejected) && review_remaining > 0,
+        review_remaining,
         me,
     })
 }

@@ -66,7 +66,8 @@ async fn enter(State(app): State<App>, Path(entry): Path<String>, MaybeSignedIn(
     };
     match account_changes::entry_gate(&app, &current.applicant, entry) {
         Ok(url) => Redirect::to(&url).into_response(),
-        Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile").into_response(),
+        // Say why (manual §2.3.1) on the form that fixes it.
+        Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile?why=profile_incomplete").into_response(),
         Err(err) if err.code == "realname_required" => {
             super::render(&Notice { title: "提示", message: &err.message, link: "/me/realname", link_text: "确定" })
         }
@@ -81,7 +82,9 @@ async fn business(Path(entry): Path<String>, MaybeSignedIn(current): MaybeSigned
     if current.is_none() {
         return Redirect::to(&format!("/login/{}", entry.as_str())).into_response();
     }
-    let message = format!("您已通过身份核验，可以办理{}业务。本部署尚未配置该业务系统的地址（[entries]）。", entry.business_name());
+    // An applicant never sees configuration keys; the operator's log says what is missing.
+    tracing::info!(entry = entry.as_str(), "business stand-in page shown: no business system address configured");
+    let message = format!("您已通过实名认证，可以办理{}业务。该业务系统暂未开放，请稍后再从本网站进入办理。", entry.business_name());
     super::render(&Notice { title: entry.business_name(), message: &message, link: "/me/profile", link_text: "个人信息中心" })
 }
 

@@ -17,7 +17,18 @@ pub mod recovery;
 pub mod register;
 pub mod staff;
 
-pub fn router(dev: bool) -> Router<App> {
+/// The footer's 京公网安备 line, from `[site] police_record`. Pages are
+/// rendered by many templates that all extend `base.html`, so the value is
+/// set once when the router is built (the first App of a process wins).
+static POLICE_RECORD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn police_record() -> &'static str {
+    POLICE_RECORD.get().map(String::as_str).unwrap_or("")
+}
+
+pub fn router(dev: bool, site: &crate::config::SiteConfig) -> Router<App> {
+    let record = site.police_record.trim();
+    let _ = POLICE_RECORD.set(if record.is_empty() { String::new() } else { format!("京公网安备{record}号") });
     let mut router = Router::new()
         .merge(home::router())
         .merge(register::router())
