@@ -39,14 +39,9 @@ pub async fn serve(
     tasks.push(tokio::spawn(housekeeping(app.clone(), stop_rx)));
     let router = crate::http::router(app.clone());
     let limits = &app.config.server;
-    let result = accept_loop(
-        listener,
-        router,
-        limits.max_connections.max(1),
-        Duration::from_secs(limits.header_timeout_secs.max(1)),
-        shutdown,
-    )
-    .await;
+    let result =
+        accept_loop(listener, router, limits.max_connections.max(1), Duration::from_secs(limits.header_timeout_secs.max(1)), shutdown)
+            .await;
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = task.await;
@@ -113,7 +108,13 @@ fn refuse_busy(stream: &TcpStream) {
 /// kept-alive connection's later requests are checked in `crate::http`.
 pub const MAX_REQUEST_LINE: usize = crate::http::MAX_URI_LEN + 32;
 
-async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, router: Router, header_timeout: Duration, mut closing: watch::Receiver<bool>) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_timeout: Duration,
+    mut closing: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let prefix = match tokio::time::timeout(header_timeout, read_request_line(&mut stream)).await {
         Ok(Ok(FirstLine::Fits(prefix))) => prefix,

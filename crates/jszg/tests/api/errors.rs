@@ -31,11 +31,25 @@ async fn oversized_bodies_are_payload_too_large_in_json() {
     assert!(message.contains("过大") && !message.contains("JSON"), "{message}");
     // 3 MB on /me/realname (raw bytes, signed in): the same shape.
     app.applicant().await;
-    let res = app.client.post(app.url("/api/v1/me/realname")).header("content-type", "application/json").body(vec![b' '; 3 << 20]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/realname"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 << 20])
+        .send()
+        .await
+        .unwrap();
     let (status, code, _) = json_error(res).await;
     assert_eq!((status, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
     // Just under the JSON limit is read (and judged on its content).
-    let res = app.client.post(app.url("/api/v1/me/realname")).header("content-type", "application/json").body(vec![b' '; 100 * 1024]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/realname"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
     assert_ne!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // Photo uploads may be larger than JSON, up to their own limit.
     let form = reqwest::multipart::Form::new().part("front", part(vec![0xFF; 300 * 1024], "front.jpg"));
@@ -49,9 +63,7 @@ async fn oversized_bodies_are_payload_too_large_in_json() {
 #[tokio::test]
 async fn multipart_without_boundary_unknown_routes_and_methods_are_json() {
     let app = spawn_app().await;
-    let no_boundary = |path: &str| {
-        app.client.post(app.url(path)).header("content-type", "multipart/form-data").body("front=1").send()
-    };
+    let no_boundary = |path: &str| app.client.post(app.url(path)).header("content-type", "multipart/form-data").body("front=1").send();
     let (status, code, message) = json_error(no_boundary("/api/v1/recoveries/0/contact-changes").await.unwrap()).await;
     assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
     assert!(message.contains("multipart"), "{message}");

@@ -57,12 +57,30 @@ async fn cross_site_logins_are_refused_without_a_cookie() {
     // The same requests from the site itself, or from a client without
     // browser headers, go through.
     let own = app.base.clone();
-    let res = client.post(app.url("/staff/login")).header("origin", &own).form(&[("username", "rev1"), ("password", STAFF_PASSWORD)]).send().await.unwrap();
+    let res = client
+        .post(app.url("/staff/login"))
+        .header("origin", &own)
+        .form(&[("username", "rev1"), ("password", STAFF_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(res.headers().get("set-cookie").is_some_and(|v| v.to_str().unwrap().starts_with("jszg_staff=")));
-    let res = client.post(app.url("/api/v1/staff/sessions")).json(&json!({ "username": "rev1", "password": STAFF_PASSWORD })).send().await.unwrap();
+    let res = client
+        .post(app.url("/api/v1/staff/sessions"))
+        .json(&json!({ "username": "rev1", "password": STAFF_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = client.post(app.url("/api/v1/sessions")).header("origin", &own).header("sec-fetch-site", "same-origin").json(&json!({ "doc_number": "x" })).send().await.unwrap();
+    let res = client
+        .post(app.url("/api/v1/sessions"))
+        .header("origin", &own)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({ "doc_number": "x" }))
+        .send()
+        .await
+        .unwrap();
     let (_, error) = error_code(res).await;
     assert_eq!(error["code"], "captcha_required", "past the origin check");
     // Following a link from another site to the login page is fine.
@@ -106,7 +124,10 @@ async fn a_new_password_equal_to_the_current_one_is_refused() {
     let who = app.applicant().await;
     let same = json!({ "current_password": PASSWORD, "new_password": PASSWORD, "new_password_confirm": PASSWORD });
     let (status, error) = error_code(app.post("/api/v1/me/password", &same).await).await;
-    assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("password_unchanged"), Some("new_password")));
+    assert_eq!(
+        (status, error["code"].as_str(), error["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password_unchanged"), Some("new_password"))
+    );
     assert!(error["message"].as_str().unwrap().contains("不能与当前密码相同"));
     // A wrong current password is still that, not "unchanged".
     let wrong = json!({ "current_password": "Wrong#2024x", "new_password": "Wrong#2024x", "new_password_confirm": "Wrong#2024x" });
@@ -118,7 +139,12 @@ async fn a_new_password_equal_to_the_current_one_is_refused() {
     let res = app
         .client
         .post(app.url("/me/password"))
-        .form(&[("form_token", token.as_str()), ("current_password", PASSWORD), ("new_password", PASSWORD), ("new_password_confirm", PASSWORD)])
+        .form(&[
+            ("form_token", token.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", PASSWORD),
+            ("new_password_confirm", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -160,5 +186,9 @@ async fn behind_a_trusted_proxy_the_client_is_the_last_forwarded_hop() {
     let (status, error) = fail("2.2.2.2, 10.9.9.9").await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("captcha_throttled")), "same last hop, same client");
     let (status, error) = fail("1.1.1.1, 10.8.8.8").await;
-    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")), "the first hop is not the client");
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")),
+        "the first hop is not the client"
+    );
 }

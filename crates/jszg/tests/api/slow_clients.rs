@@ -64,9 +64,11 @@ async fn a_bounded_slowloris_is_timed_out_and_health_checks_answer() {
     let mut partial_bodies = Vec::new();
     for _ in 0..50 {
         let mut s = TcpStream::connect(&target).await.unwrap();
-        s.write_all(b"POST /api/v1/accounts/checks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"doc")
-            .await
-            .unwrap();
+        s.write_all(
+            b"POST /api/v1/accounts/checks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"doc",
+        )
+        .await
+        .unwrap();
         partial_bodies.push(s);
     }
     let started = Instant::now();

@@ -105,7 +105,9 @@ pub async fn read_multipart(mut multipart: Multipart) -> AppResult<std::collecti
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE)),
+            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE))
+            }
             Err(_) => {
                 return Err(AppError::invalid("invalid_request", "body", "上传内容不完整或过大（每张照片应小于190KB），请重新提交。"))
             }

@@ -30,7 +30,10 @@ use crate::http::session::{clear_staff_cookie, cookie, staff_cookie};
 pub fn router() -> Router<App> {
     Router::new()
         .route("/staff", get(queue_page))
-        .route("/staff/login", get(login_page).post(login_submit).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)))
+        .route(
+            "/staff/login",
+            get(login_page).post(login_submit).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)),
+        )
         .route("/staff/logout", axum::routing::post(logout))
         .route("/staff/password", get(password_page).post(password_submit))
         .route("/staff/reviews/{id}", get(detail_page))
