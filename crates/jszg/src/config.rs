@@ -34,6 +34,8 @@ pub struct Config {
     pub terms_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Connection limits and timeouts against slow and idle clients.
+    pub server: ServerConfig,
     pub codes: CodeConfig,
     pub captcha: CaptchaConfig,
     pub argon2: Argon2Config,
@@ -106,6 +108,26 @@ impl std::fmt::Debug for SmsConfig {
 pub enum SmsProvider {
     Aliyun,
     Tencent,
+}
+
+/// `[server]`: what one slow or idle client may hold (docs/hardening.md).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Open client connections at once; one more is answered 503 and closed.
+    /// Keep it well below the open-file limit (`ulimit -n`, often 1024).
+    pub max_connections: usize,
+    /// From the first byte of a request (or the end of the previous one on a
+    /// kept-alive connection) to the end of its headers.
+    pub header_timeout_secs: u64,
+    /// From the end of the headers to the end of the body.
+    pub body_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { max_connections: 800, header_timeout_secs: 10, body_timeout_secs: 30 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -310,6 +332,7 @@ impl Default for Config {
             sms: None,
             terms_file: None,
             trust_forwarded_for: false,
+            server: ServerConfig::default(),
             codes: CodeConfig::default(),
             captcha: CaptchaConfig::default(),
             argon2: Argon2Config::default(),

@@ -46,6 +46,10 @@ pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], curr
             return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确，请重新输入。").field("current_password"))
         }
     }
+    // `current` is now known to be the password on record.
+    if password.expose_secret() == current {
+        return Err(password_unchanged());
+    }
     let hash = app.hasher.hash(password.expose_secret()).await?;
     let mut tx = app.db.begin().await?;
     accounts::set_password(&mut tx, a.id(), &hash, app.clock.unix()).await?;
@@ -54,6 +58,11 @@ pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], curr
     tx.commit().await?;
     tracing::info!(account_id = a.id(), ended, "password changed");
     Ok(())
+}
+
+/// 422 `password_unchanged`: a new password equal to the current one.
+pub fn password_unchanged() -> AppError {
+    AppError::invalid("password_unchanged", "new_password", "新密码不能与当前密码相同，请设置一个新的密码。")
 }
 
 fn locked_by_review(a: &Applicant) -> AppResult<()> {

@@ -207,6 +207,9 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
     if !matches!(app.hasher.verify(current, Some(&me.member.password_hash)).await?, Verdict::Valid { .. }) {
         return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确。").field("current_password"));
     }
+    if new == current {
+        return Err(crate::flows::account_changes::password_unchanged());
+    }
     let classes = [
         new.bytes().any(|b| b.is_ascii_lowercase()),
         new.bytes().any(|b| b.is_ascii_uppercase()),

@@ -1,11 +1,17 @@
 //! The HTTP layer: routes, extractors, JSON errors, pages, and the
 //! cross-cutting middleware (security headers, CSRF, request logs).
 
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
-use axum::http::{header, request::Parts, HeaderValue, Method, StatusCode};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::{header, request::Parts, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +26,19 @@ pub mod assets;
 pub mod metrics;
 pub mod pages;
 pub mod session;
+
+/// Largest JSON or form body: a captcha track of `jszg_captcha::MAX_POINTS`
+/// points is about 40 KB.
+pub const JSON_BODY_LIMIT: usize = 128 * 1024;
+/// Largest multipart upload: three photos under 190 KB each and a few fields.
+pub const UPLOAD_BODY_LIMIT: usize = 1024 * 1024;
+/// Longest path and query accepted.
+pub const MAX_URI_LEN: usize = 16 * 1024;
+
+/// The body limit of the routes that take photos.
+pub fn upload_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)
+}
 
 pub fn router(app: App) -> Router {
     let mut routes = Router::new()
@@ -37,10 +56,134 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .merge(routes)
+        .fallback(|uri: Uri| async move { status_response(StatusCode::NOT_FOUND, is_api(uri.path())) })
+        .method_not_allowed_fallback(|uri: Uri| async move { status_response(StatusCode::METHOD_NOT_ALLOWED, is_api(uri.path())) })
         .layer(middleware::from_fn(refuse_cross_site))
-        .layer(middleware::from_fn(security_headers))
-        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(middleware::from_fn_with_state(app.clone(), body_deadline))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(middleware::from_fn(uniform_errors))
+        .layer(middleware::from_fn_with_state(app.dev, security_headers))
         .with_state(app)
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// The error for a status the framework (or hyper) answers on its own.
+pub fn status_error(status: StatusCode) -> AppError {
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "请求的接口不存在，请检查请求地址。"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "该接口不支持此请求方法，请检查请求方法。"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "请求内容发送超时，请检查网络后重新提交。"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "提交的内容过大，超过了允许的上限，请精简或压缩后重新提交。"),
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "请求地址过长，请检查后重新提交。"),
+        StatusCode::SERVICE_UNAVAILABLE => ("server_busy", "当前访问人数较多，请稍后重试。"),
+        s if s.is_server_error() => ("internal", "系统繁忙，请稍后重试。"),
+        _ => ("invalid_request", "请求格式不正确，请检查后重新提交。"),
+    };
+    AppError::new(status, code, message)
+}
+
+/// `status_error` as JSON on `/api/`, as the error page elsewhere.
+pub fn status_response(status: StatusCode, api: bool) -> Response {
+    if api {
+        return status_error(status).into_response();
+    }
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND => ("页面不存在", "您访问的页面不存在。"),
+        StatusCode::METHOD_NOT_ALLOWED => ("操作方式不正确", "该页面不支持此操作，请返回主页重新操作。"),
+        StatusCode::REQUEST_TIMEOUT => ("提交超时", "表单内容发送超时，请检查网络后重新提交。"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("提交的内容过大", "提交的内容超过了允许的大小，请精简后重新提交。"),
+        StatusCode::URI_TOO_LONG => ("地址过长", "您访问的地址过长，请检查后重试。"),
+        s if s.is_server_error() => ("系统繁忙", "系统繁忙，请稍后重试。"),
+        _ => ("请求有误", "提交的内容无法识别，请返回上一页重新填写。"),
+    };
+    page_error(status, title, message)
+}
+
+fn page_error(status: StatusCode, title: &str, message: &str) -> Response {
+    (status, pages::render(&pages::ErrorPage { title, message })).into_response()
+}
+
+/// One error shape: on `/api/` every error is our JSON, on pages the error
+/// page. Framework answers (extractor rejections in plain text, empty 404,
+/// 405, 413) are rewritten here, keeping headers such as `Allow`.
+async fn uniform_errors(req: Request, next: Next) -> Response {
+    let api = is_api(req.uri().path());
+    if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_LEN {
+        return status_response(StatusCode::URI_TOO_LONG, api);
+    }
+    let response = next.run(req).await;
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // JSON is ours under /api/ and left alone elsewhere (protocol endpoints
+    // such as OAuth answer JSON errors of their own); a page is a page.
+    if content_type.starts_with("application/json") || (!api && content_type.starts_with("text/html")) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let mut fresh = status_response(status, api);
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        fresh.headers_mut().entry(name).or_insert(value);
+    }
+    fresh
+}
+
+/// The whole body must arrive within `[server] body_timeout_secs` of the
+/// headers; a stalled or trickling upload gets 408 and its connection closed.
+async fn body_deadline(State(app): State<App>, req: Request, next: Next) -> Response {
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let api = is_api(req.uri().path());
+    let expired = Arc::new(AtomicBool::new(false));
+    let timeout = Duration::from_secs(app.config.server.body_timeout_secs.max(1));
+    let req = req.map(|inner| Body::new(DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(timeout)), expired: expired.clone() }));
+    let response = next.run(req).await;
+    if !expired.load(Ordering::Relaxed) {
+        return response;
+    }
+    tracing::info!("request body timed out");
+    let mut response = status_response(StatusCode::REQUEST_TIMEOUT, api);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.expired.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new("request body timed out"))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 async fn readyz(State(app): State<App>) -> Response {
@@ -77,6 +220,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(status_error(StatusCode::PAYLOAD_TOO_LARGE)),
             Err(rejection) => {
                 tracing::debug!(%rejection, "unreadable JSON body");
                 Err(AppError::new(
@@ -89,8 +233,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when
-/// the operator says a trusted proxy sits in front.
+/// The client's address: the peer, or, when the operator says a trusted
+/// proxy sits in front, the last `X-Forwarded-For` hop: the one that proxy
+/// appended. Earlier hops are whatever the client chose to send.
 pub struct ClientIp(pub String);
 
 impl FromRequestParts<App> for ClientIp {
@@ -98,15 +243,16 @@ impl FromRequestParts<App> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         if app.config.trust_forwarded_for {
-            if let Some(first) = parts
+            if let Some(last) = parts
                 .headers
-                .get("x-forwarded-for")
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
             {
-                return Ok(ClientIp(first.to_owned()));
+                return Ok(ClientIp(last.to_string()));
             }
         }
         let peer = parts
@@ -137,6 +283,21 @@ async fn refuse_cross_site(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Login CSRF: a login posted from another site would sign the victim in to
+/// the attacker's account, and no cookie need be present. Login routes
+/// refuse a foreign `Origin` or `Sec-Fetch-Site: cross-site` always.
+pub async fn refuse_cross_site_login(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && is_cross_site(&req) {
+        tracing::info!("cross-site login refused");
+        if is_api(req.uri().path()) {
+            return AppError::forbidden("csrf", "请求来源不被允许，请从中国教师资格网页面登录。").into_response();
+        }
+        return pages::csrf_page();
+    }
+    next.run(req).await
+}
+
 fn is_cross_site(req: &Request) -> bool {
     let headers = req.headers();
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
@@ -155,13 +316,18 @@ fn is_cross_site(req: &Request) -> bool {
 /// phones, and applicants use shared computers (internet cafés, school
 /// offices). `no-store` also keeps Chromium from restoring a page from the
 /// back/forward cache after 退出登录.
-async fn security_headers(req: Request, next: Next) -> Response {
+async fn security_headers(State(dev): State<bool>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let cacheable = path.starts_with("/static/") || path == "/favicon.ico";
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if !cacheable {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Production is served over TLS (by us or the proxy); development is
+    // plain HTTP on loopback, where HSTS would pin localhost to HTTPS.
+    if !dev {
+        headers.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000"));
     }
     let fixed = [
         (

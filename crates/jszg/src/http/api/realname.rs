@@ -1,6 +1,7 @@
 //! Real-name verification, manual review, and the business systems'
 //! enrollment API (API.md "Real-name verification", "Business systems").
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{post, put};
@@ -20,7 +21,7 @@ use crate::http::session::SignedIn;
 pub fn router() -> Router<App> {
     Router::new()
         .route("/api/v1/me/realname", post(verify))
-        .route("/api/v1/me/reviews", post(apply))
+        .route("/api/v1/me/reviews", post(apply).layer(crate::http::upload_limit()))
         .route("/api/v1/service/enrollments/{entry}/{doc_number}", put(enroll))
 }
 
@@ -88,6 +89,15 @@ pub struct ReviewForm {
     handheld: Vec<u8>,
 }
 
+/// A body that is not multipart (or has no boundary) is refused before
+/// anything else is looked at.
+pub fn multipart_body(multipart: Result<Multipart, MultipartRejection>) -> AppResult<Multipart> {
+    multipart.map_err(|rejection| {
+        tracing::debug!(%rejection, "not a multipart body");
+        AppError::invalid("invalid_request", "body", "上传内容格式不正确，请以 multipart/form-data 格式（带 boundary）通过页面重新提交。")
+    })
+}
+
 /// Read a multipart form into text fields and files, refusing oversized parts early.
 pub async fn read_multipart(mut multipart: Multipart) -> AppResult<std::collections::HashMap<String, Vec<u8>>> {
     let mut parts = std::collections::HashMap::new();
@@ -95,12 +105,18 @@ pub async fn read_multipart(mut multipart: Multipart) -> AppResult<std::collecti
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
+            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE))
+            }
             Err(_) => {
                 return Err(AppError::invalid("invalid_request", "body", "上传内容不完整或过大（每张照片应小于190KB），请重新提交。"))
             }
         };
         let Some(name) = field.name().map(str::to_owned) else { continue };
-        let bytes = field.bytes().await.map_err(|_| AppError::invalid("invalid_request", "body", "上传内容不完整或过大，请重新提交。"))?;
+        let bytes = field.bytes().await.map_err(|err| match err.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE),
+            _ => AppError::invalid("invalid_request", "body", "上传内容不完整或过大，请重新提交。"),
+        })?;
         parts.insert(name, bytes.to_vec());
     }
     Ok(parts)
@@ -119,8 +135,9 @@ fn text(parts: &std::collections::HashMap<String, Vec<u8>>, name: &str) -> Strin
 pub async fn apply(
     State(app): State<App>,
     SignedIn(current): SignedIn,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, axum::Json<ReviewSubmitted>)> {
+    let multipart = multipart_body(multipart)?;
     if current.applicant.realname() == crate::flows::applicant::RealnameStatus::ReviewPending {
         return Err(crate::flows::applicant::review_pending());
     }

@@ -1,5 +1,6 @@
 //! 忘记密码 and contact change requests (API.md "Password recovery and contact change").
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -13,7 +14,7 @@ use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
 use crate::flows::recovery::{self, Method};
 use crate::flows::{contact_change, reviews};
-use crate::http::api::realname::read_multipart;
+use crate::http::api::realname::{multipart_body, read_multipart};
 use crate::http::Json;
 
 pub fn router() -> Router<App> {
@@ -22,7 +23,7 @@ pub fn router() -> Router<App> {
         .route("/api/v1/recoveries/{id}/email", post(email))
         .route("/api/v1/recoveries/{id}/sms-code", post(sms_code))
         .route("/api/v1/recoveries/{id}/sms", post(sms_reset))
-        .route("/api/v1/recoveries/{id}/contact-changes", post(contact_change_request))
+        .route("/api/v1/recoveries/{id}/contact-changes", post(contact_change_request).layer(crate::http::upload_limit()))
         .route("/api/v1/password-resets", post(reset))
 }
 
@@ -145,8 +146,9 @@ pub struct ContactChangeForm {
 pub async fn contact_change_request(
     State(app): State<App>,
     Path(id): Path<String>,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, axum::Json<ChangeRequested>)> {
+    let multipart = multipart_body(multipart)?;
     // Refusals that need no upload come first (recovery, enrollment, pending).
     contact_change::precheck(&app, &id).await?;
     let mut parts = read_multipart(multipart).await?;

@@ -24,7 +24,7 @@ use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/api/v1/sessions", post(create))
+        .route("/api/v1/sessions", post(create).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)))
         .route("/api/v1/sessions/current", delete(destroy))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/profile", put(update_profile))

@@ -19,7 +19,7 @@ use crate::http::Json;
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/api/v1/staff/sessions", post(sign_in))
+        .route("/api/v1/staff/sessions", post(sign_in).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)))
         .route("/api/v1/staff/sessions/current", axum::routing::delete(sign_out))
         .route("/api/v1/staff/password", post(change_password))
         .route("/api/v1/staff/reviews", get(queue))

@@ -30,7 +30,10 @@ use crate::http::session::{clear_staff_cookie, cookie, staff_cookie};
 pub fn router() -> Router<App> {
     Router::new()
         .route("/staff", get(queue_page))
-        .route("/staff/login", get(login_page).post(login_submit))
+        .route(
+            "/staff/login",
+            get(login_page).post(login_submit).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)),
+        )
         .route("/staff/logout", axum::routing::post(logout))
         .route("/staff/password", get(password_page).post(password_submit))
         .route("/staff/reviews/{id}", get(detail_page))
@@ -250,11 +253,9 @@ async fn login_page(State(app): State<App>, MaybeStaff(current): MaybeStaff) -> 
     super::render(&LoginView { chrome: None, dev: app.dev, username: String::new(), error: None })
 }
 
-async fn login_submit(State(app): State<App>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
-    // A login form posted from another site (login CSRF) is refused.
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return super::csrf_page();
-    }
+/// A login form posted from another site (login CSRF) is refused by
+/// `refuse_cross_site_login` on the route.
+async fn login_submit(State(app): State<App>, Form(f): Form<Fields>) -> Response {
     let username = field(&f, "username").trim().to_owned();
     let totp = Some(field(&f, "totp")).filter(|t| !t.trim().is_empty());
     match staff::sign_in(&app, &username, field(&f, "password"), totp).await {
