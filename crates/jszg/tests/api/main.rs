@@ -15,3 +15,4 @@ mod registration;
 mod reviews;
 mod sessions;
 mod storage;
+mod upstream;

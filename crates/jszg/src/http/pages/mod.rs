@@ -16,6 +16,7 @@ pub mod login;
 pub mod recovery;
 pub mod register;
 pub mod staff;
+pub mod upstream;
 
 pub fn router(dev: bool) -> Router<App> {
     let mut router = Router::new()
@@ -25,7 +26,8 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(centre::router())
         .merge(identity::router())
         .merge(recovery::router())
-        .merge(staff::router());
+        .merge(staff::router())
+        .merge(upstream::router());
     if dev {
         router = router.merge(dev::router());
     }
