@@ -17,6 +17,9 @@ let server;
 let browser;
 let idp;
 let who;
+// Our own port: the provider's redirect URI must name it before jszg starts
+// (startServer's `base` is for the port it picks itself).
+let base;
 const accounts = {};
 
 function freePort() {
@@ -35,7 +38,7 @@ before(async () => {
   }
   const { startProvider, CLIENT_ID, CLIENT_SECRET } = await import(join(peer, 'provider.mjs'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  base = `http://127.0.0.1:${port}`;
   idp = await startProvider({ redirectUri: `${base}/login/upstream/callback`, accounts });
   server = await startServer({
     JSZG_BIND: `127.0.0.1:${port}`,
@@ -44,7 +47,11 @@ before(async () => {
     JSZG_UPSTREAM__CLIENT_ID: CLIENT_ID,
     JSZG_UPSTREAM__CLIENT_SECRET: CLIENT_SECRET,
   });
-  who = await register(server.base, { name: '赵敏' });
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  who = await register(base, { name: '赵敏' });
   accounts['moe-zhaomin'] = { doc_type: 'resident_id', id_number: who.doc, name: who.name };
   browser = await launch();
 });
@@ -56,7 +63,7 @@ after(async () => {
 });
 
 async function signInAtProvider(page) {
-  await page.goto(`${server.base}/login/renewal`);
+  await page.goto(`${base}/login/renewal`);
   await page.click('#upstream-login');
   await page.waitForURL((u) => u.origin === idp.issuer);
   await page.fill('input[name="login"]', 'moe-zhaomin');
@@ -68,14 +75,14 @@ test('教育部账号登录 from the renewal entry: password once, then signed i
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   const page = await context.newPage();
   await signInAtProvider(page);
-  await page.waitForURL(`${server.base}/login/upstream/link`);
+  await page.waitForURL(`${base}/login/upstream/link`);
   assert.match(await page.textContent('#link-intro'), /赵敏/);
   await page.fill('#password', who.password);
   await dragTo(page, await readyPuzzle(page));
   await page.waitForFunction(() => document.querySelector('#captcha')?.dataset.state === 'success');
   await page.click('#submit');
   // A new account's profile is incomplete: 完善个人信息 comes first, as after a password login.
-  await page.waitForURL(`${server.base}/me/profile`);
+  await page.waitForURL(`${base}/me/profile`);
   await page.screenshot({ path: join(SCREENSHOTS, 'upstream-linked.png'), fullPage: true });
   const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
   assert.equal(me.name, '赵敏');
@@ -87,12 +94,12 @@ test('教育部账号登录 from the renewal entry: password once, then signed i
   const second = await browser.newContext({ locale: 'zh-CN' });
   const again = await second.newPage();
   await signInAtProvider(again);
-  await again.waitForURL(`${server.base}/me/profile`);
+  await again.waitForURL(`${base}/me/profile`);
   const me2 = await again.evaluate(async () => (await fetch('/api/v1/me')).json());
   assert.equal(me2.upstream_linked, true);
   // 解除关联 in the personal centre removes it.
   await again.click('#upstream-unlink');
-  await again.waitForURL(`${server.base}/me/profile?saved=upstream`);
+  await again.waitForURL(`${base}/me/profile?saved=upstream`);
   const me3 = await again.evaluate(async () => (await fetch('/api/v1/me')).json());
   assert.equal(me3.upstream_linked, false);
   await second.close();
