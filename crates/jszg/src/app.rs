@@ -30,6 +30,8 @@ pub struct App {
     pub authority: Arc<dyn IdentityAuthority>,
     pub calendar: Arc<WorkingCalendar>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// 教育部账号登录, when `[upstream]` is configured.
+    pub upstream: Option<Arc<crate::adapters::oidc_rp::OidcRp>>,
     pub dev: bool,
 }
 
@@ -90,7 +92,12 @@ impl App {
             }
         };
         let calendar = Arc::new(load_calendar(&config, clock.today())?);
+        let upstream = match &config.upstream {
+            Some(u) => Some(Arc::new(crate::adapters::oidc_rp::OidcRp::new(u, &config.public_url()).map_err(StartError::Other)?)),
+            None => None,
+        };
         Ok(App {
+            upstream,
             db,
             clock,
             authority,

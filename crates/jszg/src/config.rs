@@ -45,6 +45,8 @@ pub struct Config {
     pub entries: EntriesConfig,
     pub authority: AuthorityConfig,
     pub site: SiteConfig,
+    /// 教育部账号登录 (LOGIN-5): the upstream OpenID Connect provider.
+    pub upstream: Option<UpstreamConfig>,
     /// Extra working-day calendar files (one per year) beside the built-in
     /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
     pub calendar_files: Vec<PathBuf>,
@@ -310,6 +312,64 @@ impl Default for AuthorityConfig {
     }
 }
 
+/// The ministry's unified identity platform as an OpenID Connect provider
+/// (LOGIN-5). Register `{public_url}/login/upstream/callback` there.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct UpstreamConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Claim holding the document type; a missing claim means `resident_id`.
+    #[serde(default = "UpstreamConfig::default_doc_type_claim")]
+    pub doc_type_claim: String,
+    #[serde(default = "UpstreamConfig::default_doc_number_claim")]
+    pub doc_number_claim: String,
+    #[serde(default = "UpstreamConfig::default_name_claim")]
+    pub name_claim: String,
+    #[serde(default = "UpstreamConfig::default_scopes")]
+    pub scopes: Vec<String>,
+    /// Timeout of each request to the provider.
+    #[serde(default = "UpstreamConfig::default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl UpstreamConfig {
+    /// An upstream with the default claim names and scopes.
+    pub fn new(issuer: &str, client_id: &str, client_secret: &str) -> Self {
+        Self {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            doc_type_claim: Self::default_doc_type_claim(),
+            doc_number_claim: Self::default_doc_number_claim(),
+            name_claim: Self::default_name_claim(),
+            scopes: Self::default_scopes(),
+            timeout_ms: Self::default_timeout_ms(),
+        }
+    }
+    fn default_doc_type_claim() -> String {
+        "doc_type".into()
+    }
+    fn default_doc_number_claim() -> String {
+        "id_number".into()
+    }
+    fn default_name_claim() -> String {
+        "name".into()
+    }
+    fn default_scopes() -> Vec<String> {
+        vec!["openid".into(), "profile".into()]
+    }
+    fn default_timeout_ms() -> u64 {
+        5000
+    }
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig").field("issuer", &self.issuer).field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthorityProvider {
@@ -342,6 +402,7 @@ impl Default for Config {
             entries: EntriesConfig::default(),
             authority: AuthorityConfig::default(),
             site: SiteConfig::default(),
+            upstream: None,
             calendar_files: Vec::new(),
         }
     }

@@ -110,6 +110,7 @@ pub enum Field {
     Photo,
     Contact,
     Totp,
+    Upstream,
 }
 
 impl Field {
@@ -124,6 +125,7 @@ impl Field {
             Field::Photo => b"photo",
             Field::Contact => b"contact",
             Field::Totp => b"totp",
+            Field::Upstream => b"upstream",
         }
     }
 }

@@ -4,3 +4,4 @@ pub mod mail;
 pub mod passwords;
 pub mod sms;
 pub mod totp;
+pub mod oidc_rp;

@@ -89,16 +89,22 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
             accounts::upgrade_password_hash(&app.db, account.id, old, &new).await?;
         }
     }
+    sign_in(app, account, entry, "login").await
+}
+
+/// Start a session for an account whose owner has been proven (by password
+/// or upstream), with its audit entry; `action` names how.
+pub async fn sign_in(app: &App, account: accounts::Account, entry: Entry, action: &'static str) -> AppResult<LoggedIn> {
     let mut tx = app.db.begin().await?;
     let token = sessions::start(&mut tx, app, account.id, entry).await?;
     audit::append(
         &mut tx,
         audit::Entry {
-            at: now,
+            at: app.clock.unix(),
             actor_kind: "applicant",
             actor_id: Some(account.id),
             account_id: Some(account.id),
-            action: "login",
+            action,
             detail: entry.as_str(),
         },
     )

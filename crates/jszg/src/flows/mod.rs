@@ -18,3 +18,4 @@ pub mod registration;
 pub mod reviews;
 pub mod sessions;
 pub mod staff;
+pub mod upstream_login;

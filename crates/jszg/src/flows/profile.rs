@@ -54,6 +54,8 @@ pub struct Me {
     pub profile_fields: Vec<&'static str>,
     pub realname: RealnameOut,
     pub wechat_bound: bool,
+    /// Linked to a 教育部账号 (LOGIN-5).
+    pub upstream_linked: bool,
 }
 
 fn mask_middle(s: &str) -> String {
@@ -101,6 +103,7 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         profile_fields: profile_fields(a.doc_type()),
         realname: RealnameOut { status: a.realname(), remaining_today, review },
         wechat_bound: false,
+        upstream_linked: crate::store::upstream::is_linked(&app.db, a.id()).await?,
     })
 }
 

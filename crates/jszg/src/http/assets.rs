@@ -35,6 +35,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "review.js" => "text/javascript; charset=utf-8",
         "recover.js" => "text/javascript; charset=utf-8",
         "reset.js" => "text/javascript; charset=utf-8",
+        "upstream_link.js" => "text/javascript; charset=utf-8",
         "staff.css" => "text/css; charset=utf-8",
         "staff.js" => "text/javascript; charset=utf-8",
         "favicon.svg" => "image/svg+xml",

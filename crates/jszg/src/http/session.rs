@@ -32,6 +32,12 @@ pub fn session_cookie(app: &App, token: &str) -> HeaderValue {
     build(app, COOKIE, token, "Lax", app.config.sessions.absolute_secs)
 }
 
+/// `Set-Cookie` for a short-lived helper cookie (SameSite=Lax, so the
+/// upstream provider's redirect back carries it); `max_age` 0 clears it.
+pub fn lax_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    build(app, name, value, "Lax", max_age)
+}
+
 pub fn clear_session_cookie(app: &App) -> HeaderValue {
     build(app, COOKIE, "", "Lax", 0)
 }

@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod throttles;
+pub mod upstream;
 
 /// Run one body against whichever pool backs `$db`. The body is compiled
 /// once per backend, so a query that does not type-check on both fails the build.

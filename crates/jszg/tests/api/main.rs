@@ -19,3 +19,4 @@ mod reviews;
 mod sessions;
 mod slow_clients;
 mod storage;
+mod upstream;

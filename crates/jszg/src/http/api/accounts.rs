@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
+use crate::flows::upstream_login;
 use crate::http::Json;
 
 pub fn router() -> Router<App> {
@@ -75,9 +76,33 @@ impl AccountCreated {
     responses((status = 201, body = AccountCreated),
               (status = 422, description = "invalid_doc_number, invalid_name, invalid_validity, document_expired, weak_password, password_mismatch, invalid_email, invalid_phone, invalid_verification_code, terms_not_accepted", body = crate::error::ErrorBody),
               (status = 409, description = "account_exists; validity_warning (with expected_period)", body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<App>, Json(form): Json<RegistrationForm>) -> AppResult<(StatusCode, axum::Json<AccountCreated>)> {
+pub async fn create(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Json(form): Json<RegistrationForm>,
+) -> AppResult<(StatusCode, axum::Json<AccountCreated>)> {
     let registration = form.parse(app.clock.today())?;
+    // Registering after 教育部账号登录: type, number and name are the upstream's.
+    let pending = upstream_login::pending(&app, crate::http::session::cookie(&headers, upstream_login::PENDING_COOKIE)).await?;
+    let pending = pending.filter(|p| !p.needs_password());
+    if let Some(p) = &pending {
+        let same = registration.doc.doc_type() == p.doc_type
+            && registration.doc.as_str() == p.doc_number
+            && (p.name.is_empty() || registration.name.as_str() == p.name);
+        if !same {
+            return Err(AppError::invalid(
+                "invalid_doc_number",
+                "doc_number",
+                "通过教育部账号注册时，证件类型、证件号码和姓名须与教育部账号一致，不能修改。",
+            ));
+        }
+    }
     let registered = registration::register(&app, registration).await?;
+    if let Some(p) = &pending {
+        if !upstream_login::link_registered(&app, p, registered.account_id).await? {
+            tracing::warn!(account_id = registered.account_id, "registered, but the upstream identity was linked meanwhile");
+        }
+    }
     Ok((StatusCode::CREATED, axum::Json(AccountCreated::of(&registered))))
 }
 

@@ -26,6 +26,8 @@ pub mod staff;
         accounts::check,
         sessions::create,
         sessions::destroy,
+        sessions::upstream_link,
+        sessions::upstream_unlink,
         sessions::me,
         sessions::update_profile,
         sessions::change_password,

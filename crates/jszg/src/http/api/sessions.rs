@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
@@ -18,14 +18,16 @@ use crate::flows::applicant::{Entry, Next};
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
 use crate::flows::profile::{self, Me, ProfileForm};
-use crate::flows::{login, sessions};
-use crate::http::session::{clear_session_cookie, cookie, session_cookie, SignedIn};
+use crate::flows::{login, sessions, upstream_login};
+use crate::http::session::{clear_session_cookie, cookie, lax_cookie, session_cookie, SignedIn};
 use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
     Router::new()
         .route("/api/v1/sessions", post(create).route_layer(axum::middleware::from_fn(crate::http::refuse_cross_site_login)))
         .route("/api/v1/sessions/current", delete(destroy))
+        .route("/api/v1/sessions/upstream-link", post(upstream_link))
+        .route("/api/v1/me/upstream", delete(upstream_unlink))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/profile", put(update_profile))
         .route("/api/v1/me/password", post(change_password))
@@ -91,13 +93,65 @@ pub async fn create(
     if let Some(old) = cookie(&headers, sessions::COOKIE) {
         sessions::end(&app, old).await?;
     }
+    Ok(([(header::SET_COOKIE, session_cookie(&app, &logged_in.token))], axum::Json(login_result(&logged_in, entry))).into_response())
+}
+
+fn login_result(logged_in: &login::LoggedIn, entry: Entry) -> LoginResult {
     let a = &logged_in.applicant;
-    let body = LoginResult {
+    LoginResult {
         next: a.next(),
         entry,
         account: AccountBrief { doc_type: a.doc_type().as_str().into(), doc_number_masked: a.doc.masked(), name: a.row.name.clone() },
-    };
-    Ok(([(header::SET_COOKIE, session_cookie(&app, &logged_in.token))], axum::Json(body)).into_response())
+    }
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct UpstreamLinkForm {
+    /// The password of the account with the upstream identity's number.
+    #[serde(deserialize_with = "loose_string")]
+    pub password: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub captcha_token: Option<String>,
+}
+
+/// 教育部账号登录, first time: prove the account's password once; the
+/// identity waiting in the `jszg_upstream` cookie is then linked.
+#[utoipa::path(post, path = "/api/v1/sessions/upstream-link", tag = "sessions", request_body = UpstreamLinkForm,
+    responses((status = 200, body = LoginResult, description = "Signed in and linked; sets the jszg_session cookie"),
+              (status = 401, description = "invalid_credentials (no link made)", body = crate::error::ErrorBody),
+              (status = 410, description = "upstream_expired: no identity waiting", body = crate::error::ErrorBody),
+              (status = 409, description = "upstream_link_conflict", body = crate::error::ErrorBody),
+              (status = 422, description = "captcha_required, captcha_failed", body = crate::error::ErrorBody),
+              (status = 429, description = "account_locked (retry_after), too_many_attempts", body = crate::error::ErrorBody)))]
+pub async fn upstream_link(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(form): Json<UpstreamLinkForm>,
+) -> AppResult<Response> {
+    let pending = cookie(&headers, upstream_login::PENDING_COOKIE);
+    if upstream_login::pending(&app, pending).await?.filter(upstream_login::PendingIdentity::needs_password).is_none() {
+        return Err(AppError::gone("upstream_expired", "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。"));
+    }
+    let password = PasswordAttempt::new(form.password.unwrap_or_default());
+    captcha::spend(&app, form.captcha_token.as_deref(), Purpose::Login).await?;
+    let (logged_in, entry) = upstream_login::link_with_password(&app, pending, &password, &ip).await?;
+    if let Some(old) = cookie(&headers, sessions::COOKIE) {
+        sessions::end(&app, old).await?;
+    }
+    let cookies = AppendHeaders([
+        (header::SET_COOKIE, session_cookie(&app, &logged_in.token)),
+        (header::SET_COOKIE, lax_cookie(&app, upstream_login::PENDING_COOKIE, "", 0)),
+    ]);
+    Ok((cookies, axum::Json(login_result(&logged_in, entry))).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/upstream", tag = "sessions",
+    responses((status = 204, description = "The 教育部账号 link is removed (or there was none)"), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn upstream_unlink(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<StatusCode> {
+    upstream_login::unlink(&app, current.applicant.id()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", responses((status = 204)))]

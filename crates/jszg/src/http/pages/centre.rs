@@ -26,6 +26,22 @@ pub fn router() -> Router<App> {
         .route("/me/password", get(password_page).post(password_submit))
         .route("/me/phone", get(phone_page).post(phone_submit))
         .route("/me/email", get(email_page).post(email_submit))
+        .route("/me/upstream/unlink", axum::routing::post(upstream_unlink))
+}
+
+/// 解除关联 of the 教育部账号 (LOGIN-5).
+async fn upstream_unlink(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
+    let current = match require(current) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_token(&app, &current, &f) {
+        return r;
+    }
+    match crate::flows::upstream_login::unlink(&app, current.applicant.id()).await {
+        Ok(()) => Redirect::to("/me/profile?saved=upstream").into_response(),
+        Err(err) => err.into_response(),
+    }
 }
 
 const TABS: [(&str, &str); 5] = [
@@ -54,6 +70,7 @@ impl Centre {
             Some("password") => Some("密码修改成功，其他设备上的登录已自动退出。"),
             Some("phone") => Some("手机号码修改成功。"),
             Some("email") => Some("安全邮箱修改成功。"),
+            Some("upstream") => Some("已解除与教育部账号的关联。"),
             _ => None,
         };
         Self {

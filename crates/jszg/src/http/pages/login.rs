@@ -1,7 +1,7 @@
 //! 登录 pages of the two entries, the business entry gate, logout.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -42,16 +42,10 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, super::render(&super::ErrorPage { title: "页面不存在", message: "您访问的页面不存在。" })).into_response()
 }
 
-async fn login_page(Path(entry): Path<String>) -> Response {
+async fn login_page(Path(entry): Path<String>, Query(q): Query<super::upstream::EntryQuery>) -> Response {
     if entry == "moe" {
-        // LOGIN-5: the ministry's unified identity platform is an upstream
-        // OpenID Connect provider that this deployment has not configured.
-        return super::render(&Notice {
-            title: "教育部账号登录",
-            message: "本系统尚未配置教育部统一身份认证平台登录，请使用证件号码和密码登录。",
-            link: "/login/certification",
-            link_text: "返回登录",
-        });
+        // The link's first address (LOGIN-5 lives at /login/upstream now).
+        return Redirect::to(&format!("/login/upstream?entry={}", super::entry_or_default(q.entry.as_deref()))).into_response();
     }
     let Some(entry) = Entry::parse(&entry) else { return not_found() };
     super::render(&LoginPage { title: entry.login_title(), entry: entry.as_str() })

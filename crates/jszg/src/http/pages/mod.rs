@@ -16,6 +16,7 @@ pub mod login;
 pub mod recovery;
 pub mod register;
 pub mod staff;
+pub mod upstream;
 
 /// The footer's 京公网安备 line, from `[site] police_record`. Pages are
 /// rendered by many templates that all extend `base.html`, so the value is
@@ -36,7 +37,8 @@ pub fn router(dev: bool, site: &crate::config::SiteConfig) -> Router<App> {
         .merge(centre::router())
         .merge(identity::router())
         .merge(recovery::router())
-        .merge(staff::router());
+        .merge(staff::router())
+        .merge(upstream::router());
     if dev {
         router = router.merge(dev::router());
     }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use jszg_domain::{DocType, Period};
 
 use crate::app::App;
+use crate::flows::upstream_login;
 
 pub fn router() -> Router<App> {
     Router::new().route("/register", get(page)).route("/register/done", get(done))
@@ -29,6 +30,8 @@ struct RegisterPage {
     today: String,
     entry: &'static str,
     back: String,
+    /// 教育部账号登录 without an account: type, number and name, locked.
+    upstream: Option<(&'static str, String, String)>,
 }
 
 const BUILTIN_TERMS: &str = include_str!("../../../assets/terms.txt");
@@ -114,8 +117,17 @@ async fn terms(app: &App) -> Vec<TermsBlock> {
     parse_terms(&text)
 }
 
-async fn page(State(app): State<App>, Query(q): Query<EntryQuery>) -> Response {
-    let entry = super::entry_or_default(q.entry.as_deref());
+async fn page(State(app): State<App>, Query(q): Query<EntryQuery>, headers: axum::http::HeaderMap) -> Response {
+    let mut entry = super::entry_or_default(q.entry.as_deref());
+    let pending = crate::http::session::cookie(&headers, upstream_login::PENDING_COOKIE);
+    let upstream = match upstream_login::pending(&app, pending).await {
+        Ok(Some(p)) if !p.needs_password() => {
+            entry = p.entry.as_str();
+            Some((p.doc_type.as_str(), p.doc_number, p.name))
+        }
+        Ok(_) => None,
+        Err(err) => return axum::response::IntoResponse::into_response(err),
+    };
     super::render(&RegisterPage {
         doc_types: DocType::ALL.iter().map(|t| (t.as_str(), t.label_zh())).collect(),
         periods: [Period::Y5, Period::Y10, Period::Y20, Period::Long].iter().map(|p| (p.as_str(), p.label_zh())).collect(),
@@ -123,6 +135,7 @@ async fn page(State(app): State<App>, Query(q): Query<EntryQuery>) -> Response {
         today: jszg_domain::format_date(app.clock.today()),
         entry,
         back: format!("/login/{entry}"),
+        upstream,
     })
 }
 
