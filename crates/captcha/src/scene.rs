@@ -165,8 +165,35 @@ fn clamp(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
 
+/// Hue (degrees) of the mean colour of a w x h box at (left, top); 0 for grey.
+pub(crate) fn hue_around(px: &[u8], left: u32, top: u32, w: u32, h: u32) -> f32 {
+    let mut sum = [0f32; 3];
+    for y in top as usize..(top + h).min(HEIGHT) as usize {
+        for x in left as usize..(left + w).min(WIDTH) as usize {
+            let i = (y * W + x) * 3;
+            for (s, c) in sum.iter_mut().zip(&px[i..i + 3]) {
+                *s += f32::from(*c);
+            }
+        }
+    }
+    let [r, g, b] = sum;
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max - min <= f32::EPSILON {
+        return 0.0;
+    }
+    let d = max - min;
+    let h = if max == r {
+        (g - b) / d
+    } else if max == g {
+        2.0 + (b - r) / d
+    } else {
+        4.0 + (r - g) / d
+    };
+    (h * 60.0).rem_euclid(360.0)
+}
+
 /// HSV (hue in degrees, any value; s and v in 0..=1) to 0..=255 RGB.
-fn hsv(h: f32, s: f32, v: f32) -> Rgb {
+pub(crate) fn hsv(h: f32, s: f32, v: f32) -> Rgb {
     let h = h.rem_euclid(360.0) / 60.0;
     let (s, v) = (s.clamp(0.0, 1.0), v.clamp(0.0, 1.0));
     let c = v * s;
