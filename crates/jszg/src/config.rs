@@ -42,6 +42,7 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub entries: EntriesConfig,
     pub authority: AuthorityConfig,
+    pub privacy: PrivacyConfig,
     /// Extra working-day calendar files (one per year) beside the built-in
     /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
     pub calendar_files: Vec<PathBuf>,
@@ -273,6 +274,23 @@ impl Default for AuthorityConfig {
     }
 }
 
+/// Personal data life cycle (PRIV-1).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// Days after the decision when the photos of a review, contact change
+    /// or claim are deleted. The decision itself is kept.
+    pub photo_retention_days: i64,
+    /// How often one instance of the cluster sweeps (photos and expired rows).
+    pub sweep_interval_secs: i64,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { photo_retention_days: 180, sweep_interval_secs: 300 }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthorityProvider {
@@ -303,6 +321,7 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             entries: EntriesConfig::default(),
             authority: AuthorityConfig::default(),
+            privacy: PrivacyConfig::default(),
             calendar_files: Vec::new(),
         }
     }

@@ -8,6 +8,8 @@ mod captcha;
 mod codes;
 mod delivery;
 mod dev;
+mod keys;
+mod privacy;
 mod profile;
 mod realname;
 mod recovery;
