@@ -16,7 +16,7 @@ use crate::store::{audit, personal, reviews};
 use crate::vault::Field;
 
 fn rfc3339(unix: i64) -> String {
-    crate::http::api::dev::rfc3339(unix)
+    crate::clock::rfc3339(unix)
 }
 
 /// One staff access, as the applicant reads it.

@@ -361,7 +361,7 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         doc_number: a.doc.as_str().to_owned(),
         profile: profile::me(app, &a).await?,
         photos,
-        photos_deleted_at: review.photos_deleted_at.map(crate::http::api::dev::rfc3339),
+        photos_deleted_at: review.photos_deleted_at.map(crate::clock::rfc3339),
         history,
         common_reasons: COMMON_REASONS.to_vec(),
     })
