@@ -116,10 +116,11 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
     let logs = Buffer::default();
     let sink = logs.clone();
     tracing_subscriber::fmt()
-        // The test's own HTTP client (reqwest) is not the server: its lines
-        // would show the URLs the test requests. The server uses reqwest only
-        // for providers this dev-mode run does not configure.
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug,reqwest=off,hyper_util::client=off"))
+        // The test's own HTTP client (reqwest, its cookie jar) is not the
+        // server: its lines show the cookies and URLs the test handles. The
+        // server uses reqwest only for providers this dev-mode run does not
+        // configure, and never cookie_store.
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug,reqwest=off,hyper_util::client=off,cookie_store=off"))
         .with_writer(move || sink.clone())
         .with_ansi(false)
         .without_time()
