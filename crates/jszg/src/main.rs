@@ -178,7 +178,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let started = std::time::Instant::now();
             let options = jszg::flows::keys::Options { batch, stop_after_batches: None };
             let mut bars = Bars::default();
-            let rotated = jszg::flows::keys::rotate(&app, &options, &mut bars).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
+            let rotated =
+                jszg::flows::keys::rotate(&app, &options, &mut bars).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
             for (column, n) in &rotated.counts {
                 println!("{column}: resealed {n}");
             }

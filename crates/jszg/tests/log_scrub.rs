@@ -78,7 +78,9 @@ async fn captcha(api: &Api, s: &mut Secrets, purpose: &str) -> String {
 
 async fn sms_code(api: &Api, s: &mut Secrets, phone: &str, purpose: &str) -> String {
     let token = captcha(api, s, "sms").await;
-    let res = api.post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone, "purpose": purpose, "captcha_token": token })).await;
+    let res = api
+        .post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone, "purpose": purpose, "captcha_token": token }))
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     s.add(api.last_code(phone).await, "SMS code")
 }
@@ -86,7 +88,10 @@ async fn sms_code(api: &Api, s: &mut Secrets, phone: &str, purpose: &str) -> Str
 async fn email_code(api: &Api, s: &mut Secrets, email: &str) -> String {
     let token = captcha(api, s, "email").await;
     let res = api
-        .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }))
+        .post(
+            "/api/v1/verification-codes",
+            &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     s.add(api.last_code(email).await, "email code")
@@ -99,7 +104,9 @@ fn link_token(body: &str) -> String {
 
 async fn login(api: &Api, s: &mut Secrets, doc: &str, password: &str) -> reqwest::Response {
     let token = captcha(api, s, "login").await;
-    let res = api.post("/api/v1/sessions", &json!({ "doc_number": doc, "password": password, "captcha_token": token, "entry": "certification" })).await;
+    let res = api
+        .post("/api/v1/sessions", &json!({ "doc_number": doc, "password": password, "captcha_token": token, "entry": "certification" }))
+        .await;
     if let Some(cookie) = session_cookie(&res, "jszg_session") {
         s.add(cookie, "session id");
     }
@@ -219,7 +226,9 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
         let name = name.clone();
         let r = r.clone_api();
         async move {
-            let res = r.post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": name, "captcha_token": token })).await;
+            let res = r
+                .post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": name, "captcha_token": token }))
+                .await;
             assert_eq!(res.status(), StatusCode::CREATED);
             res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
         }

@@ -419,7 +419,10 @@ impl Api {
     pub async fn email_change(&self, recovery_id: &str, email: &str) -> String {
         let token = self.captcha_token("email").await;
         let res = self
-            .post("/api/v1/verification-codes", &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }))
+            .post(
+                "/api/v1/verification-codes",
+                &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::ACCEPTED);
         let code = self.last_code(email).await;

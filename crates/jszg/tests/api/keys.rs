@@ -44,7 +44,9 @@ async fn rotation_reseals_everything_resumes_after_a_stop_and_lets_old_keys_go()
     let permit = app.another_client();
     let holder = permit.register_as("hmt_residence").await;
     assert_eq!(permit.login(&holder.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
-    let res = permit.put_json("/api/v1/me/profile", &json!({ "ethnicity": "01", "local_id_number": "A123456(7)", "permit_number": "H12345678" })).await;
+    let res = permit
+        .put_json("/api/v1/me/profile", &json!({ "ethnicity": "01", "local_id_number": "A123456(7)", "permit_number": "H12345678" }))
+        .await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
     let reviewer = app.another_client();
     let first = people[0].doc.clone();
@@ -87,7 +89,7 @@ async fn rotation_reseals_everything_resumes_after_a_stop_and_lets_old_keys_go()
 
     // Key 1 leaves the key file; the restart is accepted and nothing is lost.
     let app = app.restart(|c| c.keys = Some(without_key_1(&k2))).await;
-    assert_eq!(app.app.vault.key_ids(), vec![2]);
+    assert_eq!(app.app.vault.key_ids(), [2]);
     for who in &people {
         let api = app.another_client();
         assert_eq!(api.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);

@@ -44,7 +44,10 @@ async fn photos_are_deleted_after_the_retention_period_and_the_decisions_stay() 
     let change = app.email_change(&recovery, "77777@qq.com").await;
     let staff = app.staff("rev1", Role::Reviewer).await;
     let decided = pending(&staff, "identity").await.remove(0);
-    assert_eq!(staff.post(&format!("/api/v1/staff/reviews/{decided}/decision"), &json!({ "approve": true })).await.status(), StatusCode::OK);
+    assert_eq!(
+        staff.post(&format!("/api/v1/staff/reviews/{decided}/decision"), &json!({ "approve": true })).await.status(),
+        StatusCode::OK
+    );
     let body = json!({ "approve": false, "reason": "照片不清晰" });
     assert_eq!(staff.post(&format!("/api/v1/staff/reviews/{change}/decision"), &body).await.status(), StatusCode::OK);
     // Applicant B: an identity review still pending when the period is long over.
@@ -153,7 +156,7 @@ async fn expired_sessions_codes_captchas_and_reset_links_are_swept() {
         println!("{table}: {b} rows before, {a} after");
     }
     // The login just made took a captcha token and opened a session: only that session stays.
-    assert_eq!(after, vec![1, 0, 0, 0, 0, 0, 0], "{SWEPT:?}");
+    assert_eq!(after, [1, 0, 0, 0, 0, 0, 0], "{SWEPT:?}");
     assert_eq!(fresh.get("/api/v1/me").await.status(), StatusCode::OK);
 }
 
@@ -238,7 +241,7 @@ async fn the_access_log_lists_every_staff_opening_newest_first() {
         log.iter().map(|e| (e["role"].as_str().unwrap(), e["action"].as_str().unwrap(), e["opened"].clone())).collect();
     assert_eq!(
         seen,
-        vec![
+        [
             ("admin", "review_viewed", json!(["review", "doc_number"])),
             ("reviewer", "photo_viewed", json!(["photo"])),
             ("reviewer", "review_viewed", json!(["review", "doc_number"])),
