@@ -57,6 +57,15 @@ impl App {
         let db = Db::connect(&config.database(), config.max_connections).await?;
         db.migrate().await?;
         let vault = Vault::new(&load_keys(&config, dev)?)?;
+        // PRIV-4: refuse to run with a key file that lacks a key some row needs.
+        let missing = crate::store::sealed::missing_keys(&db, &vault).await?;
+        if !missing.is_empty() {
+            return Err(StartError::Other(format!(
+                "the key file lacks data keys that stored values still need: {}. Put those keys back under [data_keys]; \
+                 remove an old key only after `jszg keys rotate` has resealed every value under the current key",
+                missing.join("; ")
+            )));
+        }
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
         let couriers = Couriers {
             mail: config.smtp.as_ref().map(Mailer::new).transpose().map_err(StartError::Other)?,

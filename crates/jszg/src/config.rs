@@ -47,6 +47,7 @@ pub struct Config {
     pub site: SiteConfig,
     /// 教育部账号登录 (LOGIN-5): the upstream OpenID Connect provider.
     pub upstream: Option<UpstreamConfig>,
+    pub privacy: PrivacyConfig,
     /// Extra working-day calendar files (one per year) beside the built-in
     /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
     pub calendar_files: Vec<PathBuf>,
@@ -370,6 +371,23 @@ impl std::fmt::Debug for UpstreamConfig {
     }
 }
 
+/// Personal data life cycle (PRIV-1).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// Days after the decision when the photos of a review, contact change
+    /// or claim are deleted. The decision itself is kept.
+    pub photo_retention_days: i64,
+    /// How often one instance of the cluster sweeps (photos and expired rows).
+    pub sweep_interval_secs: i64,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { photo_retention_days: 180, sweep_interval_secs: 300 }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthorityProvider {
@@ -403,6 +421,7 @@ impl Default for Config {
             authority: AuthorityConfig::default(),
             site: SiteConfig::default(),
             upstream: None,
+            privacy: PrivacyConfig::default(),
             calendar_files: Vec::new(),
         }
     }

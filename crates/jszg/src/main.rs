@@ -54,6 +54,13 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Data encryption keys (PRIV-4).
+    Keys {
+        #[command(subcommand)]
+        action: KeyAction,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The business systems' client credentials.
     Clients {
         #[command(subcommand)]
@@ -72,6 +79,18 @@ enum StaffAction {
         #[arg(long, value_parser = ["reviewer", "admin"])]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    /// Reseal every stored value under the current data key (resumable).
+    Rotate {
+        /// Rows per batch; each batch is one transaction.
+        #[arg(long, default_value_t = jszg::flows::keys::DEFAULT_BATCH)]
+        batch: i64,
+    },
+    /// Count the values per column still sealed with an older key.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -154,6 +173,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("totp: {}", created.totp_secret);
             Ok(())
         }
+        Command::Keys { action: KeyAction::Rotate { batch }, common } => {
+            let app = start_for_command(common).await?;
+            let started = std::time::Instant::now();
+            let options = jszg::flows::keys::Options { batch, stop_after_batches: None };
+            let mut bars = Bars::default();
+            let rotated =
+                jszg::flows::keys::rotate(&app, &options, &mut bars).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
+            for (column, n) in &rotated.counts {
+                println!("{column}: resealed {n}");
+            }
+            println!(
+                "resealed {} values under key {} ({:.1} s); old keys can now be removed from the key file",
+                rotated.total(),
+                app.vault.current_id(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Keys { action: KeyAction::Status, common } => {
+            let app = start_for_command(common).await?;
+            let counts = jszg::flows::keys::stale_counts(&app).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
+            for (column, n) in &counts {
+                println!("{column}: {n} not under key {}", app.vault.current_id());
+            }
+            Ok(())
+        }
         Command::Clients { action: ClientAction::RotateSecret { entry }, common } => {
             let app = start_for_command(common).await?;
             let entry = jszg::flows::applicant::Entry::parse(&entry).ok_or("entry must be certification or renewal")?;
@@ -168,6 +213,34 @@ async fn run(cli: Cli) -> Result<(), String> {
             db.migrate().await.map_err(|e| e.to_string())?;
             println!("migrations applied ({})", db.backend());
             Ok(())
+        }
+    }
+}
+
+/// One progress bar per column on a terminal; nothing when piped.
+#[derive(Default)]
+struct Bars {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl jszg::flows::keys::Progress for Bars {
+    fn column(&mut self, name: &str, stale: u64) {
+        let bar = indicatif::ProgressBar::new(stale);
+        let style = indicatif::ProgressStyle::with_template("{prefix:<28} [{bar:40}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(name.to_owned());
+        self.bar = Some(bar);
+    }
+    fn advance(&mut self, rows: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(rows);
+        }
+    }
+    fn done(&mut self, _: &str, _: u64) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
         }
     }
 }

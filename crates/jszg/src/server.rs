@@ -1,5 +1,5 @@
 //! The top of the stack: the server loop that builds the router and runs the
-//! background workers (outbox delivery, housekeeping) beside it.
+//! background workers (outbox delivery, the retention sweep, housekeeping) beside it.
 //!
 //! Connections are served by hyper directly rather than `axum::serve`, for
 //! what a slow or idle client may hold (docs/hardening.md): a cap on open
@@ -23,7 +23,6 @@ use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
 use crate::app::App;
-use crate::store::{captchas, sessions};
 
 /// Serve until `shutdown` resolves; background tasks stop with it.
 pub async fn serve(
@@ -36,6 +35,7 @@ pub async fn serve(
     if app.config.outbox.worker {
         tasks.push(tokio::spawn(crate::flows::notify::run_worker(app.clone(), stop_rx.clone())));
     }
+    tasks.push(tokio::spawn(crate::flows::retention::run(app.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(housekeeping(app.clone(), stop_rx)));
     let router = crate::http::router(app.clone());
     let limits = &app.config.server;
@@ -247,10 +247,10 @@ async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         let now = app.clock.unix();
-        if let Err(err) = captchas::purge_expired(&app.db, now).await {
+        if let Err(err) = crate::store::captchas::purge_expired(&app.db, now).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }
-        if let Err(err) = sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
+        if let Err(err) = crate::store::sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }
         if let Err(err) = crate::store::upstream::purge(&app.db, now - crate::flows::upstream_login::PENDING_SECS).await {

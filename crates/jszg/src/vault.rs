@@ -196,6 +196,27 @@ impl Vault {
         String::from_utf8(self.open(field, envelope)?).map_err(|_| VaultError::Malformed)
     }
 
+    /// Id of the key that seals new values.
+    pub fn current_id(&self) -> u32 {
+        self.current
+    }
+
+    /// Ids of every data key this vault can open.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// The id of the key an envelope was sealed with (its first four bytes).
+    pub fn key_id_of(envelope: &[u8]) -> Option<u32> {
+        envelope.get(..4).map(|kid| u32::from_be_bytes([kid[0], kid[1], kid[2], kid[3]]))
+    }
+
+    /// Open with whichever key sealed it and seal again under the current key.
+    pub fn reseal(&self, field: Field, envelope: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let plain = Zeroizing::new(self.open(field, envelope)?);
+        Ok(self.seal(field, &plain))
+    }
+
     /// Whether a value was sealed with an older key and should be resealed.
     pub fn is_stale(&self, envelope: &[u8]) -> bool {
         envelope.get(..4).is_some_and(|kid| kid != self.current.to_be_bytes())

@@ -20,7 +20,9 @@ use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
 use crate::vault::Field;
 
 pub const COOKIE: &str = "jszg_staff";
-const SESSION_IDLE: i64 = 30 * 60;
+/// What the console shows where photos were (PRIV-1).
+pub const PHOTOS_DELETED: &str = "照片已按规定删除";
+pub const SESSION_IDLE: i64 = 30 * 60;
 pub const SESSION_ABSOLUTE: i64 = 10 * 3600;
 
 /// The reasons a reviewer picks with one click (STAFF-3).
@@ -312,7 +314,10 @@ pub struct ReviewDetail {
     pub doc_number: String,
     /// The applicant's current profile.
     pub profile: profile::Me,
+    /// Slots whose photos can be opened; empty once they are deleted.
     pub photos: Vec<&'static str>,
+    /// When the photos were deleted under the retention rule (PRIV-1).
+    pub photos_deleted_at: Option<String>,
     pub history: Vec<HistoryItem>,
     pub common_reasons: Vec<&'static str>,
 }
@@ -326,9 +331,10 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         Some(Kind::Identity) => reviews::open_claim(app, &review)?,
         _ => contact_change::open_request_for_staff(app, &review)?,
     };
-    let photos = match Kind::parse(&review.kind) {
-        Some(Kind::Identity) => vec!["front", "back", "handheld"],
-        _ => vec!["handheld"],
+    let photos = match (review.photos_deleted_at, Kind::parse(&review.kind)) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(Kind::Identity)) => vec!["front", "back", "handheld"],
+        (None, _) => vec!["handheld"],
     };
     let mut history = Vec::new();
     for h in store::history(&app.db, review.account_id).await?.into_iter().filter(|h| h.id != review.id) {
@@ -358,6 +364,7 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         doc_number: a.doc.as_str().to_owned(),
         profile: profile::me(app, &a).await?,
         photos,
+        photos_deleted_at: review.photos_deleted_at.map(crate::clock::rfc3339),
         history,
         common_reasons: COMMON_REASONS.to_vec(),
     })
@@ -366,6 +373,9 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
 /// A photo of an item, opened for a staff member and written to the audit log.
 pub async fn photo(app: &App, me: &StaffCurrent, id: &str, slot: &str) -> AppResult<Vec<u8>> {
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    if review.photos_deleted_at.is_some() {
+        return Err(AppError::gone("photos_deleted", PHOTOS_DELETED));
+    }
     let sealed = store::photo(&app.db, id, slot).await?.ok_or_else(|| AppError::not_found("not_found", "没有这张照片。"))?;
     let bytes = app.vault.open(Field::Photo, &sealed)?;
     let mut tx = app.db.begin().await?;

@@ -222,7 +222,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(status_error(StatusCode::PAYLOAD_TOO_LARGE)),
             Err(rejection) => {
-                tracing::debug!(%rejection, "unreadable JSON body");
+                // Only the kind: serde's message quotes the offending value (PRIV-3).
+                tracing::debug!(status = rejection.status().as_u16(), "unreadable JSON body");
                 Err(AppError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_request",

@@ -35,10 +35,3 @@ pub async fn take_token(db: &Db, token_hash: &[u8], purpose: &str, now: i64) -> 
     let done = db_run!(db, pool => sqlx::query(SQL).bind(token_hash).bind(purpose).bind(now).execute(pool).await?.rows_affected());
     Ok(done == 1)
 }
-
-/// Drop what has expired; run now and then by the housekeeping task.
-pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let a = db_run!(db, pool => sqlx::query("DELETE FROM captcha_challenges WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected());
-    let b = db_run!(db, pool => sqlx::query("DELETE FROM captcha_tokens WHERE expires_at <= $1").bind(now).execute(pool).await?.rows_affected());
-    Ok(a + b)
-}

@@ -40,6 +40,12 @@ pub async fn insert_photo(tx: &mut Tx, review_id: &str, slot: &str, data_enc: &[
     Ok(())
 }
 
+/// The slots whose photos are still held for an item.
+pub async fn photo_slots(db: &Db, review_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    const SQL: &str = "SELECT slot FROM review_photos WHERE review_id = $1";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(review_id).fetch_all(pool).await?))
+}
+
 pub async fn photo(db: &Db, review_id: &str, slot: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
     const SQL: &str = "SELECT data_enc FROM review_photos WHERE review_id = $1 AND slot = $2";
     Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(review_id).bind(slot).fetch_optional(pool).await?))
@@ -74,10 +80,12 @@ pub struct Review {
     pub decision_reason: Option<String>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<i64>,
+    /// When the retention sweep deleted the photos (PRIV-1).
+    pub photos_deleted_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason, decision_reason, decided_by, decided_at";
+const COLUMNS: &str = "id, kind, account_id, status, submitted_at, due_date, period_key, payload_enc, reason, decision_reason, decided_by,
+    decided_at, photos_deleted_at";
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Review>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM reviews WHERE id = $1");
@@ -107,7 +115,7 @@ pub struct QueueRow {
 /// The queue, most urgent first: earliest due date, then oldest submission.
 pub async fn queue(db: &Db, kind: Option<&str>, status: &str, limit: i64) -> Result<Vec<QueueRow>, sqlx::Error> {
     const SQL: &str = "SELECT r.id, r.kind, r.account_id, r.status, r.submitted_at, r.due_date, r.period_key, r.payload_enc,
-            r.reason, r.decision_reason, r.decided_by, r.decided_at, a.doc_type, a.doc_number_enc, a.name
+            r.reason, r.decision_reason, r.decided_by, r.decided_at, r.photos_deleted_at, a.doc_type, a.doc_number_enc, a.name
         FROM reviews r JOIN accounts a ON a.id = r.account_id
         WHERE r.status = $1 AND ($2 = '' OR r.kind = $2)
         ORDER BY r.due_date, r.submitted_at, r.id LIMIT $3";

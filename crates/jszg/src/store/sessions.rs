@@ -68,8 +68,3 @@ pub async fn delete_others(tx: &mut Tx, account_id: i64, keep: Option<&[u8]>) ->
     let keep = keep.unwrap_or(&[]);
     Ok(tx_run!(tx, conn => sqlx::query(SQL).bind(account_id).bind(keep).execute(conn).await?.rows_affected()))
 }
-
-pub async fn purge_expired(db: &Db, now: i64, idle_cutoff: i64) -> Result<u64, sqlx::Error> {
-    const SQL: &str = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
-    Ok(db_run!(db, pool => sqlx::query(SQL).bind(now).bind(idle_cutoff).execute(pool).await?.rows_affected()))
-}

@@ -402,3 +402,60 @@ impl TestApp {
         api
     }
 }
+
+/// Recovery and contact change steps, and restarts (personal data tests).
+impl Api {
+    /// Step 1 of 忘记密码 for a 张三 resident-ID account; the recovery id.
+    pub async fn recovery_for(&self, doc: &str) -> String {
+        let token = self.captcha_token("recovery").await;
+        let res = self
+            .post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": "张三", "captcha_token": token }))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned()
+    }
+
+    /// File a contact change to a new email address; its review id.
+    pub async fn email_change(&self, recovery_id: &str, email: &str) -> String {
+        let token = self.captcha_token("email").await;
+        let res = self
+            .post(
+                "/api/v1/verification-codes",
+                &json!({ "channel": "email", "email": email, "purpose": "contact_change", "captcha_token": token }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let code = self.last_code(email).await;
+        let form = reqwest::multipart::Form::new()
+            .text("kind", "email")
+            .text("new_value", email.to_owned())
+            .text("verification_code", code)
+            .text("reason", "原邮箱已停用")
+            .part("handheld", part(jpeg(300, 400, false), "handheld.jpg"));
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/recoveries/{recovery_id}/contact-changes")))
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+        res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned()
+    }
+}
+
+impl TestApp {
+    /// Stop this instance and start another on the same database (and the
+    /// same temporary directory), with its configuration changed by `change`.
+    pub async fn restart(mut self, change: impl FnOnce(&mut Config)) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let dir = self._dir.take();
+        let mut config = (*self.app.config).clone();
+        config.bind = "127.0.0.1:0".into();
+        change(&mut config);
+        self.app.db.close().await;
+        spawn_with(config, dir).await
+    }
+}

@@ -11,6 +11,8 @@ mod delivery;
 mod dev;
 mod errors;
 mod login_transport;
+mod keys;
+mod privacy;
 mod profile;
 mod realname;
 mod recovery;

@@ -25,6 +25,7 @@ pub fn router() -> Router<App> {
         .route("/api/v1/dev/outbox", get(outbox))
         .route("/api/v1/dev/identities", post(add_identity))
         .route("/api/v1/dev/clock", post(advance_clock))
+        .route("/api/v1/dev/sweep", post(sweep))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -152,4 +153,24 @@ pub async fn advance_clock(State(app): State<App>, Json(body): Json<ClockAdvance
     }
     let now = app.clock.advance(&app.db, body.advance_seconds).await?;
     Ok(axum::Json(ClockNow { now: now.format(&Rfc3339).map_err(AppError::internal)? }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SweepResult {
+    /// Photo blobs deleted.
+    pub photos_deleted: u64,
+    /// Expired rows deleted, by table.
+    #[schema(value_type = Object)]
+    pub expired: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Run the retention sweep now (PRIV-1), as the background task does every
+/// `[privacy] sweep_interval_secs`, ignoring its lease.
+#[utoipa::path(post, path = "/api/v1/dev/sweep", tag = "dev", responses((status = 200, body = SweepResult)))]
+pub async fn sweep(State(app): State<App>) -> AppResult<axum::Json<SweepResult>> {
+    let report = crate::flows::retention::sweep_now(&app).await?;
+    Ok(axum::Json(SweepResult {
+        photos_deleted: report.photos_deleted(),
+        expired: report.expired.iter().map(|(t, n)| ((*t).to_owned(), serde_json::Value::from(*n))).collect(),
+    }))
 }

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod captchas;
 pub mod codes;
 pub mod dev;
+pub mod privacy;
 pub mod realname;
 pub mod recovery;
 pub mod sessions;
@@ -34,6 +35,8 @@ pub mod staff;
         sessions::change_phone,
         sessions::change_email,
         sessions::entry,
+        privacy::export,
+        privacy::access_log,
         realname::verify,
         realname::apply,
         realname::enroll,
@@ -54,9 +57,10 @@ pub mod staff;
         dev::outbox,
         dev::add_identity,
         dev::advance_clock,
+        dev::sweep,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
-    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "recovery"), (name = "staff"), (name = "dev"))
+    tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "privacy"), (name = "recovery"), (name = "staff"), (name = "dev"))
 )]
 pub struct ApiDoc;
 
@@ -67,6 +71,7 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(codes::router())
         .merge(accounts::router())
         .merge(sessions::router())
+        .merge(privacy::router())
         .merge(realname::router())
         .merge(recovery::router())
         .merge(staff::router());

@@ -26,6 +26,7 @@ pub fn router() -> Router<App> {
         .route("/me/password", get(password_page).post(password_submit))
         .route("/me/phone", get(phone_page).post(phone_submit))
         .route("/me/email", get(email_page).post(email_submit))
+        .route("/me/data", get(data_page))
         .route("/me/upstream/unlink", axum::routing::post(upstream_unlink))
 }
 
@@ -44,12 +45,13 @@ async fn upstream_unlink(State(app): State<App>, MaybeSignedIn(current): MaybeSi
     }
 }
 
-const TABS: [(&str, &str); 5] = [
+const TABS: [(&str, &str); 6] = [
     ("/me/profile", "修改个人信息"),
     ("/me/realname", "实名认证"),
     ("/me/password", "修改密码"),
     ("/me/phone", "修改手机号码"),
     ("/me/email", "修改邮箱"),
+    ("/me/data", "我的数据"),
 ];
 
 /// What every tab shows around its own content.
@@ -377,4 +379,46 @@ async fn phone_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSigne
 
 async fn email_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
     contact_submit(app, current, f, Contact::Email).await
+}
+
+#[derive(Template)]
+#[template(path = "centre_data.html")]
+struct DataPage {
+    c: Centre,
+    captcha: bool,
+    accesses: Vec<AccessRow>,
+}
+
+struct AccessRow {
+    at: String,
+    role: String,
+    opened: String,
+}
+
+/// Beijing wall time of an RFC 3339 instant, as applicants read times.
+fn beijing(rfc: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(rfc, &Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(jszg_domain::BEIJING))
+        .and_then(|t| t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).ok())
+        .unwrap_or_default()
+}
+
+/// 我的数据 (PRIV-2): download everything as JSON, and every staff access.
+async fn data_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn) -> Response {
+    let current = match require(current) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let accesses = match crate::flows::my_data::access_log(&app, &current.applicant).await {
+        Ok(list) => list,
+        Err(err) => return err.into_response(),
+    };
+    let page = DataPage {
+        c: Centre::new(&app, &current, "/me/data", None),
+        captcha: false,
+        accesses: accesses.into_iter().map(|a| AccessRow { at: beijing(&a.at), role: a.role_label, opened: a.opened_label }).collect(),
+    };
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
 }

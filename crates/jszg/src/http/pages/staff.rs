@@ -454,6 +454,8 @@ struct ReviewView {
     reason: String,
     decision_reason: String,
     photos: Vec<PhotoView>,
+    /// Beijing time of the deletion, when the retention rule removed the photos.
+    photos_deleted: Option<String>,
     history: Vec<HistoryRow>,
     reasons: &'static [&'static str],
     error: Option<String>,
@@ -542,6 +544,7 @@ async fn render_review(app: &App, me: &StaffCurrent, id: &str, error: Option<App
             .iter()
             .map(|slot| PhotoView { url: format!("/staff/reviews/{}/photos/{slot}", d.item.id), caption: photo_caption(slot) })
             .collect(),
+        photos_deleted: d.photos_deleted_at.as_deref().map(beijing),
         history: d
             .history
             .iter()

@@ -1,0 +1,273 @@
+//! 我的数据 (PRIV-2, PIPL art. 45): an applicant downloads everything held
+//! about them and sees every staff access to their data. The access list
+//! comes from the audit log alone, so it cannot drift from what was audited.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::error::AppResult;
+use crate::flows::applicant::Applicant;
+use crate::flows::profile::ValidityOut;
+use crate::store::{audit, personal, reviews};
+use crate::vault::Field;
+
+fn rfc3339(unix: i64) -> String {
+    crate::clock::rfc3339(unix)
+}
+
+/// One staff access, as the applicant reads it.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct Access {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Which role: `reviewer` or `admin` (the person stays anonymous).
+    pub role: String,
+    pub role_label: String,
+    /// The audit action, e.g. `review_viewed`, `photo_viewed`.
+    pub action: String,
+    /// What was opened: `doc_number` (the full number), `photo`, `review` (the submitted material).
+    pub opened: Vec<&'static str>,
+    /// The same in Chinese: 完整证件号码, 照片, 审核材料.
+    pub opened_label: String,
+    /// The review, contact change or claim it concerned.
+    pub item: Option<String>,
+}
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "admin" => "管理员",
+        "reviewer" => "审核员",
+        _ => "工作人员",
+    }
+}
+
+fn slot_label(slot: &str) -> &'static str {
+    match slot {
+        "front" => "证件正面照片",
+        "back" => "证件背面照片",
+        "handheld" => "手持证件照片",
+        _ => "照片",
+    }
+}
+
+/// What each staff action opened. Opening an item shows its material and
+/// the full document number beside it; decisions are listed as what they are.
+fn describe(action: &str, detail: &str) -> (Vec<&'static str>, String) {
+    let mut words = detail.split_whitespace();
+    let _item = words.next();
+    match action {
+        "review_viewed" => (vec!["review", "doc_number"], "审核材料、完整证件号码".into()),
+        "photo_viewed" => (vec!["photo"], slot_label(words.next().unwrap_or("")).into()),
+        "doc_number_viewed" => (vec!["doc_number"], "完整证件号码".into()),
+        a if a.ends_with("_approved") => (Vec::new(), "审核决定：通过".into()),
+        a if a.ends_with("_rejected") => (Vec::new(), "审核决定：不通过".into()),
+        _ => (Vec::new(), "其他操作".into()),
+    }
+}
+
+/// `GET /api/v1/me/access-log`: every staff access, newest first.
+pub async fn access_log(app: &App, a: &Applicant) -> AppResult<Vec<Access>> {
+    let rows = personal::staff_accesses(&app.db, a.id(), 10_000).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (opened, opened_label) = describe(&r.action, &r.detail);
+            let role = r.role.unwrap_or_else(|| "staff".into());
+            Access {
+                at: rfc3339(r.at),
+                role_label: role_label(&role).into(),
+                role,
+                action: r.action,
+                opened,
+                opened_label,
+                item: r.detail.split_whitespace().next().map(str::to_owned),
+            }
+        })
+        .collect())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportAccount {
+    pub doc_type: String,
+    /// In full: this goes to the owner only.
+    pub doc_number: String,
+    pub name: String,
+    pub validity: Option<ValidityOut>,
+    pub registered_at: String,
+    pub realname_status: String,
+    pub profile_completed_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportProfile {
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub ethnicity: Option<String>,
+    pub ethnicity_name: Option<String>,
+    pub region: Option<String>,
+    pub local_id_number: Option<String>,
+    pub permit_number: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportContacts {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportAttempts {
+    pub day: String,
+    pub used: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportPhoto {
+    pub slot: String,
+    /// The JPEG as uploaded, base64.
+    pub jpeg_base64: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportReview {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub submitted_at: String,
+    pub due_date: String,
+    pub reason: String,
+    /// What was submitted (identity data, or the new contact).
+    #[schema(value_type = Object)]
+    pub submitted: Value,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<String>,
+    /// The photos still held; empty once deleted under the retention rule.
+    pub photos: Vec<ExportPhoto>,
+    pub photos_deleted_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportEnrollment {
+    pub entry: String,
+    pub enrolled_at: String,
+}
+
+/// `GET /api/v1/me/export`.
+#[derive(Serialize, ToSchema)]
+pub struct Export {
+    pub exported_at: String,
+    pub account: ExportAccount,
+    pub profile: ExportProfile,
+    pub contacts: ExportContacts,
+    pub realname_attempts: Vec<ExportAttempts>,
+    /// Identity reviews (and any other item with photos but contact changes).
+    pub reviews: Vec<ExportReview>,
+    pub contact_changes: Vec<ExportReview>,
+    pub enrollments: Vec<ExportEnrollment>,
+    pub access_log: Vec<Access>,
+}
+
+/// A review payload, whichever column binding it was sealed with.
+fn open_payload(app: &App, sealed: &[u8]) -> Value {
+    [Field::Photo, Field::Contact]
+        .into_iter()
+        .find_map(|field| app.vault.open(field, sealed).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null)
+}
+
+pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
+    let open = |field: Field, value: &Option<Vec<u8>>| -> AppResult<Option<String>> {
+        value.as_deref().map(|v| app.vault.open_str(field, v)).transpose().map_err(Into::into)
+    };
+    let row = &a.row;
+    let ethnicity = a.ethnicity();
+    let mut own_reviews = Vec::new();
+    let mut contact_changes = Vec::new();
+    for r in reviews::history(&app.db, a.id()).await? {
+        let mut photos = Vec::new();
+        if r.photos_deleted_at.is_none() {
+            for slot in reviews::photo_slots(&app.db, &r.id).await? {
+                if let Some(sealed) = reviews::photo(&app.db, &r.id, &slot).await? {
+                    photos.push(ExportPhoto { jpeg_base64: B64.encode(app.vault.open(Field::Photo, &sealed)?), slot });
+                }
+            }
+        }
+        let item = ExportReview {
+            submitted: open_payload(app, &r.payload_enc),
+            id: r.id,
+            status: r.status,
+            submitted_at: rfc3339(r.submitted_at),
+            due_date: r.due_date,
+            reason: r.reason,
+            decision_reason: r.decision_reason,
+            decided_at: r.decided_at.map(rfc3339),
+            photos,
+            photos_deleted_at: r.photos_deleted_at.map(rfc3339),
+            kind: r.kind,
+        };
+        if item.kind == "contact_change" {
+            contact_changes.push(item);
+        } else {
+            own_reviews.push(item);
+        }
+    }
+    let export = Export {
+        exported_at: rfc3339(app.clock.unix()),
+        account: ExportAccount {
+            doc_type: a.doc_type().as_str().into(),
+            doc_number: a.doc.as_str().into(),
+            name: row.name.clone(),
+            validity: a.validity().map(|v| ValidityOut {
+                period: v.period().as_str().into(),
+                start: jszg_domain::format_date(v.start()),
+                end: v.end().map(jszg_domain::format_date),
+            }),
+            registered_at: rfc3339(row.registered_at),
+            realname_status: row.realname_status.clone(),
+            profile_completed_at: row.profile_completed_at.map(rfc3339),
+        },
+        profile: ExportProfile {
+            sex: a.sex().map(|s| s.as_str().to_owned()),
+            birth_date: a.birth_date().map(jszg_domain::format_date),
+            ethnicity: ethnicity.map(|e| e.code().to_owned()),
+            ethnicity_name: ethnicity.map(|e| e.name_zh().to_owned()),
+            region: a.doc.region().map(|r| r.label_zh().to_owned()),
+            local_id_number: open(Field::LocalIdNumber, &row.local_id_enc)?,
+            permit_number: open(Field::PermitNumber, &row.permit_number_enc)?,
+        },
+        contacts: ExportContacts { email: a.email(app)?, phone: a.phone(app)? },
+        realname_attempts: personal::realname_attempts(&app.db, a.id())
+            .await?
+            .into_iter()
+            .map(|d| ExportAttempts { day: d.day, used: d.used })
+            .collect(),
+        reviews: own_reviews,
+        contact_changes,
+        enrollments: personal::enrollments(&app.db, a.id())
+            .await?
+            .into_iter()
+            .map(|e| ExportEnrollment { entry: e.entry, enrolled_at: rfc3339(e.enrolled_at) })
+            .collect(),
+        access_log: access_log(app, a).await?,
+    };
+    let mut tx = app.db.begin().await?;
+    audit::append(
+        &mut tx,
+        audit::Entry {
+            at: app.clock.unix(),
+            actor_kind: "applicant",
+            actor_id: Some(a.id()),
+            account_id: Some(a.id()),
+            action: "data_exported",
+            detail: "",
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(export)
+}
