@@ -253,5 +253,8 @@ async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
         if let Err(err) = sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }
+        if let Err(err) = crate::store::oidc::purge_expired(&app.db, now).await {
+            tracing::warn!(error = %err, "housekeeping failed");
+        }
     }
 }

@@ -110,6 +110,7 @@ pub enum Field {
     Photo,
     Contact,
     Totp,
+    SigningKey,
 }
 
 impl Field {
@@ -124,6 +125,7 @@ impl Field {
             Field::Photo => b"photo",
             Field::Contact => b"contact",
             Field::Totp => b"totp",
+            Field::SigningKey => b"signing_key",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod login;
 pub mod loose;
 pub mod notify;
+pub mod oidc;
 pub mod profile;
 pub mod realname;
 pub mod recovery;

@@ -32,6 +32,11 @@ pub fn session_cookie(app: &App, token: &str) -> HeaderValue {
     build(app, COOKIE, token, "Lax", app.config.sessions.absolute_secs)
 }
 
+/// `Set-Cookie` for the pending authorization of the OpenID Connect flow.
+pub fn pending_cookie(app: &App, id: &str, max_age: i64) -> HeaderValue {
+    build(app, crate::flows::oidc::PENDING_COOKIE, id, "Lax", max_age)
+}
+
 pub fn clear_session_cookie(app: &App) -> HeaderValue {
     build(app, COOKIE, "", "Lax", 0)
 }

@@ -18,4 +18,5 @@ mod registration;
 mod reviews;
 mod sessions;
 mod slow_clients;
+mod sso;
 mod storage;
