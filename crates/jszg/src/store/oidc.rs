@@ -152,10 +152,12 @@ pub struct Redeemed {
 
 /// Spend a code: one conditional update, so of two instances redeeming the
 /// same code at once exactly one gets the row.
-pub async fn redeem_code(db: &Db, code_hash: &[u8], now: i64) -> Result<Option<Redeemed>, sqlx::Error> {
+/// Inside the transaction that also stores the access token, so a replay
+/// (which waits for the row) always finds and revokes that token.
+pub async fn redeem_code(tx: &mut Tx, code_hash: &[u8], now: i64) -> Result<Option<Redeemed>, sqlx::Error> {
     const SQL: &str = "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
         RETURNING client_id, redirect_uri, code_challenge, nonce, scope, account_id, sid, auth_time";
-    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(code_hash).bind(now).fetch_optional(pool).await?))
+    Ok(tx_run!(tx, conn => sqlx::query_as(SQL).bind(code_hash).bind(now).fetch_optional(conn).await?))
 }
 
 /// A code that was spent already: revoke what it issued. True if it was spent.
@@ -180,12 +182,11 @@ pub struct NewToken<'a> {
     pub expires_at: i64,
 }
 
-/// Store an access token unless its code was replayed meanwhile (then false):
-/// a replay racing the first redemption still leaves no live token.
-pub async fn insert_token(db: &Db, t: &NewToken<'_>) -> Result<bool, sqlx::Error> {
+/// Store an access token in the redemption's transaction.
+pub async fn insert_token(tx: &mut Tx, t: &NewToken<'_>) -> Result<bool, sqlx::Error> {
     const SQL: &str = "INSERT INTO oidc_access_tokens (token_hash, code_hash, client_id, account_id, scope, sid, created_at, expires_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM oidc_codes WHERE code_hash = $2 AND replayed_at IS NULL)";
-    Ok(db_run!(db, pool => sqlx::query(SQL)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    Ok(tx_run!(tx, conn => sqlx::query(SQL)
         .bind(t.token_hash)
         .bind(t.code_hash)
         .bind(t.client_id)
@@ -194,7 +195,7 @@ pub async fn insert_token(db: &Db, t: &NewToken<'_>) -> Result<bool, sqlx::Error
         .bind(t.sid)
         .bind(t.now)
         .bind(t.expires_at)
-        .execute(pool)
+        .execute(conn)
         .await?
         .rows_affected())
         == 1)

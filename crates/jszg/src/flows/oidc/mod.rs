@@ -415,32 +415,35 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
     }
     let now = app.clock.unix();
     let hash = code_hash(app, code);
-    let Some(redeemed) = store::redeem_code(&app.db, &hash, now).await? else {
+    // Redemption and the token insert commit together: a replay waits for
+    // the code's row, then finds the token and revokes it.
+    let mut tx = app.db.begin().await?;
+    let Some(redeemed) = store::redeem_code(&mut tx, &hash, now).await? else {
+        tx.rollback().await?;
         if store::revoke_replayed(&app.db, &hash, now).await? {
             tracing::warn!(client_id = entry.as_str(), "authorization code replayed; its tokens are revoked");
         }
         return grant("the code is invalid, expired or already used");
     };
-    if redeemed.client_id != entry.as_str() {
-        return grant("the code was issued to another client");
-    }
-    if redeemed.redirect_uri != redirect_uri {
-        return grant("redirect_uri does not match the authorization request");
-    }
-    if !pkce_value_ok(verifier) {
-        return grant("code_verifier is malformed");
-    }
-    let computed = B64URL.encode(Sha256::digest(verifier.as_bytes()));
-    if !bool::from(computed.as_bytes().ct_eq(redeemed.code_challenge.as_bytes())) {
-        return grant("code_verifier does not match the code_challenge");
-    }
-    let Some(account) = accounts::find_by_id(&app.db, redeemed.account_id).await? else {
-        return grant("the account no longer exists");
+    let refusal = if redeemed.client_id != entry.as_str() {
+        Some("the code was issued to another client")
+    } else if redeemed.redirect_uri != redirect_uri {
+        Some("redirect_uri does not match the authorization request")
+    } else if !pkce_value_ok(verifier) {
+        Some("code_verifier is malformed")
+    } else if !bool::from(B64URL.encode(Sha256::digest(verifier.as_bytes())).as_bytes().ct_eq(redeemed.code_challenge.as_bytes())) {
+        Some("code_verifier does not match the code_challenge")
+    } else {
+        None
     };
-    let applicant = Applicant::open(app, account)?;
+    if let Some(description) = refusal {
+        // The code is spent either way: a wrong attempt burns it.
+        tx.commit().await?;
+        return grant(description);
+    }
     let access_token = random_token(32);
-    let stored = store::insert_token(
-        &app.db,
+    store::insert_token(
+        &mut tx,
         &store::NewToken {
             token_hash: &token_hash(app, &access_token),
             code_hash: &hash,
@@ -453,9 +456,11 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
         },
     )
     .await?;
-    if !stored {
-        return grant("the code was replayed");
-    }
+    tx.commit().await?;
+    let Some(account) = accounts::find_by_id(&app.db, redeemed.account_id).await? else {
+        return grant("the account no longer exists");
+    };
+    let applicant = Applicant::open(app, account)?;
     let digest = Sha256::digest(access_token.as_bytes());
     let claims = IdTokenClaims {
         iss: app.config.public_url(),
