@@ -239,7 +239,8 @@ pub async fn authorize(app: &App, params: &Params<'_>, session: Option<&Current>
         None => None,
     };
     let min_auth_time = match prompt {
-        Prompt::Login => now,
+        // A login after this request: sessions started in this very second do not count.
+        Prompt::Login => now + 1,
         Prompt::MaxAge(secs) => now - secs,
         _ => 0,
     };
