@@ -32,6 +32,8 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// 教育部账号登录, when `[upstream]` is configured.
     pub upstream: Option<Arc<crate::adapters::oidc_rp::OidcRp>>,
+    /// Parsed OpenID Connect signing keys (the keys themselves live in the database).
+    pub signing_keys: Arc<crate::flows::oidc::keys::KeyCache>,
     pub dev: bool,
 }
 
@@ -54,6 +56,11 @@ impl App {
     pub async fn start(config: Config) -> Result<App, StartError> {
         config.check()?;
         let dev = config.is_dev();
+        let mut config = config;
+        let standin = dev && config.clients.is_empty();
+        if standin {
+            config.clients = crate::flows::oidc::standin::default_clients(&config.public_url());
+        }
         let db = Db::connect(&config.database(), config.max_connections).await?;
         db.migrate().await?;
         let vault = Vault::new(&load_keys(&config, dev)?)?;
@@ -75,6 +82,11 @@ impl App {
             } else {
                 None
             },
+            backchannel: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| StartError::Other(format!("back-channel client: {e}")))?,
             dev,
         };
         let clock = if dev { Clock::development() } else { Clock::system() };
@@ -105,20 +117,25 @@ impl App {
             Some(u) => Some(Arc::new(crate::adapters::oidc_rp::OidcRp::new(u, &config.public_url()).map_err(StartError::Other)?)),
             None => None,
         };
-        Ok(App {
+        let app = App {
             upstream,
             db,
             clock,
             authority,
             calendar,
             metrics: Arc::default(),
+            signing_keys: Arc::default(),
             vault,
             hasher,
             config: Arc::new(config),
             couriers: Arc::new(couriers),
             outbox_wake: Arc::new(Notify::new()),
             dev,
-        })
+        };
+        if standin {
+            crate::flows::oidc::standin::ensure_dev_secrets(&app).await.map_err(|e| StartError::Other(e.message.into_owned()))?;
+        }
+        Ok(app)
     }
 
     /// Tell the delivery worker a message is waiting.

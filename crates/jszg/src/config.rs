@@ -48,6 +48,8 @@ pub struct Config {
     /// 教育部账号登录 (LOGIN-5): the upstream OpenID Connect provider.
     pub upstream: Option<UpstreamConfig>,
     pub privacy: PrivacyConfig,
+    /// The business entries as OpenID Connect clients (SSO-1).
+    pub clients: ClientsConfig,
     /// Extra working-day calendar files (one per year) beside the built-in
     /// 2025 and 2026 ones; a later file overrides earlier entries date by date.
     pub calendar_files: Vec<PathBuf>,
@@ -287,6 +289,40 @@ impl Default for SiteConfig {
     }
 }
 
+/// `[clients.certification]` and `[clients.renewal]`: each business entry
+/// as a confidential OpenID Connect client. URIs match exactly.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClientsConfig {
+    pub certification: Option<ClientConfig>,
+    pub renewal: Option<ClientConfig>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    /// Where the personal centre's entry button sends the applicant so the
+    /// business starts a sign-in (OpenID Connect third-party-initiated login).
+    pub initiate_login_uri: Option<String>,
+}
+
+impl ClientsConfig {
+    pub fn get(&self, client_id: &str) -> Option<&ClientConfig> {
+        match client_id {
+            "certification" => self.certification.as_ref(),
+            "renewal" => self.renewal.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.certification.is_none() && self.renewal.is_none()
+    }
+}
+
 /// The identity authority (RN-4).
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -422,6 +458,7 @@ impl Default for Config {
             site: SiteConfig::default(),
             upstream: None,
             privacy: PrivacyConfig::default(),
+            clients: ClientsConfig::default(),
             calendar_files: Vec::new(),
         }
     }

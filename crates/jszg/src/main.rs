@@ -68,6 +68,20 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Keys kept in the database.
+    Keys {
+        #[command(subcommand)]
+        action: KeyAction,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    /// Add a new OpenID Connect signing key; it signs from now on, and the
+    /// JWKS keeps the previous one until tokens signed with it have expired.
+    RotateSigning,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +218,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let entry = jszg::flows::applicant::Entry::parse(&entry).ok_or("entry must be certification or renewal")?;
             let secret = jszg::flows::enrollment::rotate_secret(&app, entry).await.map_err(|e| e.message.into_owned())?;
             println!("secret: {secret}");
+            Ok(())
+        }
+        Command::Keys { action: KeyAction::RotateSigning, common } => {
+            let app = start_for_command(common).await?;
+            let kid = jszg::flows::oidc::keys::rotate(&app).await.map_err(|e| e.message.into_owned())?;
+            println!("kid: {kid}");
             Ok(())
         }
         Command::Migrate { common } => {

@@ -11,6 +11,8 @@ pub enum Channel {
     Wechat,
     /// An event for a business system (SSO-3), delivered by signed webhook.
     Business,
+    /// A back-channel logout token for a client (SSO-1); `to` is its URI.
+    Backchannel,
 }
 
 impl Channel {
@@ -20,6 +22,7 @@ impl Channel {
             Channel::Email => "email",
             Channel::Wechat => "wechat",
             Channel::Business => "business",
+            Channel::Backchannel => "backchannel",
         }
     }
 }

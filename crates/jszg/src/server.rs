@@ -256,5 +256,8 @@ async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
         if let Err(err) = crate::store::upstream::purge(&app.db, now - crate::flows::upstream_login::PENDING_SECS).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }
+        if let Err(err) = crate::store::oidc::purge_expired(&app.db, now).await {
+            tracing::warn!(error = %err, "housekeeping failed");
+        }
     }
 }

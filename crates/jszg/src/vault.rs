@@ -111,6 +111,7 @@ pub enum Field {
     Contact,
     Totp,
     Upstream,
+    SigningKey,
 }
 
 impl Field {
@@ -126,6 +127,7 @@ impl Field {
             Field::Contact => b"contact",
             Field::Totp => b"totp",
             Field::Upstream => b"upstream",
+            Field::SigningKey => b"signing_key",
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct Couriers {
     pub mail: Option<Mailer>,
     pub sms: Option<SmsClient>,
     pub webhooks: Option<Webhooks>,
+    /// Back-channel logout requests (OpenID Back-Channel Logout 1.0).
+    pub backchannel: reqwest::Client,
     pub dev: bool,
 }
 
@@ -36,6 +38,23 @@ impl Couriers {
                 Some(hooks) => hooks.send(message, outbox_id).await,
                 None => self.kept(),
             },
+            Channel::Backchannel => self.logout(message).await,
+        }
+    }
+
+    /// POST the logout token as a form; the client answers 200 (or 204).
+    async fn logout(&self, message: &Message) -> Result<(), String> {
+        let response = self
+            .backchannel
+            .post(&message.to)
+            .form(&[("logout_token", message.body.as_str())])
+            .send()
+            .await
+            .map_err(|e| format!("back-channel logout: {}", e.without_url()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("back-channel logout answered {}", response.status()))
         }
     }
 

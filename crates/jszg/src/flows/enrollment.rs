@@ -19,8 +19,13 @@ fn secret_hash(app: &App, entry: Entry, secret: &str) -> Vec<u8> {
 /// Set a new secret for the entry's client and return it.
 pub async fn rotate_secret(app: &App, entry: Entry) -> AppResult<String> {
     let secret = random_token(32);
-    enrollments::set_client_secret(&app.db, entry.as_str(), &secret_hash(app, entry, &secret), app.clock.unix()).await?;
+    set_secret(app, entry, &secret).await?;
     Ok(secret)
+}
+
+pub async fn set_secret(app: &App, entry: Entry, secret: &str) -> AppResult<()> {
+    enrollments::set_client_secret(&app.db, entry.as_str(), &secret_hash(app, entry, secret), app.clock.unix()).await?;
+    Ok(())
 }
 
 pub async fn authenticate(app: &App, entry: Entry, presented: &str) -> AppResult<()> {

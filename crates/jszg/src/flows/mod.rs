@@ -13,6 +13,7 @@ pub mod login;
 pub mod loose;
 pub mod my_data;
 pub mod notify;
+pub mod oidc;
 pub mod profile;
 pub mod realname;
 pub mod recovery;

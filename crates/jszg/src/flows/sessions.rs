@@ -67,7 +67,9 @@ pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current
 }
 
 pub async fn end(app: &App, token: &str) -> AppResult<()> {
-    sessions::delete(&app.db, &id_hash(app, token)).await?;
+    let hash = id_hash(app, token);
+    crate::flows::oidc::logout::session_ended(app, &hash).await?;
+    sessions::delete(&app.db, &hash).await?;
     Ok(())
 }
 

@@ -24,8 +24,10 @@ use crate::error::AppError;
 pub mod api;
 pub mod assets;
 pub mod metrics;
+pub mod oidc;
 pub mod pages;
 pub mod session;
+pub mod standin;
 
 /// Largest JSON or form body: a captcha track of `jszg_captcha::MAX_POINTS`
 /// points is about 40 KB.
@@ -45,7 +47,11 @@ pub fn router(app: App) -> Router {
         .merge(api::router(app.dev))
         .merge(pages::router(app.dev, &app.config.site))
         .merge(assets::router())
-        .route_layer(middleware::from_fn_with_state(app.clone(), log_request));
+        .merge(oidc::router());
+    if app.dev {
+        routes = routes.merge(standin::router());
+    }
+    let mut routes = routes.route_layer(middleware::from_fn_with_state(app.clone(), log_request));
     if app.dev {
         routes = routes.layer(middleware::from_fn_with_state(app.clone(), follow_dev_clock));
     }

@@ -38,6 +38,11 @@ pub fn lax_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderVal
     build(app, name, value, "Lax", max_age)
 }
 
+/// `Set-Cookie` for the pending authorization of the OpenID Connect flow.
+pub fn pending_cookie(app: &App, id: &str, max_age: i64) -> HeaderValue {
+    build(app, crate::flows::oidc::PENDING_COOKIE, id, "Lax", max_age)
+}
+
 pub fn clear_session_cookie(app: &App) -> HeaderValue {
     build(app, COOKIE, "", "Lax", 0)
 }

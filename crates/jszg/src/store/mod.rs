@@ -18,6 +18,7 @@ pub mod codes;
 pub mod enrollments;
 pub mod identities;
 pub mod logins;
+pub mod oidc;
 pub mod outbox;
 pub mod personal;
 pub mod realname;

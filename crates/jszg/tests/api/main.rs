@@ -20,5 +20,6 @@ mod registration;
 mod reviews;
 mod sessions;
 mod slow_clients;
+mod sso;
 mod storage;
 mod upstream;

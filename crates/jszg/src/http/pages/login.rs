@@ -11,8 +11,9 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::flows::account_changes;
 use crate::flows::applicant::Entry;
+use crate::flows::oidc::{self, Resume};
 use crate::flows::sessions;
-use crate::http::session::{clear_session_cookie, cookie, MaybeSignedIn};
+use crate::http::session::{clear_session_cookie, cookie, pending_cookie, MaybeSignedIn};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -53,13 +54,28 @@ async fn login_page(Path(entry): Path<String>, Query(q): Query<super::upstream::
 
 /// Entering a business (RN-1): log in, complete the profile, verify the
 /// real name, then go on to the business system.
-async fn enter(State(app): State<App>, Path(entry): Path<String>, MaybeSignedIn(current): MaybeSignedIn) -> Response {
+async fn enter(State(app): State<App>, Path(entry): Path<String>, headers: HeaderMap, MaybeSignedIn(current): MaybeSignedIn) -> Response {
     let Some(entry) = Entry::parse(&entry) else { return not_found() };
     let Some(current) = current else {
         return Redirect::to(&format!("/login/{}", entry.as_str())).into_response();
     };
     match account_changes::entry_gate(&app, &current.applicant, entry) {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(url) => {
+            // An OpenID Connect authorization waiting for this entry resumes here (SSO-1).
+            match oidc::resume(&app, cookie(&headers, oidc::PENDING_COOKIE), entry, &current).await {
+                Ok(Resume::Redirect(to)) => {
+                    return ([(header::SET_COOKIE, pending_cookie(&app, "", 0))], Redirect::to(&to)).into_response()
+                }
+                Ok(Resume::Login) => return Redirect::to(&format!("/login/{}", entry.as_str())).into_response(),
+                Ok(Resume::Nothing) => {}
+                Err(err) => return err.into_response(),
+            }
+            // A business configured as a client starts its own sign-in, which succeeds at once (SSO-2).
+            match oidc::client(&app, entry.as_str()).and_then(|(_, c)| c.initiate_login_uri.as_deref()) {
+                Some(start) => Redirect::to(&oidc::with_params(start, &[("iss", &app.config.public_url())])).into_response(),
+                None => Redirect::to(&url).into_response(),
+            }
+        }
         // Say why (manual §2.3.1) on the form that fixes it.
         Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile?why=profile_incomplete").into_response(),
         Err(err) if err.code == "realname_required" => {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Benchmark of the OpenID Connect provider against the release binary:
+# SSO authorizations with a session, then the token endpoint redeeming the codes.
+#   cargo build --release -p jszg && bash bench/sso.sh [COUNT] [CONCURRENCY] [DATABASE_URL]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${JSZG_BIN:-$root/target/release/jszg}"
+count="${1:-2000}"; conc="${2:-8}"
+dir="$(mktemp -d)"; trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+db="${3:-sqlite://$dir/jszg.db}"
+cat > "$dir/jszg.toml" <<TOML
+[clients.certification]
+redirect_uris = ["http://127.0.0.1:9/cb"]
+[clients.renewal]
+redirect_uris = ["http://127.0.0.1:9/cb2"]
+TOML
+export JSZG_BIND="127.0.0.1:$port" JSZG_DATABASE_URL="$db" JSZG_DEV=1 JSZG_LOG=warn
+secret="$(cd "$dir" && "$bin" clients rotate-secret certification | sed -n 's/^secret: //p')"
+(cd "$dir" && exec "$bin" serve) & pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+( cd "$root/crates/jszg/tests/peers/sso" && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error )
+node "$root/bench/sso.mjs" "http://127.0.0.1:$port" "$secret" "http://127.0.0.1:9/cb" "$count" "$conc"

@@ -1,0 +1,149 @@
+//! Logout everywhere (SSO-1): RP-initiated logout (OpenID Connect
+//! RP-Initiated Logout 1.0) ends the jszg session, and every client the
+//! session signed into that registered a `backchannel_logout_uri` gets a
+//! logout token (Back-Channel Logout 1.0) through the outbox.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::crypto::random_token;
+use crate::error::AppResult;
+use crate::flows::notify;
+use crate::flows::sessions::Current;
+use crate::message::{Channel, Message};
+use crate::store::{oidc as store, sessions};
+
+use super::{client, keys, subject, with_params, Params, TOKEN_LIFETIME};
+
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+#[derive(Serialize)]
+struct LogoutToken {
+    iss: String,
+    sub: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    sid: String,
+    events: serde_json::Value,
+}
+
+/// The claims we read from an `id_token_hint`.
+#[derive(Deserialize)]
+struct Hint {
+    aud: String,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+/// A session ended: forget which clients it signed into, revoke their
+/// access tokens and queue a logout token for each client that asked for one.
+pub async fn session_ended(app: &App, session_hash: &[u8]) -> AppResult<()> {
+    let now = app.clock.unix();
+    let logins = store::end_logins(&app.db, session_hash, now).await?;
+    let mut queued = 0;
+    let mut tx = None;
+    for login in &logins {
+        let Some((_, config)) = client(app, &login.client_id) else { continue };
+        let Some(uri) = config.backchannel_logout_uri.as_deref() else { continue };
+        let token = LogoutToken {
+            iss: app.config.public_url(),
+            sub: subject(app, login.account_id),
+            aud: login.client_id.clone(),
+            iat: now,
+            exp: now + TOKEN_LIFETIME,
+            jti: random_token(18),
+            sid: login.sid.clone(),
+            events: serde_json::json!({ BACKCHANNEL_EVENT: {} }),
+        };
+        let jwt = keys::sign(app, "logout+jwt", &token).await?;
+        let message = Message {
+            channel: Channel::Backchannel,
+            to: uri.to_owned(),
+            subject: Some(login.client_id.clone()),
+            body: jwt,
+            html: None,
+            sms: None,
+        };
+        if tx.is_none() {
+            tx = Some(app.db.begin().await?);
+        }
+        if let Some(tx) = tx.as_mut() {
+            notify::queue(tx, app, &message).await?;
+            queued += 1;
+        }
+    }
+    if let Some(tx) = tx {
+        tx.commit().await?;
+        app.wake_outbox();
+        tracing::info!(queued, "back-channel logout tokens queued");
+    }
+    Ok(())
+}
+
+/// What the end-session endpoint does.
+pub enum Ended {
+    /// Back to the client's registered post-logout URI.
+    Redirect(String),
+    /// No (valid) return address: show that the applicant is signed out.
+    Page,
+}
+
+/// The end-session endpoint. Err is a message for an error page (an
+/// unregistered return address is never redirected to).
+pub async fn end_session(app: &App, params: &Params<'_>, current: Option<&Current>) -> AppResult<Result<Ended, &'static str>> {
+    let bad = "退出登录的请求无效：返回地址未登记。请直接关闭页面或重新登录。";
+    let (Ok(hint), Ok(client_id), Ok(return_to), Ok(state)) =
+        (params.get("id_token_hint"), params.get("client_id"), params.get("post_logout_redirect_uri"), params.get("state"))
+    else {
+        return Ok(Err(bad));
+    };
+    let hint: Option<Hint> = match hint {
+        Some(token) => match keys::verify_ours::<Hint>(app, token).await {
+            Some(h) => Some(h),
+            None => return Ok(Err("退出登录的请求无效：身份令牌无法验证。请直接关闭页面或重新登录。")),
+        },
+        None => None,
+    };
+    let client_id = match (client_id, hint.as_ref().map(|h| h.aud.as_str())) {
+        (Some(a), Some(b)) if a != b => return Ok(Err(bad)),
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    };
+    let target = match return_to {
+        None => None,
+        Some(uri) => {
+            let registered =
+                client_id.and_then(|id| client(app, id)).is_some_and(|(_, c)| c.post_logout_redirect_uris.iter().any(|u| u == uri));
+            if !registered {
+                return Ok(Err(bad));
+            }
+            Some(uri)
+        }
+    };
+    // End the browser's session and the one the hint names (it may be another browser's cookie jar).
+    let mut ended: Vec<Vec<u8>> = Vec::new();
+    if let Some(current) = current {
+        ended.push(current.id_hash.clone());
+    }
+    if let Some(sid) = hint.as_ref().and_then(|h| h.sid.as_deref()) {
+        if let Some(hash) = store::session_of(&app.db, sid).await? {
+            if !ended.contains(&hash) {
+                ended.push(hash);
+            }
+        }
+    }
+    for hash in &ended {
+        session_ended(app, hash).await?;
+        sessions::delete(&app.db, hash).await?;
+    }
+    tracing::info!(sessions = ended.len(), "RP-initiated logout");
+    Ok(Ok(match target {
+        Some(uri) => Ended::Redirect(match state {
+            Some(state) => with_params(uri, &[("state", state)]),
+            None => uri.to_owned(),
+        }),
+        None => Ended::Page,
+    }))
+}
