@@ -33,8 +33,10 @@ pub struct App {
     /// 教育部账号登录, when `[upstream]` is configured.
     pub upstream: Option<Arc<crate::adapters::oidc_rp::OidcRp>>,
     /// Parsed OpenID Connect signing keys (the keys themselves live in the database).
-    pub signing_keys: Arc<crate::flows::oidc::keys::KeyCache>,
+    pub signing_keys: Arc<crate::adapters::signing_keys::KeyCache>,
     pub dev: bool,
+    /// Development without `[clients]`: the stand-in business system is the client.
+    pub standin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,7 @@ impl App {
         let mut config = config;
         let standin = dev && config.clients.is_empty();
         if standin {
-            config.clients = crate::flows::oidc::standin::default_clients(&config.public_url());
+            config.clients = crate::config::ClientsConfig::dev_standin(&config.public_url());
         }
         let db = Db::connect(&config.database(), config.max_connections).await?;
         db.migrate().await?;
@@ -131,10 +133,8 @@ impl App {
             couriers: Arc::new(couriers),
             outbox_wake: Arc::new(Notify::new()),
             dev,
+            standin,
         };
-        if standin {
-            crate::flows::oidc::standin::ensure_dev_secrets(&app).await.map_err(|e| StartError::Other(e.message.into_owned()))?;
-        }
         Ok(app)
     }
 

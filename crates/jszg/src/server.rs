@@ -30,6 +30,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if app.standin {
+        // The stand-in business needs its client secrets before the first request.
+        if let Err(err) = crate::flows::oidc::standin::ensure_dev_secrets(&app).await {
+            return Err(io::Error::other(err.message.into_owned()));
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if app.config.outbox.worker {

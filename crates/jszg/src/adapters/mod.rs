@@ -2,6 +2,7 @@ pub mod authority;
 pub mod delivery;
 pub mod mail;
 pub mod passwords;
+pub mod signing_keys;
 pub mod sms;
 pub mod totp;
 pub mod oidc_rp;

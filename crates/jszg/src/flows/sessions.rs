@@ -68,7 +68,7 @@ pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current
 
 pub async fn end(app: &App, token: &str) -> AppResult<()> {
     let hash = id_hash(app, token);
-    crate::flows::oidc::logout::session_ended(app, &hash).await?;
+    crate::flows::oidc::backchannel::session_ended(app, &hash).await?;
     sessions::delete(&app.db, &hash).await?;
     Ok(())
 }

@@ -22,19 +22,7 @@ use crate::vault::Field;
 /// The longest a token we sign stays valid (ID, logout and access tokens).
 pub const TOKEN_LIFETIME: i64 = 600;
 
-/// Parsed keys by `kid`, so a request does not unseal and parse each time.
-#[derive(Default)]
-pub struct KeyCache {
-    signing: Mutex<HashMap<String, Arc<EncodingKey>>>,
-    /// Serialises the first generation within one process.
-    creating: tokio::sync::Mutex<()>,
-}
-
-impl std::fmt::Debug for KeyCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyCache")
-    }
-}
+pub use crate::adapters::signing_keys::KeyCache;
 
 fn generate(app: &App) -> AppResult<SigningKey> {
     let mut rng = rand::rngs::OsRng;

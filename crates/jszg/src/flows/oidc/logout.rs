@@ -15,20 +15,6 @@ use crate::store::{oidc as store, sessions};
 
 use super::{client, keys, subject, with_params, Params, TOKEN_LIFETIME};
 
-const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-
-#[derive(Serialize)]
-struct LogoutToken {
-    iss: String,
-    sub: String,
-    aud: String,
-    iat: i64,
-    exp: i64,
-    jti: String,
-    sid: String,
-    events: serde_json::Value,
-}
-
 /// The claims we read from an `id_token_hint`.
 #[derive(Deserialize)]
 struct Hint {
@@ -37,50 +23,6 @@ struct Hint {
     sid: Option<String>,
 }
 
-/// A session ended: forget which clients it signed into, revoke their
-/// access tokens and queue a logout token for each client that asked for one.
-pub async fn session_ended(app: &App, session_hash: &[u8]) -> AppResult<()> {
-    let now = app.clock.unix();
-    let logins = store::end_logins(&app.db, session_hash, now).await?;
-    let mut queued = 0;
-    let mut tx = None;
-    for login in &logins {
-        let Some((_, config)) = client(app, &login.client_id) else { continue };
-        let Some(uri) = config.backchannel_logout_uri.as_deref() else { continue };
-        let token = LogoutToken {
-            iss: app.config.public_url(),
-            sub: subject(app, login.account_id),
-            aud: login.client_id.clone(),
-            iat: now,
-            exp: now + TOKEN_LIFETIME,
-            jti: random_token(18),
-            sid: login.sid.clone(),
-            events: serde_json::json!({ BACKCHANNEL_EVENT: {} }),
-        };
-        let jwt = keys::sign(app, "logout+jwt", &token).await?;
-        let message = Message {
-            channel: Channel::Backchannel,
-            to: uri.to_owned(),
-            subject: Some(login.client_id.clone()),
-            body: jwt,
-            html: None,
-            sms: None,
-        };
-        if tx.is_none() {
-            tx = Some(app.db.begin().await?);
-        }
-        if let Some(tx) = tx.as_mut() {
-            notify::queue(tx, app, &message).await?;
-            queued += 1;
-        }
-    }
-    if let Some(tx) = tx {
-        tx.commit().await?;
-        app.wake_outbox();
-        tracing::info!(queued, "back-channel logout tokens queued");
-    }
-    Ok(())
-}
 
 /// What the end-session endpoint does.
 pub enum Ended {
@@ -135,7 +77,7 @@ pub async fn end_session(app: &App, params: &Params<'_>, current: Option<&Curren
         }
     }
     for hash in &ended {
-        session_ended(app, hash).await?;
+        super::backchannel::session_ended(app, hash).await?;
         sessions::delete(&app.db, hash).await?;
     }
     tracing::info!(sessions = ended.len(), "RP-initiated logout");

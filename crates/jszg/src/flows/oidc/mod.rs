@@ -19,10 +19,13 @@ use crate::flows::enrollment;
 use crate::flows::sessions::Current;
 use crate::store::{accounts, oidc as store};
 
+pub mod backchannel;
+pub mod clients;
 pub mod keys;
 pub mod logout;
 pub mod standin;
 
+pub use clients::{client, subject};
 pub use keys::TOKEN_LIFETIME;
 
 /// Codes live at most this long (SSO-1).
@@ -34,11 +37,6 @@ pub const PENDING_COOKIE: &str = "jszg_authz";
 
 pub const SCOPES: [&str; 3] = ["openid", "profile", "identity"];
 
-/// A registered client: one of the two entries, configured in `[clients]`.
-pub fn client<'a>(app: &'a App, client_id: &str) -> Option<(Entry, &'a ClientConfig)> {
-    let entry = Entry::parse(client_id).filter(|e| e.as_str() == client_id)?;
-    Some((entry, app.config.clients.get(client_id)?))
-}
 
 /// A validated authorization request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -310,10 +308,6 @@ pub fn sid(app: &App, session_hash: &[u8]) -> String {
     B64URL.encode(&app.vault.mac(&[b"oidc_sid", session_hash])[..18])
 }
 
-/// `sub`: opaque and stable per account, the same for both entries.
-pub fn subject(app: &App, account_id: i64) -> String {
-    B64URL.encode(&app.vault.mac(&[b"oidc_sub", &account_id.to_be_bytes()])[..18])
-}
 
 fn code_hash(app: &App, code: &str) -> Vec<u8> {
     app.vault.mac(&[b"oidc_code", code.as_bytes()])

@@ -3,23 +3,10 @@
 //! single sign-on working without any real business system.
 
 use crate::app::App;
-use crate::config::{ClientConfig, ClientsConfig};
 use crate::error::AppResult;
 use crate::flows::applicant::Entry;
 use crate::store::enrollments;
 
-pub fn default_clients(public_url: &str) -> ClientsConfig {
-    let one = |entry: &str| {
-        let base = format!("{public_url}/dev/rp/{entry}");
-        Some(ClientConfig {
-            redirect_uris: vec![format!("{base}/callback")],
-            post_logout_redirect_uris: vec![base.clone()],
-            backchannel_logout_uri: Some(format!("{base}/backchannel")),
-            initiate_login_uri: Some(format!("{base}/login")),
-        })
-    };
-    ClientsConfig { certification: one("certification"), renewal: one("renewal") }
-}
 
 /// The stand-in's client secret: derived from the deployment's keys, so the
 /// stand-in knows it without a file. Set at start when the entry has none.

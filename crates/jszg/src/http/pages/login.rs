@@ -43,7 +43,7 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, super::render(&super::ErrorPage { title: "页面不存在", message: "您访问的页面不存在。" })).into_response()
 }
 
-async fn login_page(Path(entry): Path<String>, Query(q): Query<super::upstream::EntryQuery>) -> Response {
+async fn login_page(Path(entry): Path<String>, Query(q): Query<super::EntryQuery>) -> Response {
     if entry == "moe" {
         // The link's first address (LOGIN-5 lives at /login/upstream now).
         return Redirect::to(&format!("/login/upstream?entry={}", super::entry_or_default(q.entry.as_deref()))).into_response();

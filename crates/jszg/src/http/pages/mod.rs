@@ -81,3 +81,9 @@ pub fn csrf_page() -> Response {
     )
         .into_response()
 }
+
+/// `?entry=certification|renewal` on pages that serve both entries.
+#[derive(serde::Deserialize)]
+pub struct EntryQuery {
+    pub entry: Option<String>,
+}

@@ -25,11 +25,6 @@ pub fn router() -> Router<App> {
         .route("/login/upstream/link", get(link_page))
 }
 
-#[derive(Deserialize)]
-pub struct EntryQuery {
-    pub entry: Option<String>,
-}
-
 /// A failure page: what happened, and the way back to the password login.
 pub fn failure(err: &AppError, entry: Entry) -> Response {
     let status = if err.status.is_server_error() && err.status != StatusCode::SERVICE_UNAVAILABLE && err.status != StatusCode::BAD_GATEWAY {
@@ -45,7 +40,7 @@ pub fn failure(err: &AppError, entry: Entry) -> Response {
     (status, page).into_response()
 }
 
-async fn start(State(app): State<App>, Query(q): Query<EntryQuery>) -> Response {
+async fn start(State(app): State<App>, Query(q): Query<super::EntryQuery>) -> Response {
     let entry = Entry::parse(super::entry_or_default(q.entry.as_deref())).unwrap_or(Entry::Certification);
     match upstream_login::begin(&app, entry).await {
         Ok((url, browser)) => {
