@@ -101,8 +101,8 @@ fn session_cookie_name(entry: Entry) -> String {
     format!("rp_{}", entry.as_str())
 }
 
-fn parse(entry: &str) -> Result<Entry, Response> {
-    Entry::parse(entry).ok_or_else(|| (StatusCode::NOT_FOUND, "no such stand-in").into_response())
+fn parse(entry: &str) -> Result<Entry, Box<Response>> {
+    Entry::parse(entry).ok_or_else(|| Box::new((StatusCode::NOT_FOUND, "no such stand-in").into_response()))
 }
 
 fn base(app: &App, entry: Entry) -> String {
@@ -112,7 +112,7 @@ fn base(app: &App, entry: Entry) -> String {
 async fn home(Path(entry): Path<String>, headers: HeaderMap) -> Response {
     let entry = match parse(&entry) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let user = cookie(&headers, &session_cookie_name(entry))
         .and_then(|id| with_state(|s| s.sessions.get(id).filter(|(e, _)| *e == entry).map(|(_, u)| u.clone())).flatten());
@@ -122,7 +122,7 @@ async fn home(Path(entry): Path<String>, headers: HeaderMap) -> Response {
 async fn login(State(app): State<App>, Path(entry): Path<String>) -> Response {
     let entry = match parse(&entry) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (flight_state, nonce, verifier) = (random_token(16), random_token(16), random_token(32));
     let challenge = B64URL.encode(Sha256::digest(verifier.as_bytes()));
@@ -177,7 +177,7 @@ async fn verify(app: &App, http: &reqwest::Client, entry: Entry, token: &str) ->
 async fn callback(State(app): State<App>, Path(entry): Path<String>, headers: HeaderMap, Query(q): Query<Callback>) -> Response {
     let entry = match parse(&entry) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(error) = q.error {
         return page(entry, None, &format!("登录未完成：{error}"));
@@ -256,7 +256,7 @@ async fn finish(app: &App, entry: Entry, code: &str, flight: &Flight) -> Result<
 async fn logout(State(app): State<App>, Path(entry): Path<String>, headers: HeaderMap) -> Response {
     let entry = match parse(&entry) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let user = cookie(&headers, &session_cookie_name(entry)).and_then(|id| with_state(|s| s.sessions.remove(id)).flatten());
     let Some((_, user)) = user else { return Redirect::to(&format!("/dev/rp/{}", entry.as_str())).into_response() };
@@ -276,7 +276,7 @@ struct LogoutForm {
 async fn backchannel(State(app): State<App>, Path(entry): Path<String>, Form(form): Form<LogoutForm>) -> Response {
     let entry = match parse(&entry) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let http = reqwest::Client::new();
     let claims = match verify(&app, &http, entry, &form.logout_token).await {

@@ -95,15 +95,19 @@ impl Refusal {
     }
 }
 
+/// A parameter given more than once.
+#[derive(Debug)]
+pub struct Repeated;
+
 /// The request's parameters; each at most once (RFC 6749 §3.1).
 pub struct Params<'a>(pub &'a [(String, String)]);
 
 impl Params<'_> {
-    pub fn get(&self, name: &str) -> Result<Option<&str>, ()> {
+    pub fn get(&self, name: &str) -> Result<Option<&str>, Repeated> {
         let mut found = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let first = found.next();
         if found.next().is_some() {
-            return Err(());
+            return Err(Repeated);
         }
         Ok(first.filter(|v| !v.is_empty()))
     }
