@@ -671,15 +671,15 @@ impl ClientsConfig {
     /// Development without `[clients]`: both entries are clients of the
     /// stand-in business system under `/dev/rp/{entry}`.
     pub fn dev_standin(public_url: &str) -> ClientsConfig {
-    let one = |entry: &str| {
-        let base = format!("{public_url}/dev/rp/{entry}");
-        Some(ClientConfig {
-            redirect_uris: vec![format!("{base}/callback")],
-            post_logout_redirect_uris: vec![base.clone()],
-            backchannel_logout_uri: Some(format!("{base}/backchannel")),
-            initiate_login_uri: Some(format!("{base}/login")),
-        })
-    };
-    ClientsConfig { certification: one("certification"), renewal: one("renewal") }
-}
+        let one = |entry: &str| {
+            let base = format!("{public_url}/dev/rp/{entry}");
+            Some(ClientConfig {
+                redirect_uris: vec![format!("{base}/callback")],
+                post_logout_redirect_uris: vec![base.clone()],
+                backchannel_logout_uri: Some(format!("{base}/backchannel")),
+                initiate_login_uri: Some(format!("{base}/login")),
+            })
+        };
+        ClientsConfig { certification: one("certification"), renewal: one("renewal") }
+    }
 }

@@ -54,7 +54,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Data encryption keys (PRIV-4).
+    /// Keys: data encryption keys (PRIV-4) and OpenID Connect signing keys.
     Keys {
         #[command(subcommand)]
         action: KeyAction,
@@ -68,20 +68,6 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Keys kept in the database.
-    Keys {
-        #[command(subcommand)]
-        action: KeyAction,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-enum KeyAction {
-    /// Add a new OpenID Connect signing key; it signs from now on, and the
-    /// JWKS keeps the previous one until tokens signed with it have expired.
-    RotateSigning,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +91,9 @@ enum KeyAction {
     },
     /// Count the values per column still sealed with an older key.
     Status,
+    /// Add a new OpenID Connect signing key; it signs from now on, and the
+    /// JWKS keeps the previous one until tokens signed with it have expired.
+    RotateSigning,
 }
 
 #[derive(Subcommand)]

@@ -244,8 +244,9 @@ impl AsyncWrite for Prefixed {
     }
 }
 
-/// Drop expired captcha rows and sessions now and then; they are refused
-/// when expired anyway, this only keeps the tables small.
+/// Drop expired ministry-login attempts and OpenID Connect codes and tokens
+/// now and then (the retention sweep handles the rest); they are refused when
+/// expired anyway, this only keeps the tables small.
 async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -253,12 +254,6 @@ async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         let now = app.clock.unix();
-        if let Err(err) = crate::store::captchas::purge_expired(&app.db, now).await {
-            tracing::warn!(error = %err, "housekeeping failed");
-        }
-        if let Err(err) = crate::store::sessions::purge_expired(&app.db, now, now - app.config.sessions.idle_secs).await {
-            tracing::warn!(error = %err, "housekeeping failed");
-        }
         if let Err(err) = crate::store::upstream::purge(&app.db, now - crate::flows::upstream_login::PENDING_SECS).await {
             tracing::warn!(error = %err, "housekeeping failed");
         }

@@ -1,8 +1,8 @@
 pub mod authority;
 pub mod delivery;
 pub mod mail;
+pub mod oidc_rp;
 pub mod passwords;
 pub mod signing_keys;
 pub mod sms;
 pub mod totp;
-pub mod oidc_rp;

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AccessToken, AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata,
-    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -198,13 +198,16 @@ impl OidcRp {
     pub async fn exchange(&self, code: &str, pkce_verifier: &str, nonce: &str, now: i64) -> Result<Identity, RpError> {
         let found = self.metadata().await?;
         let client = self.client(&found.metadata);
-        let request = client.exchange_code(AuthorizationCode::new(code.to_owned())).map_err(|_| RpError::Unavailable("no token endpoint"))?;
+        let request =
+            client.exchange_code(AuthorizationCode::new(code.to_owned())).map_err(|_| RpError::Unavailable("no token endpoint"))?;
         let response =
-            request.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned())).request_async(&self.http).await.map_err(|err| match err {
-                RequestTokenError::ServerResponse(resp) => RpError::Refused(resp.error().to_string()),
-                RequestTokenError::Request(_) => RpError::Unavailable("token endpoint"),
-                RequestTokenError::Parse(_, _) => RpError::InvalidToken("unreadable token response".into()),
-                RequestTokenError::Other(_) => RpError::Unavailable("token endpoint"),
+            request.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned())).request_async(&self.http).await.map_err(|err| {
+                match err {
+                    RequestTokenError::ServerResponse(resp) => RpError::Refused(resp.error().to_string()),
+                    RequestTokenError::Request(_) => RpError::Unavailable("token endpoint"),
+                    RequestTokenError::Parse(_, _) => RpError::InvalidToken("unreadable token response".into()),
+                    RequestTokenError::Other(_) => RpError::Unavailable("token endpoint"),
+                }
             })?;
         let id_token = response.id_token().ok_or_else(|| RpError::InvalidToken("no id_token".into()))?;
         let raw = id_token.to_string();
@@ -317,22 +320,22 @@ impl OidcRp {
 }
 
 type RpClient = openidconnect::Client<
-        openidconnect::EmptyAdditionalClaims,
-        CoreAuthDisplay,
-        openidconnect::core::CoreGenderClaim,
-        CoreJweContentEncryptionAlgorithm,
-        CoreJsonWebKey,
-        CoreAuthPrompt,
-        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
-        openidconnect::core::CoreTokenResponse,
-        openidconnect::core::CoreTokenIntrospectionResponse,
-        openidconnect::core::CoreRevocableToken,
-        openidconnect::core::CoreRevocationErrorResponse,
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
+    openidconnect::EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    openidconnect::core::CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    openidconnect::core::CoreTokenResponse,
+    openidconnect::core::CoreTokenIntrospectionResponse,
+    openidconnect::core::CoreRevocableToken,
+    openidconnect::core::CoreRevocationErrorResponse,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
     openidconnect::EndpointMaybeSet,
 >;
 

@@ -163,11 +163,24 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
     }
     if let Some(error) = q.error.as_deref() {
         // Only a known OAuth error code is logged, never free text from the query.
-        let known = ["access_denied", "login_required", "consent_required", "interaction_required", "invalid_request", "invalid_scope",
-            "unauthorized_client", "unsupported_response_type", "server_error", "temporarily_unavailable"];
+        let known = [
+            "access_denied",
+            "login_required",
+            "consent_required",
+            "interaction_required",
+            "invalid_request",
+            "invalid_scope",
+            "unauthorized_client",
+            "unsupported_response_type",
+            "server_error",
+            "temporarily_unavailable",
+        ];
         tracing::info!(error = known.iter().find(|k| **k == error).copied().unwrap_or("other"), "upstream returned an error");
         return Err(if error == "access_denied" {
-            AppError::forbidden("upstream_denied", "您在教育部统一身份认证平台取消了授权，未能登录。可返回登录页重试，或使用证件号码和密码登录。")
+            AppError::forbidden(
+                "upstream_denied",
+                "您在教育部统一身份认证平台取消了授权，未能登录。可返回登录页重试，或使用证件号码和密码登录。",
+            )
         } else if error == "server_error" || error == "temporarily_unavailable" {
             unavailable()
         } else {
@@ -188,11 +201,17 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
     let text = |name: &str| identity.claims.get(name).and_then(|v| v.as_str()).map(str::trim).filter(|v| !v.is_empty());
     let doc_type = match text(&cfg.doc_type_claim) {
         None => DocType::ResidentId,
-        Some(raw) => raw.parse::<DocType>().map_err(|_| doc_refused("教育部账号提供的证件类型本系统不支持，请使用证件号码和密码登录或注册。"))?,
+        Some(raw) => {
+            raw.parse::<DocType>().map_err(|_| doc_refused("教育部账号提供的证件类型本系统不支持，请使用证件号码和密码登录或注册。"))?
+        }
     };
-    let number = text(&cfg.doc_number_claim).ok_or_else(|| doc_refused("教育部账号未提供证件号码，无法登录本系统。请使用证件号码和密码登录或注册。"))?;
-    let doc = DocNumber::parse(doc_type, number, app.clock.today())
-        .map_err(|e| doc_refused(format!("教育部账号的证件号码不符合本系统的证件规则：{e}。请使用证件号码和密码登录，或联系教育部统一身份认证平台核对证件信息。")))?;
+    let number = text(&cfg.doc_number_claim)
+        .ok_or_else(|| doc_refused("教育部账号未提供证件号码，无法登录本系统。请使用证件号码和密码登录或注册。"))?;
+    let doc = DocNumber::parse(doc_type, number, app.clock.today()).map_err(|e| {
+        doc_refused(format!(
+            "教育部账号的证件号码不符合本系统的证件规则：{e}。请使用证件号码和密码登录，或联系教育部统一身份认证平台核对证件信息。"
+        ))
+    })?;
     let name = text(&cfg.name_claim).unwrap_or("").to_owned();
     let subject_hash = app.vault.mac(&[b"upstream_subject", identity.issuer.as_bytes(), b"\0", identity.subject.as_bytes()]);
 
@@ -292,7 +311,14 @@ async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> App
     upstream::delete_pending(&mut tx, &pending.token_hash).await?;
     audit::append(
         &mut tx,
-        audit::Entry { at: now, actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action: "upstream_link", detail: "" },
+        audit::Entry {
+            at: now,
+            actor_kind: "applicant",
+            actor_id: Some(account_id),
+            account_id: Some(account_id),
+            action: "upstream_link",
+            detail: "",
+        },
     )
     .await?;
     tx.commit().await?;

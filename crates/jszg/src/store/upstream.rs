@@ -55,7 +55,8 @@ pub struct NewPending<'a> {
 }
 
 pub async fn insert_pending(db: &Db, p: NewPending<'_>) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO upstream_pending (token_hash, subject_hash, doc_type, doc_number_enc, name, entry, account_id, created_at)
+    const SQL: &str =
+        "INSERT INTO upstream_pending (token_hash, subject_hash, doc_type, doc_number_enc, name, entry, account_id, created_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     db_run!(db, pool => sqlx::query(SQL)
         .bind(p.token_hash)

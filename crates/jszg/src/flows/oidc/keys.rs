@@ -4,8 +4,7 @@
 //! (ring). The newest live key signs; a retired key stays in the JWKS until
 //! every token it signed has expired.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;

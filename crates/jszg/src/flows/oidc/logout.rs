@@ -3,17 +3,14 @@
 //! session signed into that registered a `backchannel_logout_uri` gets a
 //! logout token (Back-Channel Logout 1.0) through the outbox.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::app::App;
-use crate::crypto::random_token;
 use crate::error::AppResult;
-use crate::flows::notify;
 use crate::flows::sessions::Current;
-use crate::message::{Channel, Message};
 use crate::store::{oidc as store, sessions};
 
-use super::{client, keys, subject, with_params, Params, TOKEN_LIFETIME};
+use super::{client, keys, with_params, Params};
 
 /// The claims we read from an `id_token_hint`.
 #[derive(Deserialize)]
@@ -22,7 +19,6 @@ struct Hint {
     #[serde(default)]
     sid: Option<String>,
 }
-
 
 /// What the end-session endpoint does.
 pub enum Ended {

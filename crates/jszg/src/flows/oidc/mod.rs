@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
-use crate::config::ClientConfig;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{Applicant, Entry, Next};
@@ -36,7 +35,6 @@ pub const PENDING_LIFETIME: i64 = 30 * 60;
 pub const PENDING_COOKIE: &str = "jszg_authz";
 
 pub const SCOPES: [&str; 3] = ["openid", "profile", "identity"];
-
 
 /// A validated authorization request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -311,7 +309,6 @@ pub async fn resume(app: &App, pending: Option<&str>, entry: Entry, current: &Cu
 pub fn sid(app: &App, session_hash: &[u8]) -> String {
     B64URL.encode(&app.vault.mac(&[b"oidc_sid", session_hash])[..18])
 }
-
 
 fn code_hash(app: &App, code: &str) -> Vec<u8> {
     app.vault.mac(&[b"oidc_code", code.as_bytes()])

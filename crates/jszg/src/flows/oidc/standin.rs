@@ -7,7 +7,6 @@ use crate::error::AppResult;
 use crate::flows::applicant::Entry;
 use crate::store::enrollments;
 
-
 /// The stand-in's client secret: derived from the deployment's keys, so the
 /// stand-in knows it without a file. Set at start when the entry has none.
 pub fn dev_secret(app: &App, entry: Entry) -> String {

@@ -7,7 +7,6 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::AppError;
@@ -67,7 +66,8 @@ async fn callback(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Respo
                 }
             }
             let next = after_login(&logged_in.applicant, entry);
-            (AppendHeaders([clear_state, (header::SET_COOKIE, session_cookie(&app, &logged_in.token))]), Redirect::to(&next)).into_response()
+            (AppendHeaders([clear_state, (header::SET_COOKIE, session_cookie(&app, &logged_in.token))]), Redirect::to(&next))
+                .into_response()
         }
         Ok(Outcome::NeedsPassword { token }) => (
             AppendHeaders([clear_state, (header::SET_COOKIE, lax_cookie(&app, PENDING_COOKIE, &token, PENDING_SECS))]),
@@ -102,7 +102,8 @@ struct LinkPage {
 async fn link_page(State(app): State<App>, headers: HeaderMap) -> Response {
     match upstream_login::pending(&app, cookie(&headers, PENDING_COOKIE)).await {
         Ok(Some(p)) if p.needs_password() => {
-            let masked = jszg_domain::DocNumber::parse(p.doc_type, &p.doc_number, app.clock.today()).map(|d| d.masked()).unwrap_or_default();
+            let masked =
+                jszg_domain::DocNumber::parse(p.doc_type, &p.doc_number, app.clock.today()).map(|d| d.masked()).unwrap_or_default();
             super::render(&LinkPage { masked, name: p.name, entry: p.entry.as_str() })
         }
         Ok(_) => failure(
