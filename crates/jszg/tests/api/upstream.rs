@@ -75,6 +75,11 @@ async fn no_callback_query_makes_it_panic_or_fail_inside() {
         let res = client.get(app.url(&format!("/login/upstream/callback{q}"))).send().await.unwrap();
         let status = res.status();
         let html = res.text().await.unwrap();
+        // A URL past the server's length limit is refused before it reaches the callback.
+        if q.len() > 16 * 1024 {
+            assert_eq!(status, StatusCode::URI_TOO_LONG, "{}", &html[..html.len().min(200)]);
+            continue;
+        }
         assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {html}");
         assert!(html.contains("教育部账号登录") && html.contains("/login/certification"), "{q}: {html}");
     }
