@@ -411,7 +411,7 @@ for (const width of WIDTHS) {
     await s.page.waitForSelector('#verify-ok:not([hidden])');
     assert.equal(await s.page.isVisible('#apply-review'), false, 'no manual review once verified');
     await s.page.goto(`${server.base}/entries/certification`);
-    await s.page.waitForURL(/\/business\/certification$/);
+    await s.page.waitForURL(/\/(business|dev\/rp)\/certification$/);
     const text = await s.page.textContent('main');
     assert.doesNotMatch(text, /\[entries\]|entries|配置/);
     assert.match(text, /教师资格认定/);

@@ -168,7 +168,7 @@ test('after a failed check the applicant files a manual review', async () => {
   const profile = await page.request.put(`${server.base}/api/v1/me/profile`, { data: { ethnicity: '01' } });
   assert.equal(profile.status(), 200);
   await page.goto(`${server.base}/entries/certification`);
-  await page.waitForURL(/\/business\/certification$/);
+  await page.waitForURL(/\/(business|dev\/rp)\/certification$/);
   assert.deepEqual(errors, []);
   await context.close();
 });
