@@ -16,13 +16,14 @@ use serde_json::json;
 
 use crate::adapters::authority::Answer;
 use crate::app::App;
+use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
-use crate::flows::captcha::random_token;
 use crate::flows::codes::{self, CodePurpose, Target};
-use crate::flows::notify::{self, Channel, Message};
+use crate::flows::notify;
 use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CUTOFF};
 use crate::flows::reviews::{self, Kind, Photo, IDENTITY_WORKING_DAYS};
+use crate::message::{Channel, Message};
 use crate::store::{accounts, audit, claims, enrollments, reviews as store, throttles, unless_taken, Tx};
 use crate::vault::Field;
 
@@ -207,13 +208,13 @@ pub fn claimant_for_staff(data: &ClaimData) -> serde_json::Value {
 /// at submission is asked again now (not stored: evidence of the moment).
 pub async fn authority_evidence(app: &App, review: &store::Review, data: &ClaimData) -> AppResult<serde_json::Value> {
     if data.authority != "unavailable" {
-        return Ok(json!({ "answer": data.authority, "checked_at": crate::http::api::dev::rfc3339(data.authority_checked_at) }));
+        return Ok(json!({ "answer": data.authority, "checked_at": crate::clock::rfc3339(data.authority_checked_at) }));
     }
     let doc_type: jszg_domain::DocType = data.doc_type.parse().map_err(|_| AppError::internal("unknown doc_type in claim"))?;
     let doc = jszg_domain::DocNumber::from_storage(doc_type, data.doc_number.clone());
     let name = jszg_domain::PersonName::from_storage(data.name.clone());
     let answer = app.authority.verify(&doc, &name, &format!("claim-{}-view", review.id)).await;
-    Ok(json!({ "answer": authority_code(&answer), "checked_at": crate::http::api::dev::rfc3339(app.clock.unix()) }))
+    Ok(json!({ "answer": authority_code(&answer), "checked_at": crate::clock::rfc3339(app.clock.unix()) }))
 }
 
 /// A staff decision on a claim, inside the caller's transaction (which has
@@ -286,7 +287,7 @@ async fn approve_claim(
                 "name": holder.row.name,
                 "reason": ARCHIVED_REASON,
                 "resubmit_required": true,
-                "occurred_at": crate::http::api::dev::rfc3339(now),
+                "occurred_at": crate::clock::rfc3339(now),
             });
             let message = Message {
                 channel: Channel::Business,
@@ -348,7 +349,7 @@ pub async fn holder_history(app: &App, account_id: i64) -> AppResult<serde_json:
     };
     let logins = claims::last_logins(&app.db, account_id, 5).await?;
     let entries = enrollments::entries_of(&app.db, account_id).await?;
-    let rfc = crate::http::api::dev::rfc3339;
+    let rfc = crate::clock::rfc3339;
     Ok(json!({
         "registered_at": rfc(any.account.registered_at),
         "archived_at": any.archived_at.map(rfc),
