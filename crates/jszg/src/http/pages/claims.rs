@@ -11,7 +11,7 @@ use axum::Router;
 
 use jszg_domain::{DocType, Period};
 
-use super::register::{terms, EntryQuery};
+use super::register::{terms, EntryQuery, TermsBlock};
 use crate::app::App;
 
 pub fn router() -> Router<App> {
@@ -23,7 +23,7 @@ pub fn router() -> Router<App> {
 struct ClaimPage {
     doc_types: Vec<(&'static str, &'static str)>,
     periods: Vec<(&'static str, &'static str)>,
-    terms: Vec<String>,
+    terms: Vec<TermsBlock>,
     today: String,
     entry: &'static str,
     login: String,
