@@ -16,7 +16,7 @@ use crate::http::api::realname::read_multipart;
 use crate::http::ClientIp;
 
 pub fn router() -> Router<App> {
-    Router::new().route("/api/v1/ownership-claims", post(create))
+    Router::new().route("/api/v1/ownership-claims", post(create).layer(crate::http::upload_limit()))
 }
 
 #[derive(Serialize, ToSchema)]
