@@ -110,6 +110,11 @@ async fn a_rejected_claim_then_an_approved_one_moves_the_number() {
     assert!(sms[0]["body"].as_str().unwrap().contains("不通过原因：照片不清晰"), "{sms:?}");
     assert_eq!(app.get("/api/v1/me").await.status(), StatusCode::OK);
     assert!(pending_claims(&staff).await.is_empty());
+    // The holder's export holds nothing of the claimant's.
+    let export = app.get("/api/v1/me/export").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    let export = export.text().await.unwrap();
+    assert!(!export.contains("李四") && !export.contains(&claimant_phone) && !export.contains(CLAIMANT_EMAIL), "{export}");
 
     // 4. A new claim; the authority now knows the claimant.
     let res = app.post("/api/v1/dev/identities", &json!({ "doc_type": "resident_id", "doc_number": holder.doc, "name": "李四" })).await;
