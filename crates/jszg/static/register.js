@@ -1,10 +1,16 @@
 // 注册 page: live checks as the applicant types (the server's own rules,
 // through /api/v1/accounts/checks), the computed end date, the agreement
 // and validity-warning dialogs, the slider and the SMS code button.
+// The 申诉找回账号 page (#claim-form) is the same form plus three photos
+// and a reason, sent as multipart to /api/v1/ownership-claims.
 (function () {
   'use strict';
-  var form = document.getElementById('register-form');
+  var form = document.getElementById('register-form') || document.getElementById('claim-form');
   if (!form) return;
+  var claim = form.id === 'claim-form';
+  var SLOTS = ['front', 'back', 'handheld'];
+  // What the register page hands to the claim page when the number is taken (never the passwords).
+  var CARRY = ['doc_type', 'doc_number', 'name', 'start', 'email', 'phone', 'verification_code'];
   var $ = function (id) { return document.getElementById(id); };
   var entry = form.getAttribute('data-entry') || 'certification';
   var allowed = {
@@ -180,11 +186,77 @@
     });
   }
 
+  // The claim as multipart: the registration fields, the photos, the reason.
+  function postClaim(data) {
+    var fd = new FormData();
+    ['doc_type', 'doc_number', 'name', 'password', 'password_confirm', 'email', 'phone', 'verification_code'].forEach(function (k) {
+      fd.append(k, data[k]);
+    });
+    fd.append('validity_period', data.validity.period);
+    fd.append('validity_start', data.validity.start);
+    fd.append('agree_terms', data.agree_terms ? 'true' : 'false');
+    fd.append('confirm_validity_warning', data.confirm_validity_warning ? 'true' : 'false');
+    fd.append('reason', $('reason').value.trim());
+    SLOTS.forEach(function (slot) { var f = $(slot).files; if (f && f.length) fd.append(slot, f[0]); });
+    return fetch('/api/v1/ownership-claims', {
+      method: 'POST', headers: { 'Accept': 'application/json' }, credentials: 'same-origin', body: fd
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j || {} }; });
+    });
+  }
+
+  function claimMissing() {
+    var first = null;
+    SLOTS.forEach(function (slot) {
+      var f = $(slot).files;
+      if (!(f && f.length)) { msg(slot, '请选择照片（JPG格式，小于190KB）。'); first = first || slot; }
+    });
+    if (!$('reason').value.trim()) { msg('reason', '请填写申诉原因。'); first = first || 'reason'; }
+    return first;
+  }
+
+  // The number is taken: offer 直接登录, 忘记密码 and 申诉找回账号, and carry
+  // what was typed to the claim form.
+  function showTaken() {
+    var carry = {};
+    CARRY.forEach(function (k) { carry[k] = $(k).value; });
+    carry.period = period();
+    try { sessionStorage.setItem('jszg.claim', JSON.stringify(carry)); } catch (e) {}
+    $('taken').hidden = false;
+    $('taken').scrollIntoView({ block: 'center' });
+  }
+
+  function prefill() {
+    var carry = null;
+    try { carry = JSON.parse(sessionStorage.getItem('jszg.claim') || 'null'); sessionStorage.removeItem('jszg.claim'); } catch (e) {}
+    if (!carry) return;
+    if (carry.doc_type) $('doc_type').value = carry.doc_type;
+    syncPeriods();
+    CARRY.forEach(function (k) { if (k !== 'doc_type' && carry[k]) $(k).value = carry[k]; });
+    var radio = carry.period && form.querySelector('input[name="period"][value="' + carry.period + '"]');
+    if (radio) radio.checked = true;
+    computeEnd();
+    ['doc_number', 'name', 'email', 'phone'].forEach(function (f) { if ($(f).value) checkServer(f); });
+  }
+
   function submit(confirmWarning) {
     $('form-msg').textContent = '';
+    if (claim) {
+      var first = claimMissing();
+      if (first) { $('form-msg').textContent = '请完整填写带*号的内容。'; if ($(first).focus) $(first).focus(); return; }
+    }
     $('submit').disabled = true;
-    post('/api/v1/accounts', body({ confirm_validity_warning: !!confirmWarning })).then(function (res) {
+    var data = body({ confirm_validity_warning: !!confirmWarning });
+    (claim ? postClaim(data) : post('/api/v1/accounts', data)).then(function (res) {
       $('submit').disabled = false;
+      if (claim && res.status === 201) {
+        $('due-date').textContent = res.body.due_date || '';
+        form.hidden = true;
+        $('claim-intro').hidden = true;
+        $('claim-done').hidden = false;
+        $('claim-done').scrollIntoView({ block: 'start' });
+        return;
+      }
       if (res.status === 201) {
         try { sessionStorage.setItem('jszg.registered', res.body.account.doc_number_masked); } catch (e) {}
         forgetDraft();
@@ -197,11 +269,21 @@
         $('warning-dialog').showModal();
         return;
       }
+      if (!claim && e.code === 'account_exists') showTaken();
+      if (res.status === 413) e.message = '上传内容过大（每张照片应小于190KB），请压缩后重新提交。';
       var f = fieldOf(e.field);
       var beside = f && form.querySelector('.msg[data-for="' + f + '"]');
       // Once, next to the field it is about; the line by the button only for the rest.
       if (beside) msg(f, e.message);
       $('form-msg').textContent = beside ? '' : (e.message || '提交失败，请稍后重试。');
+      if (claim && e.code === 'no_account') {
+        var link = document.createElement('a');
+        link.href = '/register?entry=' + encodeURIComponent(entry);
+        link.textContent = '去注册';
+        link.id = 'go-register';
+        $('form-msg').appendChild(document.createTextNode(' '));
+        $('form-msg').appendChild(link);
+      }
       var input = f && $(f);
       if (input && input.focus) input.focus();
     }).catch(function () {
@@ -264,9 +346,20 @@
       onToken: function (token) { captchaToken = token; msg('verification_code', ''); syncSendButton(); }
     });
   }
+  if (claim) {
+    SLOTS.forEach(function (slot) {
+      var input = $(slot);
+      window.JszgPhoto.watch(input, { preview: $(input.getAttribute('data-preview')), msg: form.querySelector('.msg[data-for="' + slot + '"]') });
+    });
+    $('reason').addEventListener('input', function () { msg('reason', ''); });
+  }
   syncPeriods();
-  restoreDraft().forEach(function (k) {
-    if (k === 'doc_number' || k === 'name' || k === 'email' || k === 'phone') checkServer(k);
-  });
+  if (claim) {
+    prefill();
+  } else {
+    restoreDraft().forEach(function (k) {
+      if (k === 'doc_number' || k === 'name' || k === 'email' || k === 'phone') checkServer(k);
+    });
+  }
   computeEnd();
 })();

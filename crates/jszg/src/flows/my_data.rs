@@ -189,6 +189,10 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
     let mut own_reviews = Vec::new();
     let mut contact_changes = Vec::new();
     for r in reviews::history(&app.db, a.id()).await? {
+        // A claim against this account holds the claimant's data and photos, not the holder's.
+        if r.kind == "ownership_claim" {
+            continue;
+        }
         let mut photos = Vec::new();
         if r.photos_deleted_at.is_none() {
             for slot in reviews::photo_slots(&app.db, &r.id).await? {

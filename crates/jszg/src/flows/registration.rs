@@ -151,14 +151,16 @@ pub struct Registered {
     pub superseded: Option<i64>,
 }
 
-fn account_exists() -> AppError {
+pub fn account_exists() -> AppError {
     AppError::conflict(
         "account_exists",
-        "该证件号码已注册，请直接登录；如忘记密码，请使用“忘记密码”找回。账号只需注册一次，认定和定期注册入口通用。",
+        "该证件号码已注册，请直接登录；如忘记密码，请使用“忘记密码”找回。账号只需注册一次，认定和定期注册入口通用。如该证件号码不是您本人注册的，可“申诉找回账号”。",
     )
 }
 
-pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
+/// DOC-3: a validity period that does not fit the holder's age must be
+/// confirmed (409 `validity_warning` until it is).
+pub fn check_validity_warning(reg: &Registration) -> AppResult<()> {
     if let Some(birth) = reg.doc.birth_date() {
         if let Some(expected) = reg.validity.age_warning(birth) {
             if !reg.confirm_validity_warning {
@@ -175,7 +177,11 @@ pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
             }
         }
     }
+    Ok(())
+}
 
+pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
+    check_validity_warning(&reg)?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
     if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hash).await? {
         if registered_at >= LEGACY_CUTOFF {

@@ -32,6 +32,8 @@ pub const MAX_PHOTO_BYTES: usize = 190_000;
 pub enum Kind {
     Identity,
     ContactChange,
+    /// 账号被占用 (REG-7): someone claims the number another account holds.
+    OwnershipClaim,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
         match self {
             Kind::Identity => "identity",
             Kind::ContactChange => "contact_change",
+            Kind::OwnershipClaim => "ownership_claim",
         }
     }
 
@@ -46,6 +49,7 @@ impl Kind {
         match raw {
             "identity" => Some(Kind::Identity),
             "contact_change" => Some(Kind::ContactChange),
+            "ownership_claim" => Some(Kind::OwnershipClaim),
             _ => None,
         }
     }

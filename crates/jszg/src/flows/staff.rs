@@ -15,7 +15,7 @@ use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::Applicant;
 use crate::flows::reviews::{self, Kind};
-use crate::flows::{contact_change, profile};
+use crate::flows::{claims, contact_change, profile};
 use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
 use crate::vault::Field;
 
@@ -283,7 +283,15 @@ fn item(app: &App, r: &store::Review, doc_type: &str, doc_number_enc: &[u8], nam
 
 pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec<QueueItem>> {
     let rows = store::queue(&app.db, kind.map(Kind::as_str), status, 500).await?;
-    let items = rows.iter().map(|r| item(app, &r.review, &r.doc_type, &r.doc_number_enc, &r.name)).collect::<AppResult<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        // A claim's applicant is the claimant, not the account holding the number.
+        let name = match Kind::parse(&r.review.kind) {
+            Some(Kind::OwnershipClaim) => claims::open(app, &r.review)?.name,
+            _ => r.name.clone(),
+        };
+        items.push(item(app, &r.review, &r.doc_type, &r.doc_number_enc, &name)?);
+    }
     Ok(items)
 }
 
@@ -320,20 +328,48 @@ pub struct ReviewDetail {
     pub photos_deleted_at: Option<String>,
     pub history: Vec<HistoryItem>,
     pub common_reasons: Vec<&'static str>,
+    /// Ownership claims only: the evidence beside the two parties' data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimEvidence>,
+}
+
+/// What a reviewer weighs on an ownership claim (REG-7). `submitted` holds
+/// the claimant's data; `profile` is the account holding the number.
+#[derive(Serialize, ToSchema)]
+pub struct ClaimEvidence {
+    /// The identity authority's answer for the claimant's name:
+    /// `{"answer": "match" | "mismatch" | "unavailable", "checked_at"}`.
+    #[schema(value_type = Object)]
+    pub authority: Value,
+    /// The holder's account: `registered_at`, `archived_at`, `realname_status`,
+    /// `last_logins` [{at, entry}], `enrollments`.
+    #[schema(value_type = Object)]
+    pub holder: Value,
 }
 
 pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewDetail> {
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
-    let row =
-        accounts::find_by_id(&app.db, review.account_id).await?.ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
-    let a = Applicant::open(app, row)?;
+    // Archived accounts too: a decided claim leaves its holder archived.
+    let row = crate::store::claims::account_any(&app.db, review.account_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
+    let a = Applicant::open(app, row.account)?;
+    let mut claim = None;
     let submitted = match Kind::parse(&review.kind) {
         Some(Kind::Identity) => reviews::open_claim(app, &review)?,
+        Some(Kind::OwnershipClaim) => {
+            let data = claims::open(app, &review)?;
+            claim = Some(ClaimEvidence {
+                authority: claims::authority_evidence(app, &review, &data).await?,
+                holder: claims::holder_history(app, review.account_id).await?,
+            });
+            claims::claimant_for_staff(&data)
+        }
         _ => contact_change::open_request_for_staff(app, &review)?,
     };
     let photos = match (review.photos_deleted_at, Kind::parse(&review.kind)) {
         (Some(_), _) => Vec::new(),
-        (None, Some(Kind::Identity)) => vec!["front", "back", "handheld"],
+        (None, Some(Kind::Identity | Kind::OwnershipClaim)) => vec!["front", "back", "handheld"],
         (None, _) => vec!["handheld"],
     };
     let mut history = Vec::new();
@@ -357,7 +393,13 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
     log(&mut tx, app, me.member.id, Some(review.account_id), "review_viewed", id).await?;
     tx.commit().await?;
     Ok(ReviewDetail {
-        item: item(app, &review, &a.row.doc_type, &a.row.doc_number_enc, &a.row.name)?,
+        item: item(
+            app,
+            &review,
+            &a.row.doc_type,
+            &a.row.doc_number_enc,
+            submitted["name"].as_str().filter(|_| claim.is_some()).unwrap_or(a.row.name.as_str()),
+        )?,
         submitted,
         reason: review.reason.clone(),
         decision_reason: review.decision_reason.clone(),
@@ -367,6 +409,7 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         photos_deleted_at: review.photos_deleted_at.map(crate::clock::rfc3339),
         history,
         common_reasons: COMMON_REASONS.to_vec(),
+        claim,
     })
 }
 
@@ -404,6 +447,7 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     }
     match Kind::parse(&review.kind) {
         Some(Kind::Identity) => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
+        Some(Kind::OwnershipClaim) => claims::apply_decision(&mut tx, app, &review, approve, reason, me.member.id).await?,
         _ => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
     }
     log(

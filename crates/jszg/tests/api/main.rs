@@ -6,6 +6,7 @@ mod helpers;
 
 mod caching;
 mod captcha;
+mod claims;
 mod codes;
 mod delivery;
 mod dev;

@@ -8,6 +8,7 @@ use crate::app::App;
 
 pub mod accounts;
 pub mod captchas;
+pub mod claims;
 pub mod codes;
 pub mod dev;
 pub mod privacy;
@@ -25,6 +26,7 @@ pub mod staff;
         codes::create,
         accounts::create,
         accounts::check,
+        claims::create,
         sessions::create,
         sessions::destroy,
         sessions::upstream_link,
@@ -70,6 +72,7 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(captchas::router())
         .merge(codes::router())
         .merge(accounts::router())
+        .merge(claims::router())
         .merge(sessions::router())
         .merge(privacy::router())
         .merge(realname::router())

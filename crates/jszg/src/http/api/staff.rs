@@ -92,7 +92,7 @@ pub async fn change_password(
 
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {
-    /// `identity` or `contact_change`; both when absent.
+    /// `identity`, `contact_change` or `ownership_claim`; all when absent.
     pub kind: Option<String>,
     /// `pending` (default), `approved` or `rejected`.
     pub status: Option<String>,
@@ -106,9 +106,10 @@ pub async fn queue(
     Query(q): Query<QueueQuery>,
 ) -> AppResult<axum::Json<Vec<QueueItem>>> {
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => {
-            Some(Kind::parse(k).ok_or_else(|| AppError::invalid("invalid_request", "kind", "kind 应为 identity 或 contact_change。"))?)
-        }
+        Some(k) => Some(
+            Kind::parse(k)
+                .ok_or_else(|| AppError::invalid("invalid_request", "kind", "kind 应为 identity、contact_change 或 ownership_claim。"))?,
+        ),
         None => None,
     };
     let status = q.status.as_deref().filter(|s| !s.is_empty()).unwrap_or("pending");

@@ -103,7 +103,7 @@ pub fn parse_terms(text: &str) -> Vec<TermsBlock> {
 
 /// The agreement text: the operator's file when configured and readable,
 /// else the built-in one. Read per view so a replaced file shows at once.
-async fn terms(app: &App) -> Vec<TermsBlock> {
+pub(super) async fn terms(app: &App) -> Vec<TermsBlock> {
     let text = match &app.config.terms_file {
         Some(path) => match tokio::fs::read_to_string(path).await {
             Ok(text) => text,

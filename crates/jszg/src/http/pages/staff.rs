@@ -157,6 +157,7 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         "identity" => "身份核验人工审核",
         "contact_change" => "修改联系方式申请",
+        "ownership_claim" => "账号申诉（账号被占用）",
         _ => "审核申请",
     }
 }
@@ -347,7 +348,7 @@ struct Row {
 #[template(path = "staff_queue.html")]
 struct QueueView {
     chrome: Option<Chrome>,
-    kinds: [(&'static str, &'static str); 2],
+    kinds: [(&'static str, &'static str); 3],
     statuses: [(&'static str, &'static str); 3],
     kind: &'static str,
     status: &'static str,
@@ -397,7 +398,7 @@ async fn queue_page(State(app): State<App>, MaybeStaff(current): MaybeStaff, Que
         .collect();
     super::render(&QueueView {
         chrome: Some(Chrome::new(&app, &me, "queue")),
-        kinds: [("identity", "身份核验人工审核"), ("contact_change", "修改联系方式申请")],
+        kinds: [("identity", "身份核验人工审核"), ("contact_change", "修改联系方式申请"), ("ownership_claim", "账号申诉")],
         statuses: [("pending", "待审核"), ("approved", "已通过"), ("rejected", "未通过")],
         kind: kind.as_str(),
         status,
@@ -449,6 +450,8 @@ struct ReviewView {
     left: String,
     overdue: bool,
     applicant: String,
+    submitted_title: &'static str,
+    current_title: &'static str,
     submitted: Vec<Line>,
     current: Vec<Line>,
     reason: String,
@@ -459,6 +462,65 @@ struct ReviewView {
     history: Vec<HistoryRow>,
     reasons: &'static [&'static str],
     error: Option<String>,
+    claim: Option<ClaimPanel>,
+}
+
+/// An ownership claim's evidence: the authority's answer and the holder's history.
+struct ClaimPanel {
+    authority: &'static str,
+    authority_class: &'static str,
+    checked_at: String,
+    registered_at: String,
+    archived_at: String,
+    realname: &'static str,
+    logins: Vec<String>,
+    enrollments: Vec<&'static str>,
+}
+
+fn claim_panel(c: &staff::ClaimEvidence) -> ClaimPanel {
+    let (authority, authority_class) = match c.authority.get("answer").and_then(Value::as_str) {
+        Some("match") => ("一致：身份核验机构确认申诉人姓名与该证件号码相符", "good"),
+        Some("mismatch") => ("不一致：身份核验机构记录的姓名与申诉人姓名不符", "bad"),
+        _ => ("未能核验：身份核验服务暂时不可用", "warn"),
+    };
+    let h = &c.holder;
+    let at = |key: &str| h.get(key).and_then(Value::as_str).map(beijing).unwrap_or_default();
+    ClaimPanel {
+        authority,
+        authority_class,
+        checked_at: c.authority.get("checked_at").and_then(Value::as_str).map(beijing).unwrap_or_default(),
+        registered_at: at("registered_at"),
+        archived_at: at("archived_at"),
+        realname: realname_label(RealnameStatus::parse(h.get("realname_status").and_then(Value::as_str).unwrap_or(""))),
+        logins: h
+            .get("last_logins")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .map(|e| {
+                        let when = e.get("at").and_then(Value::as_str).map(beijing).unwrap_or_default();
+                        let entry = match e.get("entry").and_then(Value::as_str) {
+                            Some("renewal") => "定期注册入口",
+                            _ => "认定入口",
+                        };
+                        format!("{when}（{entry}）")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        enrollments: h
+            .get("enrollments")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .map(|e| match e.as_str() {
+                        Some("renewal") => "中小学教师资格定期注册",
+                        _ => "教师资格认定",
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -498,6 +560,23 @@ fn submitted_lines(kind: Option<Kind>, submitted: &Value, me: &Me) -> Vec<Line> 
                 Line { label: "证件有效期", differs: validity != current_validity, value: validity },
             ]
         }
+        Some(Kind::OwnershipClaim) => {
+            let name = text(submitted, "name");
+            let validity = validity_text(
+                &text(submitted, "validity_period"),
+                &text(submitted, "validity_start"),
+                submitted.get("validity_end").and_then(Value::as_str),
+            );
+            let holder_validity = me.validity.as_ref().map(|v| validity_text(&v.period, &v.start, v.end.as_deref())).unwrap_or_default();
+            vec![
+                line("证件类型", doc_type_label(&text(submitted, "doc_type"))),
+                line("证件号码", text(submitted, "doc_number")),
+                Line { label: "姓名", differs: name != me.name, value: name },
+                Line { label: "证件有效期", differs: validity != holder_validity, value: validity },
+                line("手机号码", text(submitted, "phone_masked")),
+                line("安全邮箱", text(submitted, "email_masked")),
+            ]
+        }
         _ => {
             let (what, current) = match text(submitted, "kind").as_str() {
                 "email" => ("修改邮箱地址", me.email_masked.clone().unwrap_or_default()),
@@ -535,6 +614,9 @@ async fn render_review(app: &App, me: &StaffCurrent, id: &str, error: Option<App
         submitted_at: beijing(&d.item.submitted_at),
         due_date: d.item.due_date.clone(),
         applicant: format!("{}（{} {}）", d.item.name, doc_type_label(&d.item.doc_type), d.item.doc_number_masked),
+        submitted_title: if kind == Some(Kind::OwnershipClaim) { "申诉人提交的信息" } else { "申请提交的信息" },
+        current_title: if kind == Some(Kind::OwnershipClaim) { "现账号持有人的信息" } else { "当前账号信息" },
+        claim: d.claim.as_ref().map(claim_panel),
         submitted: submitted_lines(kind, &d.submitted, &d.profile),
         current: current_lines(&d.profile, &d.doc_number),
         reason: d.reason.clone(),
@@ -669,6 +751,11 @@ fn action_label(action: &str) -> &'static str {
         "identity_rejected" => "人工审核不通过",
         "contact_change_approved" => "修改联系方式申请通过",
         "contact_change_rejected" => "修改联系方式申请不通过",
+        "ownership_claim_submitted" => "提交账号申诉",
+        "ownership_claim_approved" => "账号申诉通过",
+        "ownership_claim_rejected" => "账号申诉不通过",
+        "account_archived" => "账号因申诉通过停用归档",
+        "account_created_by_claim" => "账号申诉通过后创建账号",
         "photo_viewed" => "查看申请照片",
         "staff_login" => "工作人员登录",
         "staff_password_changed" => "工作人员修改密码",
