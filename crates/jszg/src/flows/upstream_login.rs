@@ -46,6 +46,8 @@ pub struct CallbackQuery {
     pub error: Option<String>,
 }
 
+// Built once per callback and matched at once: boxing the login would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// Linked: signed in.
     SignedIn { logged_in: LoggedIn, entry: Entry },
