@@ -117,27 +117,31 @@ pub struct NewAccount<'a> {
     pub registered_at: i64,
 }
 
+/// Binds a `NewAccount` in column order, for the single and the multi-row insert.
+macro_rules! bind_new_account {
+    ($q:expr, $a:expr) => {
+        $q.bind($a.doc_type)
+            .bind($a.doc_hash)
+            .bind($a.doc_number_enc)
+            .bind($a.name)
+            .bind($a.validity_period)
+            .bind($a.validity_start)
+            .bind($a.validity_end)
+            .bind($a.password_hash)
+            .bind($a.email_enc)
+            .bind($a.email_hash)
+            .bind($a.phone_enc)
+            .bind($a.phone_hash)
+            .bind($a.registered_at)
+    };
+}
+
 /// Insert a live account. A unique violation means the number is taken.
 pub async fn insert(tx: &mut Tx, a: NewAccount<'_>) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO accounts (doc_type, doc_hash, doc_number_enc, name, validity_period, validity_start,
             validity_end, password_hash, email_enc, email_hash, phone_enc, phone_hash, registered_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
-    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL)
-        .bind(a.doc_type)
-        .bind(a.doc_hash)
-        .bind(a.doc_number_enc)
-        .bind(a.name)
-        .bind(a.validity_period)
-        .bind(a.validity_start)
-        .bind(a.validity_end)
-        .bind(a.password_hash)
-        .bind(a.email_enc)
-        .bind(a.email_hash)
-        .bind(a.phone_enc)
-        .bind(a.phone_hash)
-        .bind(a.registered_at)
-        .fetch_one(conn)
-        .await?))
+    Ok(tx_run!(tx, conn => bind_new_account!(sqlx::query_scalar(SQL), a).fetch_one(conn).await?))
 }
 
 /// `($1, …, $13), ($14, …)`: placeholders for `rows` rows of `cols` values.
@@ -174,20 +178,7 @@ pub async fn insert_many(tx: &mut Tx, rows: &[NewAccount<'_>]) -> Result<Vec<Vec
     Ok(tx_run!(tx, conn => {
         let mut q = sqlx::query_scalar(&sql);
         for a in rows {
-            q = q
-                .bind(a.doc_type)
-                .bind(a.doc_hash)
-                .bind(a.doc_number_enc)
-                .bind(a.name)
-                .bind(a.validity_period)
-                .bind(a.validity_start)
-                .bind(a.validity_end)
-                .bind(a.password_hash)
-                .bind(a.email_enc)
-                .bind(a.email_hash)
-                .bind(a.phone_enc)
-                .bind(a.phone_hash)
-                .bind(a.registered_at);
+            q = bind_new_account!(q, a);
         }
         q.fetch_all(conn).await?
     }))
