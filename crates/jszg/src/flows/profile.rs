@@ -79,7 +79,7 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         value.as_deref().map(|v| app.vault.open_str(field, v)).transpose().map_err(Into::into)
     };
     let ethnicity = a.ethnicity();
-    let (remaining_today, review) = realname::standing(app, a).await?;
+    let standing = realname::standing(app, a).await?;
     Ok(Me {
         doc_type: a.doc_type().as_str().into(),
         doc_type_label: a.doc_type().label_zh().into(),
@@ -101,9 +101,9 @@ pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
         }),
         profile_complete: a.profile_complete(),
         profile_fields: profile_fields(a.doc_type()),
-        realname: RealnameOut { status: a.realname(), remaining_today, review },
+        realname: RealnameOut { status: a.realname(), remaining_today: standing.remaining_today, review: standing.review },
         wechat_bound: false,
-        upstream_linked: crate::store::upstream::is_linked(&app.db, a.id()).await?,
+        upstream_linked: standing.upstream_linked,
     })
 }
 

@@ -30,7 +30,7 @@ pub async fn review_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_
 }
 
 /// Real-name attempts left today and the latest review, in one query (for `/api/v1/me`).
-pub async fn standing(app: &App, a: &Applicant) -> AppResult<(i64, Option<serde_json::Value>)> {
+pub async fn standing(app: &App, a: &Applicant) -> AppResult<Standing> {
     let today = app.clock.today();
     let day = jszg_domain::format_date(today);
     let period = jszg_domain::ReviewPeriod::containing(today);
@@ -47,7 +47,14 @@ pub async fn standing(app: &App, a: &Applicant) -> AppResult<(i64, Option<serde_
         })),
         _ => None,
     };
-    Ok((remaining_today, review))
+    Ok(Standing { remaining_today, review, upstream_linked: s.upstream_linked })
+}
+
+/// Real-name standing as `/api/v1/me` shows it.
+pub struct Standing {
+    pub remaining_today: i64,
+    pub review: Option<serde_json::Value>,
+    pub upstream_linked: bool,
 }
 
 pub struct Verified {

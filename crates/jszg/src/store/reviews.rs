@@ -130,12 +130,13 @@ pub async fn decide(tx: &mut Tx, id: &str, status: &str, reason: Option<&str>, s
     Ok(done == 1)
 }
 
-/// What `/api/v1/me` shows of real-name standing, in one round trip: the
-/// day's verification attempts, the period's review applications and the
-/// latest review of `kind`.
+/// What `/api/v1/me` shows beside the account row, in one round trip: the
+/// day's verification attempts, the period's review applications, the
+/// latest review of `kind` and whether a ministry login is linked.
 #[derive(sqlx::FromRow)]
 pub struct Standing {
     pub attempts_used: i64,
+    pub upstream_linked: bool,
     pub reviews_used: i64,
     pub id: Option<String>,
     pub status: Option<String>,
@@ -148,6 +149,7 @@ pub async fn standing(db: &Db, account_id: i64, day: &str, period_key: &str, kin
     const SQL: &str = "SELECT
             COALESCE((SELECT used FROM realname_attempts WHERE account_id = $1 AND day = $2), 0) AS attempts_used,
             COALESCE((SELECT used FROM review_quotas WHERE account_id = $1 AND period_key = $3), 0) AS reviews_used,
+            EXISTS (SELECT 1 FROM upstream_links WHERE account_id = $1) AS upstream_linked,
             r.id, r.status, r.submitted_at, r.due_date, r.decision_reason
         FROM (SELECT 1 AS one) AS o
         LEFT JOIN (SELECT id, status, submitted_at, due_date, decision_reason FROM reviews

@@ -230,7 +230,10 @@ pub fn extract_code(body: &str) -> Option<String> {
 /// A valid resident ID number for someone born on `birth`.
 pub fn resident_id(birth: Date) -> String {
     let mut rng = rand::thread_rng();
-    let first17 = format!("110105{:04}{:02}{:02}{:03}", birth.year(), u8::from(birth.month()), birth.day(), rng.gen_range(0..1000));
+    // A random Beijing district as well as sequence: tests that register a
+    // few applicants born on one day must not draw the same number.
+    let district = rng.gen_range(110100..110200);
+    let first17 = format!("{district}{:04}{:02}{:02}{:03}", birth.year(), u8::from(birth.month()), birth.day(), rng.gen_range(0..1000));
     let check = jszg_domain::resident_check_char(&first17).expect("check char");
     format!("{first17}{check}")
 }
