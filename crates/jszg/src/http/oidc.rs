@@ -88,7 +88,8 @@ fn token_error(err: TokenError, basic: bool) -> Response {
     let status = if err.error == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
     let mut response = (status, axum::Json(json!({ "error": err.error, "error_description": err.description }))).into_response();
     if status == StatusCode::UNAUTHORIZED && basic {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jszg\""));
+        // RFC 6749 §5.2: a client that tried Basic is answered with a challenge.
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jszg\", error=\"invalid_client\""));
     }
     no_store(response)
 }

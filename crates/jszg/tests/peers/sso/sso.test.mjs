@@ -32,8 +32,8 @@ const logoutTokens = [];
 const secrets = {};
 
 async function configFor(id, auth) {
-  const secret = auth === 'wrong' ? 'not-the-secret' : secrets[id];
-  const method = auth === 'post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+  const secret = auth.startsWith('wrong') ? 'not-the-secret' : secrets[id];
+  const method = auth.endsWith('post') ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
   const config = await client.discovery(new URL(issuer), id, { client_secret: secret }, method, { execute: [client.allowInsecureRequests] });
   client.enableNonRepudiationChecks(config);
   return config;
@@ -157,13 +157,21 @@ test('the whole single sign-on journey through openid-client', async () => {
   assert.equal(res.headers.get('location'), null);
   assert.match(await res.text(), /无法登录/);
 
-  // A wrong client secret: invalid_client.
+  // A wrong client secret: invalid_client. Over Basic the answer is a 401 with a
+  // Basic challenge (RFC 6749 §5.2), which openid-client reports as the challenge.
   const wrong = await configFor('certification', 'wrong');
   const w = await authUrl(wrong, 'certification');
   const wcb = await callback(b, w.url);
   await assert.rejects(
     client.authorizationCodeGrant(wrong, wcb, { pkceCodeVerifier: w.verifier, expectedState: w.state, expectedNonce: w.nonce }),
-    (err) => err.error === 'invalid_client',
+    (err) => err.status === 401 && err.cause?.[0]?.scheme === 'basic' && err.cause[0].parameters.error === 'invalid_client',
+  );
+  const wrongPost = await configFor('certification', 'wrong-post');
+  const wp = await authUrl(wrongPost, 'certification');
+  const wpcb = await callback(b, wp.url);
+  await assert.rejects(
+    client.authorizationCodeGrant(wrongPost, wpcb, { pkceCodeVerifier: wp.verifier, expectedState: wp.state, expectedNonce: wp.nonce }),
+    (err) => err.error === 'invalid_client' && err.status === 401,
   );
 
   // prompt=none with a session: a code at once; without one: login_required;
