@@ -134,7 +134,19 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
         .try_init()
         .expect("the only subscriber in this binary");
 
-    let app = spawn_app().await;
+    // Both entries as OpenID Connect clients, so the single sign-on exchange runs too.
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    let client = |cb: &str| {
+        Some(jszg::config::ClientConfig {
+            redirect_uris: vec![cb.into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            initiate_login_uri: None,
+        })
+    };
+    config.clients = jszg::config::ClientsConfig { certification: client(RP_CALLBACK), renewal: client("https://zc.example.cn/cb") };
+    let app = spawn_with(config, dir).await;
     let mut s = Secrets::default();
 
     // Registration, with a rare-character name and every contact.
@@ -264,7 +276,10 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
     assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
 
     // The applicant's own view, then logout.
-    assert_eq!(login(&app, &mut s, &doc, &newer).await.status(), StatusCode::OK);
+    let res = login(&app, &mut s, &doc, &newer).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let session = session_cookie(&res, "jszg_session").expect("session cookie");
+    single_sign_on(&app, &mut s, &session).await;
     assert_eq!(app.get("/api/v1/me/export").await.status(), StatusCode::OK);
     assert_eq!(app.get("/api/v1/me/access-log").await.status(), StatusCode::OK);
     assert_eq!(app.get("/me/data").await.status(), StatusCode::OK);
@@ -294,6 +309,67 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
         assert!(route == "unmatched" || route.starts_with('/'), "{line}");
         assert!(!route.contains(&id), "a review id in a label: {line}");
     }
+}
+
+const RP_CALLBACK: &str = "https://rd.example.cn/cb";
+
+/// The certification business signs the applicant in: code, token exchange
+/// with the client secret, userinfo, a replayed code and a wrong secret.
+async fn single_sign_on(app: &TestApp, s: &mut Secrets, session: &str) {
+    use base64::Engine;
+    use sha2::Digest;
+    let secret = jszg::flows::enrollment::rotate_secret(&app.app, jszg::flows::applicant::Entry::Certification).await.unwrap();
+    let secret = s.add(secret, "client secret");
+    let verifier = s.add(jszg::crypto::random_token(32), "PKCE verifier");
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", "certification"),
+        ("redirect_uri", RP_CALLBACK),
+        ("scope", "openid profile identity"),
+        ("state", "scrub-state"),
+        ("nonce", "scrub-nonce"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = browser
+        .get(app.url(&format!("/oidc/authorize?{query}")))
+        .header("cookie", format!("jszg_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with(RP_CALLBACK), "{to}");
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(to.split_once('?').unwrap().1).unwrap();
+    let code = pairs.into_iter().find(|(k, _)| k == "code").map(|(_, v)| v).expect("a code");
+    let code = s.add(code, "authorization code");
+    let redeem = |secret: String| {
+        let (browser, code, verifier) = (browser.clone(), code.clone(), verifier.clone());
+        let url = app.url("/oidc/token");
+        async move {
+            browser
+                .post(url)
+                .basic_auth("certification", Some(secret))
+                .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", RP_CALLBACK), ("code_verifier", &verifier)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = redeem(s.add(format!("wrong-{}", random_digits(12)), "wrong client secret")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let tokens: Value = redeem(secret.clone()).await.json().await.unwrap();
+    let access = s.add(tokens["access_token"].as_str().expect("access token"), "access token");
+    s.add(tokens["id_token"].as_str().expect("ID token"), "ID token");
+    let info = browser.get(app.url("/oidc/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+    // The replay is logged (as a warning), the code itself is not.
+    assert_eq!(redeem(secret).await.status(), StatusCode::BAD_REQUEST);
+    let info = browser.get(app.url("/oidc/userinfo")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
 }
 
 trait CloneApi {

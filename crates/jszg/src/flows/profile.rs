@@ -75,11 +75,15 @@ pub fn profile_fields(doc_type: DocType) -> Vec<&'static str> {
 }
 
 pub async fn me(app: &App, a: &Applicant) -> AppResult<Me> {
+    me_with(app, a, realname::standing(app, a).await?)
+}
+
+/// The applicant's view, the real-name standing already read.
+pub fn me_with(app: &App, a: &Applicant, standing: realname::Standing) -> AppResult<Me> {
     let open = |field: Field, value: &Option<Vec<u8>>| -> AppResult<Option<String>> {
         value.as_deref().map(|v| app.vault.open_str(field, v)).transpose().map_err(Into::into)
     };
     let ethnicity = a.ethnicity();
-    let standing = realname::standing(app, a).await?;
     Ok(Me {
         doc_type: a.doc_type().as_str().into(),
         doc_type_label: a.doc_type().label_zh().into(),

@@ -29,25 +29,28 @@ pub async fn review_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_
     reviews::latest_identity_summary(app, a).await
 }
 
+/// Which day, review period and review kind the standing is read for.
+pub struct StandingKeys {
+    pub day: String,
+    pub period_key: String,
+    pub kind: &'static str,
+}
+
+impl StandingKeys {
+    pub fn today(app: &App) -> Self {
+        let today = app.clock.today();
+        StandingKeys {
+            day: jszg_domain::format_date(today),
+            period_key: jszg_domain::ReviewPeriod::containing(today).key(),
+            kind: reviews::Kind::Identity.as_str(),
+        }
+    }
+}
+
 /// Real-name attempts left today and the latest review, in one query (for `/api/v1/me`).
 pub async fn standing(app: &App, a: &Applicant) -> AppResult<Standing> {
-    let today = app.clock.today();
-    let day = jszg_domain::format_date(today);
-    let period = jszg_domain::ReviewPeriod::containing(today);
-    let s = crate::store::reviews::standing(&app.db, a.id(), &day, &period.key(), reviews::Kind::Identity.as_str()).await?;
-    let remaining_today = (DAILY_ATTEMPTS - s.attempts_used).max(0);
-    let review = match (s.id, s.status, s.submitted_at, s.due_date) {
-        (Some(id), Some(status), Some(submitted_at), Some(due_date)) => Some(serde_json::json!({
-            "id": id,
-            "status": status,
-            "submitted_at": crate::clock::rfc3339(submitted_at),
-            "due_date": due_date,
-            "decision_reason": s.decision_reason,
-            "remaining_in_period": (reviews::PERIOD_LIMIT - s.reviews_used).max(0),
-        })),
-        _ => None,
-    };
-    Ok(Standing { remaining_today, review, upstream_linked: s.upstream_linked })
+    let k = StandingKeys::today(app);
+    Ok(Standing::from(crate::store::reviews::standing(&app.db, a.id(), &k.day, &k.period_key, k.kind).await?))
 }
 
 /// Real-name standing as `/api/v1/me` shows it.
@@ -55,6 +58,23 @@ pub struct Standing {
     pub remaining_today: i64,
     pub review: Option<serde_json::Value>,
     pub upstream_linked: bool,
+}
+
+impl From<crate::store::reviews::Standing> for Standing {
+    fn from(s: crate::store::reviews::Standing) -> Self {
+        let review = match (s.review_id, s.review_status, s.review_submitted_at, s.review_due_date) {
+            (Some(id), Some(status), Some(submitted_at), Some(due_date)) => Some(serde_json::json!({
+                "id": id,
+                "status": status,
+                "submitted_at": crate::clock::rfc3339(submitted_at),
+                "due_date": due_date,
+                "decision_reason": s.review_decision_reason,
+                "remaining_in_period": (reviews::PERIOD_LIMIT - s.reviews_used).max(0),
+            })),
+            _ => None,
+        };
+        Standing { remaining_today: (DAILY_ATTEMPTS - s.attempts_used).max(0), review, upstream_linked: s.upstream_linked }
+    }
 }
 
 pub struct Verified {

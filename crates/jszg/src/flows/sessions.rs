@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::AppResult;
 use crate::flows::applicant::{Applicant, Entry};
+use crate::flows::realname;
 use crate::store::{sessions, Tx};
 
 pub const COOKIE: &str = "jszg_session";
@@ -50,20 +51,40 @@ pub async fn resolve(app: &App, token: &str) -> AppResult<Option<Current>> {
 }
 
 pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current>> {
-    let hash = hash.to_vec();
-    let Some(found) = sessions::find(&app.db, &hash).await? else {
+    let found = sessions::find(&app.db, hash).await?;
+    live(app, hash, found).await
+}
+
+/// The live session for a cookie value and the applicant's real-name
+/// standing, in one query: `GET /api/v1/me`, the most frequent request.
+pub async fn resolve_with_standing(app: &App, token: &str) -> AppResult<Option<(Current, realname::Standing)>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = id_hash(app, token);
+    let k = realname::StandingKeys::today(app);
+    let Some(found) = sessions::find_with_standing(&app.db, &hash, &k.day, &k.period_key, k.kind).await? else {
+        return Ok(None);
+    };
+    let standing = realname::Standing::from(found.standing);
+    Ok(live(app, &hash, Some(found.session)).await?.map(|current| (current, standing)))
+}
+
+/// The session found for `hash`, unless it has expired (then it is removed).
+async fn live(app: &App, hash: &[u8], found: Option<sessions::SessionAccount>) -> AppResult<Option<Current>> {
+    let Some(found) = found else {
         return Ok(None);
     };
     let now = app.clock.unix();
     if now >= found.expires_at || now - found.last_seen_at >= app.config.sessions.idle_secs {
-        sessions::delete(&app.db, &hash).await?;
+        sessions::delete(&app.db, hash).await?;
         return Ok(None);
     }
     if now - found.last_seen_at >= TOUCH_EVERY {
-        sessions::touch(&app.db, &hash, now).await?;
+        sessions::touch(&app.db, hash, now).await?;
     }
     let entry = Entry::parse(&found.entry).unwrap_or(Entry::Certification);
-    Ok(Some(Current { id_hash: hash, applicant: Applicant::open(app, found.account)?, entry }))
+    Ok(Some(Current { id_hash: hash.to_vec(), applicant: Applicant::open(app, found.account)?, entry }))
 }
 
 pub async fn end(app: &App, token: &str) -> AppResult<()> {

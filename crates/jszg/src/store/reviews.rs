@@ -138,21 +138,42 @@ pub struct Standing {
     pub attempts_used: i64,
     pub upstream_linked: bool,
     pub reviews_used: i64,
-    pub id: Option<String>,
-    pub status: Option<String>,
-    pub submitted_at: Option<i64>,
-    pub due_date: Option<String>,
-    pub decision_reason: Option<String>,
+    pub review_id: Option<String>,
+    pub review_status: Option<String>,
+    pub review_submitted_at: Option<i64>,
+    pub review_due_date: Option<String>,
+    pub review_decision_reason: Option<String>,
+}
+
+/// The columns of [`Standing`] for the account `$account` (an SQL
+/// expression), with `$2` the Beijing day, `$3` the review period key and
+/// `$4` the review kind; used with [`latest_review_join!`] as `r`.
+#[macro_export]
+macro_rules! standing_columns {
+    ($account:literal) => {
+        concat!(
+            "COALESCE((SELECT used FROM realname_attempts WHERE account_id = ", $account, " AND day = $2), 0) AS attempts_used,
+             COALESCE((SELECT used FROM review_quotas WHERE account_id = ", $account, " AND period_key = $3), 0) AS reviews_used,
+             EXISTS (SELECT 1 FROM upstream_links WHERE account_id = ", $account, ") AS upstream_linked,
+             r.id AS review_id, r.status AS review_status, r.submitted_at AS review_submitted_at,
+             r.due_date AS review_due_date, r.decision_reason AS review_decision_reason"
+        )
+    };
+}
+
+/// The latest review of kind `$4` of the account `$account`, as `r`.
+#[macro_export]
+macro_rules! latest_review_join {
+    ($account:literal) => {
+        concat!(
+            " LEFT JOIN reviews r ON r.id = (SELECT id FROM reviews WHERE account_id = ", $account,
+            " AND kind = $4 ORDER BY submitted_at DESC, id DESC LIMIT 1)"
+        )
+    };
 }
 
 pub async fn standing(db: &Db, account_id: i64, day: &str, period_key: &str, kind: &str) -> Result<Standing, sqlx::Error> {
-    const SQL: &str = "SELECT
-            COALESCE((SELECT used FROM realname_attempts WHERE account_id = $1 AND day = $2), 0) AS attempts_used,
-            COALESCE((SELECT used FROM review_quotas WHERE account_id = $1 AND period_key = $3), 0) AS reviews_used,
-            EXISTS (SELECT 1 FROM upstream_links WHERE account_id = $1) AS upstream_linked,
-            r.id, r.status, r.submitted_at, r.due_date, r.decision_reason
-        FROM (SELECT 1 AS one) AS o
-        LEFT JOIN (SELECT id, status, submitted_at, due_date, decision_reason FROM reviews
-                   WHERE account_id = $1 AND kind = $4 ORDER BY submitted_at DESC, id DESC LIMIT 1) AS r ON TRUE";
+    const SQL: &str =
+        concat!("SELECT ", standing_columns!("$1"), " FROM (SELECT 1 AS one) AS o", latest_review_join!("$1"));
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(account_id).bind(day).bind(period_key).bind(kind).fetch_one(pool).await?))
 }

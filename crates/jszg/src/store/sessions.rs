@@ -2,8 +2,9 @@
 //! holds only its keyed hash, so a database leak yields no usable session.
 
 use super::accounts::Account;
+use super::reviews::Standing;
 use super::{Db, Tx};
-use crate::{account_columns, db_run, tx_run};
+use crate::{account_columns, db_run, latest_review_join, standing_columns, tx_run};
 
 pub struct NewSession<'a> {
     pub id_hash: &'a [u8],
@@ -45,6 +46,36 @@ pub async fn find(db: &Db, id_hash: &[u8]) -> Result<Option<SessionAccount>, sql
         " FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = $1 AND a.archived_at IS NULL"
     );
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id_hash).fetch_optional(pool).await?))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SessionStanding {
+    #[sqlx(flatten)]
+    pub session: SessionAccount,
+    #[sqlx(flatten)]
+    pub standing: Standing,
+}
+
+/// The session, its live account and the account's real-name standing, in
+/// one query: what `GET /api/v1/me` needs (`day`, `period_key` and `kind`
+/// as for [`super::reviews::standing`]).
+pub async fn find_with_standing(
+    db: &Db,
+    id_hash: &[u8],
+    day: &str,
+    period_key: &str,
+    kind: &str,
+) -> Result<Option<SessionStanding>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT s.entry, s.last_seen_at, s.expires_at, ",
+        account_columns!(),
+        ", ",
+        standing_columns!("s.account_id"),
+        " FROM sessions s JOIN accounts a ON a.id = s.account_id",
+        latest_review_join!("s.account_id"),
+        " WHERE s.id_hash = $1 AND a.archived_at IS NULL"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id_hash).bind(day).bind(period_key).bind(kind).fetch_optional(pool).await?))
 }
 
 pub async fn touch(db: &Db, id_hash: &[u8], now: i64) -> Result<(), sqlx::Error> {

@@ -164,8 +164,12 @@ pub async fn destroy(State(app): State<App>, headers: HeaderMap) -> AppResult<Re
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions",
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<axum::Json<Me>> {
-    Ok(axum::Json(profile::me(&app, &current.applicant).await?))
+pub async fn me(State(app): State<App>, headers: HeaderMap) -> AppResult<axum::Json<Me>> {
+    // Not the `SignedIn` extractor: the session and the standing come in one query.
+    let token = cookie(&headers, sessions::COOKIE).unwrap_or("");
+    let (current, standing) =
+        sessions::resolve_with_standing(&app, token).await?.ok_or_else(crate::http::session::not_logged_in)?;
+    Ok(axum::Json(profile::me_with(&app, &current.applicant, standing)?))
 }
 
 #[utoipa::path(put, path = "/api/v1/me/profile", tag = "sessions", request_body = ProfileForm,
