@@ -44,10 +44,15 @@ pub async fn start(tx: &mut Tx, app: &App, account_id: i64, entry: Entry) -> App
 
 /// The live session for a cookie value, if any. Expired ones are removed.
 pub async fn resolve(app: &App, token: &str) -> AppResult<Option<Current>> {
-    if token.is_empty() || token.len() > 128 {
-        return Ok(None);
+    match presented_hash(app, token) {
+        Some(hash) => resolve_by_hash(app, &hash).await,
+        None => Ok(None),
     }
-    resolve_by_hash(app, &id_hash(app, token)).await
+}
+
+/// The hash to look a cookie value up by; `None` for a value no session can have.
+fn presented_hash(app: &App, token: &str) -> Option<Vec<u8>> {
+    (!token.is_empty() && token.len() <= 128).then(|| id_hash(app, token))
 }
 
 pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current>> {
@@ -58,10 +63,9 @@ pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current
 /// The live session for a cookie value and the applicant's real-name
 /// standing, in one query: `GET /api/v1/me`, the most frequent request.
 pub async fn resolve_with_standing(app: &App, token: &str) -> AppResult<Option<(Current, realname::Standing)>> {
-    if token.is_empty() || token.len() > 128 {
+    let Some(hash) = presented_hash(app, token) else {
         return Ok(None);
-    }
-    let hash = id_hash(app, token);
+    };
     let k = realname::StandingKeys::today(app);
     let Some(found) = sessions::find_with_standing(&app.db, &hash, &k.day, &k.period_key, k.kind).await? else {
         return Ok(None);
