@@ -9,6 +9,7 @@
 //! and the drag track. No I/O happens here.
 
 mod judge;
+pub mod pow;
 mod render;
 mod scene;
 mod shape;

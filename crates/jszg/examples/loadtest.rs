@@ -121,8 +121,11 @@ async fn captcha_token(client: &reqwest::Client, base: &str, purpose: &str) -> R
     let track: Vec<Value> =
         jszg_captcha::human_track(&mut rand::thread_rng(), x).iter().map(|p| json!({ "t": p.t, "x": p.x, "y": p.y })).collect();
     let id = c["id"].as_str().unwrap_or_default();
-    let res: Value =
-        client.post(format!("{base}/api/v1/captchas/{id}/answer")).json(&json!({ "x": x, "track": track })).send().await?.json().await?;
+    let puzzle = c["pow"]["challenge"].as_str().unwrap_or_default();
+    let difficulty = c["pow"]["difficulty"].as_u64().and_then(|d| u32::try_from(d).ok()).unwrap_or(0);
+    let nonce = jszg_captcha::pow::solve(puzzle, difficulty, 1 << 32).ok_or("no proof-of-work nonce")?.to_string();
+    let body = json!({ "x": x, "track": track, "pow_nonce": nonce });
+    let res: Value = client.post(format!("{base}/api/v1/captchas/{id}/answer")).json(&body).send().await?.json().await?;
     Ok(res["captcha_token"].as_str().ok_or("captcha not passed")?.to_owned())
 }
 

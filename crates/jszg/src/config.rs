@@ -41,6 +41,7 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub outbox: OutboxConfig,
     pub login: LoginConfig,
+    pub recovery: RecoveryConfig,
     pub sessions: SessionConfig,
     pub entries: EntriesConfig,
     pub authority: AuthorityConfig,
@@ -154,11 +155,34 @@ pub struct CaptchaConfig {
     /// Failed answers allowed per source address in one window before 429.
     pub failure_limit: i64,
     pub failure_window_secs: i64,
+    /// Proof-of-work zero bits asked of a source without recent failures (14: ~16k hashes, a
+    /// fraction of a second on a low-end phone).
+    pub pow_base_difficulty: u32,
+    /// The most it rises to, however many failures.
+    pub pow_max_difficulty: u32,
+    /// Failures raise the difficulty for this long after the window they fell in began.
+    pub pow_window_secs: i64,
 }
 
 impl Default for CaptchaConfig {
     fn default() -> Self {
-        Self { failure_limit: 20, failure_window_secs: 600 }
+        Self { failure_limit: 20, failure_window_secs: 600, pow_base_difficulty: 14, pow_max_difficulty: 22, pow_window_secs: 900 }
+    }
+}
+
+/// Recovery step 1 (`identity_mismatch`) failure limits, like login's: per source address and
+/// per document number, in fixed windows.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RecoveryConfig {
+    pub address_limit: i64,
+    pub number_limit: i64,
+    pub window_secs: i64,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self { address_limit: 10, number_limit: 5, window_secs: 900 }
     }
 }
 
@@ -449,6 +473,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             codes: CodeConfig::default(),
             captcha: CaptchaConfig::default(),
+            recovery: RecoveryConfig::default(),
             argon2: Argon2Config::default(),
             outbox: OutboxConfig::default(),
             login: LoginConfig::default(),

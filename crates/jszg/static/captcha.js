@@ -6,6 +6,8 @@
  *
  * Elements with a data-jszg-captcha="purpose" attribute are mounted automatically.
  * Coordinates sent to the server are background-picture pixels, whatever size the picture is shown at.
+ * The challenge's proof of work is solved in a Web Worker (/static/pow.js) while the applicant
+ * looks at the picture; the answer waits for it if the drag is quicker.
  */
 (function () {
   'use strict';
@@ -88,6 +90,9 @@
     var token = null;
     var timer = null;
     var generation = 0;    // answers to stale requests are ignored
+    var worker = null;     // solving the current proof of work
+    var nonce = null;      // its solution, once found
+    var waiting = null;    // an answer held back until the nonce is found
 
     function setState(s, message) {
       state = s;
@@ -138,6 +143,7 @@
       clearToken();
       drag = keys = null;
       challenge = null;
+      stopPow();
       root.classList.remove('jszg-captcha--shake');
       setState('loading', TEXT.loading);
       moveTo(0);
@@ -175,10 +181,66 @@
         moveTo(0);
         setState('ready', TEXT.hint);
       };
+      startPow(c.pow, mine);
       bg.src = c.background;
       piece.src = c.piece;
       // An unanswered puzzle expires; fetch a fresh one instead of failing on release.
       if (c.expires_in > 0) later(c.expires_in * 1000, load);
+    }
+
+    function stopPow() {
+      if (worker) worker.terminate();
+      worker = null;
+      nonce = null;
+      waiting = null;
+      root.removeAttribute('data-pow-ms');
+    }
+
+    function powSolved(found, mine, t0) {
+      if (mine !== generation || found == null) return;
+      nonce = String(found);
+      root.setAttribute('data-pow-ms', String(Math.round(Date.now() - t0)));
+      if (waiting) { var go = waiting; waiting = null; go(); }
+    }
+
+    function startPow(pow, mine) {
+      var t0 = Date.now();
+      if (!pow || !pow.challenge) { nonce = ''; return; }
+      try {
+        worker = new Worker('/static/pow.js');
+        worker.onmessage = function (e) { powSolved(e.data && e.data.nonce, mine, t0); };
+        worker.onerror = function () { worker = null; powOnPage(pow, mine, t0); };
+        worker.postMessage({ challenge: pow.challenge, difficulty: pow.difficulty });
+      } catch (_) {
+        powOnPage(pow, mine, t0);
+      }
+    }
+
+    // Without workers: the same search with SubtleCrypto, in slices that keep the page responsive.
+    function powOnPage(pow, mine, t0) {
+      if (!window.crypto || !crypto.subtle || !window.TextEncoder) return;
+      var enc = new TextEncoder(), n = 0;
+      function zeroBits(buf) {
+        var b = new Uint8Array(buf), bits = 0;
+        for (var i = 0; i < b.length; i++) {
+          if (b[i]) return bits + Math.clz32(b[i]) - 24;
+          bits += 8;
+        }
+        return bits;
+      }
+      function slice() {
+        if (mine !== generation) return;
+        var batch = [];
+        for (var i = 0; i < 256; i++, n++) batch.push(crypto.subtle.digest('SHA-256', enc.encode(pow.challenge + n)));
+        var first = n - 256;
+        Promise.all(batch).then(function (hashes) {
+          for (var j = 0; j < hashes.length; j++) {
+            if (zeroBits(hashes[j]) >= pow.difficulty) return powSolved(first + j, mine, t0);
+          }
+          setTimeout(slice, 0);
+        });
+      }
+      slice();
     }
 
     function limited(data) {
@@ -192,7 +254,12 @@
       if (!challenge) return;
       var mine = generation;
       setState('checking', TEXT.checking);
+      if (nonce === null) {
+        waiting = function () { if (mine === generation) submit(input); };
+        return;
+      }
       var body = { x: Math.round(x), track: track, input: input };
+      if (nonce) body.pow_nonce = nonce;
       post('/api/v1/captchas/' + encodeURIComponent(challenge.id) + '/answer', body).then(function (res) {
         if (mine !== generation) return;
         if (res.status === 200 && res.data.captcha_token) return solved(res.data.captcha_token);

@@ -2,7 +2,9 @@
 //! their answers kept only in the database, and a pass yields a single-use
 //! token bound to the purpose it was requested for.
 
-use jszg_captcha::{Challenge, InputKind, TrackPoint};
+use std::net::IpAddr;
+
+use jszg_captcha::{pow, Challenge, InputKind, TrackPoint};
 
 use crate::app::App;
 use crate::crypto::random_token;
@@ -12,6 +14,9 @@ use crate::store::{captchas, throttles};
 pub const CHALLENGE_TTL: i64 = 120;
 pub const TOKEN_TTL: i64 = 120;
 const FAILURE_SCOPE: &str = "captcha_failures";
+/// Failure counts that set the proof-of-work difficulty: per address and per /24 or /64.
+const POW_ADDRESS_SCOPE: &str = "captcha_pow_address";
+const POW_NETWORK_SCOPE: &str = "captcha_pow_network";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -46,19 +51,77 @@ pub struct Issued {
     pub id: String,
     pub challenge: Challenge,
     pub expires_in: i64,
+    pub pow: Pow,
 }
 
-pub async fn issue(app: &App, purpose: Purpose) -> AppResult<Issued> {
+/// The proof of work asked with a challenge (API.md): the puzzle string is the challenge id,
+/// random and single-use, so no work can be done ahead.
+pub struct Pow {
+    pub challenge: String,
+    pub difficulty: u32,
+}
+
+pub async fn issue(app: &App, purpose: Purpose, source: &str) -> AppResult<Issued> {
     // Drawing costs a few milliseconds of CPU: keep it off the async workers.
     let challenge = tokio::task::spawn_blocking(|| jszg_captcha::generate(&mut rand::thread_rng())).await?;
     let id = random_token(16);
     let now = app.clock.unix();
-    captchas::insert_challenge(&app.db, &id, purpose.as_str(), i64::from(challenge.answer_x), now + CHALLENGE_TTL).await?;
-    Ok(Issued { id, challenge, expires_in: CHALLENGE_TTL })
+    let difficulty = pow_difficulty(app, source, now).await?;
+    let answer_x = i64::from(challenge.answer_x);
+    captchas::insert_challenge(&app.db, &id, purpose.as_str(), answer_x, i64::from(difficulty), now + CHALLENGE_TTL).await?;
+    Ok(Issued { pow: Pow { challenge: id.clone(), difficulty }, id, challenge, expires_in: CHALLENGE_TTL })
 }
 
-/// Judge an answer. The challenge is spent whatever the verdict.
-pub async fn answer(app: &App, id: &str, x: i64, track: &[TrackPoint], input: InputKind, source: &str) -> AppResult<String> {
+/// Base difficulty, plus a bit per doubling of the recent failures of the address or its network.
+async fn pow_difficulty(app: &App, source: &str, now: i64) -> AppResult<u32> {
+    let limits = &app.config.captcha;
+    let (address, network) = pow_keys(app, source);
+    let (by_address, _) = throttles::peek(&app.db, POW_ADDRESS_SCOPE, &address, now, limits.pow_window_secs).await?;
+    let (by_network, _) = throttles::peek(&app.db, POW_NETWORK_SCOPE, &network, now, limits.pow_window_secs).await?;
+    Ok(pow::difficulty(limits.pow_base_difficulty, limits.pow_max_difficulty, by_address, by_network))
+}
+
+/// Keys for the address and for its /24 (IPv4) or /64 (IPv6); an unparsable source is its own
+/// network.
+fn pow_keys(app: &App, source: &str) -> (Vec<u8>, Vec<u8>) {
+    let network = match source.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => source.to_owned(),
+    };
+    (app.vault.mac(&[POW_ADDRESS_SCOPE.as_bytes(), source.as_bytes()]), app.vault.mac(&[POW_NETWORK_SCOPE.as_bytes(), network.as_bytes()]))
+}
+
+/// Count a failed answer against the source: for the 429 throttle and for the difficulty.
+async fn record_failure(app: &App, source_hash: &[u8], source: &str, now: i64) -> AppResult<AppError> {
+    let limits = &app.config.captcha;
+    let (address, network) = pow_keys(app, source);
+    throttles::hit(&app.db, POW_ADDRESS_SCOPE, &address, now, limits.pow_window_secs).await?;
+    throttles::hit(&app.db, POW_NETWORK_SCOPE, &network, now, limits.pow_window_secs).await?;
+    let (failures, window_end) = throttles::hit(&app.db, FAILURE_SCOPE, source_hash, now, limits.failure_window_secs).await?;
+    if failures > limits.failure_limit {
+        return Ok(throttled(window_end - now));
+    }
+    Ok(AppError::invalid("captcha_failed", "captcha", "拼图未对准，请重新拖动滑块完成验证。"))
+}
+
+/// What the browser sent back for a challenge.
+pub struct Answer<'a> {
+    pub x: i64,
+    pub track: &'a [TrackPoint],
+    pub input: InputKind,
+    pub pow_nonce: Option<&'a str>,
+}
+
+/// Judge an answer: the proof of work first (one hash), then the slide. The challenge is spent
+/// whatever the verdict.
+pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &str) -> AppResult<String> {
     let now = app.clock.unix();
     let source_hash = app.vault.mac(&[FAILURE_SCOPE.as_bytes(), source.as_bytes()]);
     let limits = &app.config.captcha;
@@ -72,14 +135,15 @@ pub async fn answer(app: &App, id: &str, x: i64, track: &[TrackPoint], input: In
     if challenge.expires_at <= now {
         return Err(AppError::gone("captcha_expired", "验证码已过期，请刷新后重新拖动滑块。"));
     }
+    let difficulty = u32::try_from(challenge.pow_difficulty).unwrap_or(pow::MAX_DIFFICULTY);
+    if !given.pow_nonce.is_some_and(|nonce| pow::verify(id, nonce, difficulty)) {
+        tracing::info!(difficulty, "captcha proof of work missing or wrong");
+        return Err(record_failure(app, &source_hash, source, now).await?);
+    }
     let answer_x = u32::try_from(challenge.answer_x).unwrap_or(u32::MAX);
-    if let Err(rejection) = jszg_captcha::judge(answer_x, x, track, input) {
+    if let Err(rejection) = jszg_captcha::judge(answer_x, given.x, given.track, given.input) {
         tracing::info!(?rejection, "captcha answer rejected");
-        let (failures, window_end) = throttles::hit(&app.db, FAILURE_SCOPE, &source_hash, now, limits.failure_window_secs).await?;
-        if failures > limits.failure_limit {
-            return Err(throttled(window_end - now));
-        }
-        return Err(AppError::invalid("captcha_failed", "captcha", "拼图未对准，请重新拖动滑块完成验证。"));
+        return Err(record_failure(app, &source_hash, source, now).await?);
     }
     let token = random_token(32);
     let hash = token_hash(app, &token);

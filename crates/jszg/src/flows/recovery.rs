@@ -16,7 +16,7 @@ use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify;
 use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
 use crate::message::{Channel, Message};
-use crate::store::{accounts, audit, recoveries, sessions, Tx};
+use crate::store::{accounts, audit, recoveries, sessions, throttles, Tx};
 use crate::vault::Field;
 
 /// How long step 2 may follow step 1.
@@ -41,8 +41,25 @@ fn mismatch() -> AppError {
     AppError::invalid("identity_mismatch", "doc_number", "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。")
 }
 
-/// Step 1. Every way of not naming a live account gives the same answer.
-pub async fn start(app: &App, doc_type: &str, number: &str, name: &str) -> AppResult<Started> {
+const ADDRESS_SCOPE: &str = "recovery_address";
+const NUMBER_SCOPE: &str = "recovery_number";
+
+fn too_many(retry_after: i64) -> AppError {
+    let minutes = ((retry_after + 59) / 60).max(1);
+    AppError::too_many("too_many_attempts", format!("核验失败次数过多，请{minutes}分钟后再试。"), Some(retry_after))
+}
+
+/// Step 1. Every way of not naming a live account gives the same answer. Mismatches are counted
+/// per source address and per document number; past either limit the step answers 429 until the
+/// window ends, whatever the input, so guessing names or numbers costs time.
+pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: &str) -> AppResult<Started> {
+    let limits = &app.config.recovery;
+    let now = app.clock.unix();
+    let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.as_bytes()]);
+    let (by_address, address_end) = throttles::peek(&app.db, ADDRESS_SCOPE, &address, now, limits.window_secs).await?;
+    if by_address >= limits.address_limit {
+        return Err(too_many(address_end - now));
+    }
     let today = app.clock.today();
     let parsed = parse_doc_type(doc_type).ok().and_then(|t| {
         let doc = DocNumber::parse(t, number, today).ok()?;
@@ -51,14 +68,25 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str) -> AppRe
     });
     // Look up even when the input is malformed, so both paths cost the same.
     let lookup = parsed.as_ref().map(|(d, _)| d.as_str().to_owned()).unwrap_or_else(|| number.trim().to_uppercase());
+    let number_key = app.vault.mac(&[NUMBER_SCOPE.as_bytes(), lookup.as_bytes()]);
+    let (by_number, number_end) = throttles::peek(&app.db, NUMBER_SCOPE, &number_key, now, limits.window_secs).await?;
+    if by_number >= limits.number_limit {
+        return Err(too_many(number_end - now));
+    }
     let row = accounts::find_live(&app.db, &app.vault.lookup(Field::DocNumber, &lookup)).await?;
-    let (Some((doc, name)), Some(row)) = (parsed, row) else {
+    let matched = match (parsed, row) {
+        (Some((doc, name)), Some(row)) => {
+            let a = Applicant::open(app, row)?;
+            let same = a.doc_type() == doc.doc_type() && PersonName::from_storage(a.row.name.clone()).matches(&name);
+            same.then_some(a)
+        }
+        _ => None,
+    };
+    let Some(a) = matched else {
+        throttles::hit(&app.db, ADDRESS_SCOPE, &address, now, limits.window_secs).await?;
+        throttles::hit(&app.db, NUMBER_SCOPE, &number_key, now, limits.window_secs).await?;
         return Err(mismatch());
     };
-    let a = Applicant::open(app, row)?;
-    if a.doc_type() != doc.doc_type() || !PersonName::from_storage(a.row.name.clone()).matches(&name) {
-        return Err(mismatch());
-    }
     if a.row.registered_at < LEGACY_CUTOFF {
         return Err(AppError::conflict(
             "legacy_account",
@@ -66,7 +94,6 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str) -> AppRe
         ));
     }
     let id = random_token(18);
-    let now = app.clock.unix();
     recoveries::insert(&app.db, &id, a.id(), now, now + RECOVERY_TTL).await?;
     let mut methods = Vec::new();
     if let Some(email) = a.email(app)? {

@@ -25,6 +25,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "app.css" => "text/css; charset=utf-8",
         "captcha.css" => "text/css; charset=utf-8",
         "captcha.js" => "text/javascript; charset=utf-8",
+        "pow.js" => "text/javascript; charset=utf-8",
         "register.js" => "text/javascript; charset=utf-8",
         "done.js" => "text/javascript; charset=utf-8",
         "login.js" => "text/javascript; charset=utf-8",

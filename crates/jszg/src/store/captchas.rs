@@ -4,9 +4,9 @@
 use super::Db;
 use crate::db_run;
 
-pub async fn insert_challenge(db: &Db, id: &str, purpose: &str, answer_x: i64, expires_at: i64) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO captcha_challenges (id, purpose, answer_x, expires_at) VALUES ($1, $2, $3, $4)";
-    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(purpose).bind(answer_x).bind(expires_at).execute(pool).await?.rows_affected());
+pub async fn insert_challenge(db: &Db, id: &str, purpose: &str, answer_x: i64, pow_difficulty: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO captcha_challenges (id, purpose, answer_x, pow_difficulty, expires_at) VALUES ($1, $2, $3, $4, $5)";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(purpose).bind(answer_x).bind(pow_difficulty).bind(expires_at).execute(pool).await?.rows_affected());
     Ok(())
 }
 
@@ -14,12 +14,13 @@ pub async fn insert_challenge(db: &Db, id: &str, purpose: &str, answer_x: i64, e
 pub struct TakenChallenge {
     pub purpose: String,
     pub answer_x: i64,
+    pub pow_difficulty: i64,
     pub expires_at: i64,
 }
 
 /// Remove the challenge and return it: its first answer spends it.
 pub async fn take_challenge(db: &Db, id: &str) -> Result<Option<TakenChallenge>, sqlx::Error> {
-    const SQL: &str = "DELETE FROM captcha_challenges WHERE id = $1 RETURNING purpose, answer_x, expires_at";
+    const SQL: &str = "DELETE FROM captcha_challenges WHERE id = $1 RETURNING purpose, answer_x, pow_difficulty, expires_at";
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
 }
 

@@ -7,8 +7,10 @@ use jszg_captcha::TrackPoint;
 
 use crate::helpers::*;
 
-async fn answer(app: &TestApp, id: &str, x: i64, track: Value) -> reqwest::Response {
-    app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "x": x, "track": track })).await
+/// Answer challenge `c` with a solved proof of work.
+async fn answer(app: &TestApp, c: &Value, x: i64, track: Value) -> reqwest::Response {
+    let id = c["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "x": x, "track": track, "pow_nonce": pow_nonce(c) })).await
 }
 
 fn human(x: i64) -> Value {
@@ -51,13 +53,13 @@ async fn the_right_drag_passes_and_a_wrong_x_fails() {
     let app = spawn_app().await;
     let c = app.new_captcha("sms").await;
     let x = c["dev_solution"].as_i64().unwrap();
-    let res = answer(&app, c["id"].as_str().unwrap(), x + 2, human(x + 2)).await;
+    let res = answer(&app, &c, x + 2, human(x + 2)).await;
     assert_eq!(res.status(), StatusCode::OK, "within tolerance");
     assert!(res.json::<Value>().await.unwrap()["captcha_token"].as_str().unwrap().len() >= 32);
 
     let c = app.new_captcha("sms").await;
     let x = c["dev_solution"].as_i64().unwrap();
-    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x + 25, human(x + 25)).await).await;
+    let (status, error) = error_code(answer(&app, &c, x + 25, human(x + 25)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
 }
 
@@ -65,19 +67,17 @@ async fn the_right_drag_passes_and_a_wrong_x_fails() {
 async fn a_challenge_is_spent_by_its_first_answer() {
     let app = spawn_app().await;
     let c = app.new_captcha("sms").await;
-    let id = c["id"].as_str().unwrap();
     let x = c["dev_solution"].as_i64().unwrap();
     // A wrong answer spends it…
-    assert_eq!(answer(&app, id, x + 40, human(x + 40)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer(&app, &c, x + 40, human(x + 40)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // …so the right one comes too late.
-    let (status, error) = error_code(answer(&app, id, x, human(x)).await).await;
+    let (status, error) = error_code(answer(&app, &c, x, human(x)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("captcha_expired")));
 
     let c = app.new_captcha("sms").await;
-    let id = c["id"].as_str().unwrap();
     let x = c["dev_solution"].as_i64().unwrap();
-    assert_eq!(answer(&app, id, x, human(x)).await.status(), StatusCode::OK);
-    assert_eq!(answer(&app, id, x, human(x)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(answer(&app, &c, x, human(x)).await.status(), StatusCode::OK);
+    assert_eq!(answer(&app, &c, x, human(x)).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -86,7 +86,7 @@ async fn a_challenge_expires_after_two_minutes() {
     let c = app.new_captcha("sms").await;
     let x = c["dev_solution"].as_i64().unwrap();
     app.advance_clock(121).await;
-    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await).await;
+    let (status, error) = error_code(answer(&app, &c, x, human(x)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::GONE, Some("captcha_expired")));
 }
 
@@ -115,7 +115,7 @@ async fn robotic_tracks_fail() {
     for (i, make) in robotic.iter().enumerate() {
         let c = app.new_captcha("sms").await;
         let x = c["dev_solution"].as_i64().unwrap();
-        let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, make(x)).await).await;
+        let (status, error) = error_code(answer(&app, &c, x, make(x)).await).await;
         assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")), "track {i}");
     }
     // A body that is not even an answer spends the challenge as a failure.
@@ -123,7 +123,7 @@ async fn robotic_tracks_fail() {
     let id = c["id"].as_str().unwrap();
     let res = app.client.post(app.url(&format!("/api/v1/captchas/{id}/answer"))).body("garbage").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(answer(&app, id, 0, human(0)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(answer(&app, &c, 0, human(0)).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -180,12 +180,12 @@ async fn repeated_failures_from_one_address_are_throttled() {
     for _ in 0..limit {
         let c = app.new_captcha("login").await;
         let x = c["dev_solution"].as_i64().unwrap();
-        assert_eq!(answer(&app, c["id"].as_str().unwrap(), x + 60, human(x + 60)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(answer(&app, &c, x + 60, human(x + 60)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
     // Even a right answer now waits.
     let c = app.new_captcha("login").await;
     let x = c["dev_solution"].as_i64().unwrap();
-    let (status, error) = error_code(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await).await;
+    let (status, error) = error_code(answer(&app, &c, x, human(x)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("captcha_throttled")));
     assert!(error["retry_after"].as_i64().unwrap() > 0);
     assert!(error["message"].as_str().unwrap().contains("分钟"));
@@ -193,7 +193,7 @@ async fn repeated_failures_from_one_address_are_throttled() {
     app.advance_clock(app.app.config.captcha.failure_window_secs + 1).await;
     let c = app.new_captcha("login").await;
     let x = c["dev_solution"].as_i64().unwrap();
-    assert_eq!(answer(&app, c["id"].as_str().unwrap(), x, human(x)).await.status(), StatusCode::OK);
+    assert_eq!(answer(&app, &c, x, human(x)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn keyboard_answers_have_rules_of_their_own() {
         pts.push(json!({ "t": t, "x": pos, "y": 0 }));
     }
     let res = app
-        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard" }))
+        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard", "pow_nonce": pow_nonce(&c) }))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     // The same presses 1 ms apart are a script.
@@ -219,7 +219,110 @@ async fn keyboard_answers_have_rules_of_their_own() {
     let x = c["dev_solution"].as_i64().unwrap();
     let pts: Vec<Value> = (0..=x / 4).map(|i| json!({ "t": i, "x": (i * 4).min(x), "y": 0 })).collect();
     let res = app
-        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard" }))
+        .post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "x": x, "track": pts, "input": "keyboard", "pow_nonce": pow_nonce(&c) }))
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The proof of work (API.md): every challenge carries one; without a valid nonce even the right
+/// slide fails, and the challenge is spent.
+#[tokio::test]
+async fn an_answer_without_a_valid_proof_of_work_fails_and_spends_the_challenge() {
+    let app = spawn_app().await;
+    let c = app.new_captcha("login").await;
+    assert_eq!(c["pow"]["algorithm"], "SHA-256");
+    assert_eq!(c["pow"]["difficulty"].as_u64(), Some(u64::from(app.app.config.captcha.pow_base_difficulty)));
+    assert!(c["pow"]["challenge"].as_str().unwrap().len() >= 16);
+
+    let post = |c: &Value, nonce: Option<String>| {
+        let id = c["id"].as_str().unwrap().to_owned();
+        let x = c["dev_solution"].as_i64().unwrap();
+        let mut body = json!({ "x": x, "track": human(x) });
+        if let Some(n) = nonce {
+            body["pow_nonce"] = json!(n);
+        }
+        let app = &app;
+        async move { app.post(&format!("/api/v1/captchas/{id}/answer"), &body).await }
+    };
+    // Missing.
+    let (status, error) = error_code(post(&c, None).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+    // Spent: the right nonce now comes too late.
+    assert_eq!(post(&c, Some(pow_nonce(&c))).await.status(), StatusCode::NOT_FOUND);
+
+    // Wrong: a nonce that does not reach the difficulty (the smallest that fails), and garbage.
+    for bad in ["not-a-number".to_owned(), "".to_owned()] {
+        let c = app.new_captcha("login").await;
+        let (status, error) = error_code(post(&c, Some(bad)).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+    }
+    let c = app.new_captcha("login").await;
+    let (puzzle, difficulty) = (c["pow"]["challenge"].as_str().unwrap(), c["pow"]["difficulty"].as_u64().unwrap() as u32);
+    let wrong = (0u64..).find(|n| !jszg_captcha::pow::verify(puzzle, &n.to_string(), difficulty)).unwrap();
+    let (status, error) = error_code(post(&c, Some(wrong.to_string())).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+    // A nonce solved for another challenge does not carry over.
+    let other = app.new_captcha("login").await;
+    let c = app.new_captcha("login").await;
+    let borrowed = pow_nonce(&other);
+    let (puzzle, difficulty) = (c["pow"]["challenge"].as_str().unwrap(), c["pow"]["difficulty"].as_u64().unwrap() as u32);
+    if !jszg_captcha::pow::verify(puzzle, &borrowed, difficulty) {
+        assert_eq!(post(&c, Some(borrowed)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // And the right one passes.
+    let c = app.new_captcha("login").await;
+    assert_eq!(post(&c, Some(pow_nonce(&c))).await.status(), StatusCode::OK);
+}
+
+/// `n` answers from `ip` with the right proof of work and a wrong slide; the difficulty of each.
+async fn fail_from(app: &TestApp, ip: &str, n: usize) -> Vec<u64> {
+    let mut seen = vec![];
+    for _ in 0..n {
+        let res = app.client.post(app.url("/api/v1/captchas")).header("x-forwarded-for", ip).json(&json!({ "purpose": "login" })).send().await.unwrap();
+        let c: Value = res.json().await.unwrap();
+        seen.push(c["pow"]["difficulty"].as_u64().unwrap());
+        let x = c["dev_solution"].as_i64().unwrap();
+        let id = c["id"].as_str().unwrap();
+        let body = json!({ "x": x + 60, "track": human(x + 60), "pow_nonce": pow_nonce(&c) });
+        let res = app.client.post(app.url(&format!("/api/v1/captchas/{id}/answer"))).header("x-forwarded-for", ip).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    seen
+}
+
+async fn difficulty_from(app: &TestApp, ip: &str) -> u64 {
+    let res = app.client.post(app.url("/api/v1/captchas")).header("x-forwarded-for", ip).json(&json!({ "purpose": "login" })).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["pow"]["difficulty"].as_u64().unwrap()
+}
+
+/// Failures from one address raise the difficulty for it (and less for its /24), not for others;
+/// after a quiet window it is back at the base.
+#[tokio::test]
+async fn difficulty_rises_with_failures_and_falls_back_after_quiet() {
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.trust_forwarded_for = true;
+    let app = spawn_with(config, dir).await;
+    let base = u64::from(app.app.config.captcha.pow_base_difficulty);
+    let window = app.app.config.captcha.pow_window_secs;
+    assert_eq!(difficulty_from(&app, "10.1.2.3").await, base);
+    let seen = fail_from(&app, "10.1.2.3", 8).await;
+    // One bit per doubling: 1 failure → base, 2-3 → +1, 4-7 → +2, 8 → +3.
+    assert_eq!(seen, [base, base, base + 1, base + 1, base + 2, base + 2, base + 2, base + 2]);
+    assert_eq!(difficulty_from(&app, "10.1.2.3").await, base + 3);
+    // Its /24 counts a quarter; another network none; IPv6 goes by /64.
+    assert_eq!(difficulty_from(&app, "10.1.2.99").await, base + 1);
+    assert_eq!(difficulty_from(&app, "10.1.3.3").await, base);
+    assert_eq!(difficulty_from(&app, "2001:db8::1").await, base);
+    fail_from(&app, "2001:db8:0:1::1", 8).await;
+    assert_eq!(difficulty_from(&app, "2001:db8:0:1::1").await, base + 3);
+    assert_eq!(difficulty_from(&app, "2001:db8:0:1:ffff::2").await, base + 1);
+    assert_eq!(difficulty_from(&app, "2001:db8:0:2::1").await, base);
+    // Quiet for a window: back to the base.
+    app.advance_clock(window / 2).await;
+    assert_eq!(difficulty_from(&app, "10.1.2.3").await, base + 3);
+    app.advance_clock(window / 2 + 1).await;
+    assert_eq!(difficulty_from(&app, "10.1.2.3").await, base);
+    assert_eq!(difficulty_from(&app, "10.1.2.99").await, base);
 }

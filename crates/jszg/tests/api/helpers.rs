@@ -171,7 +171,8 @@ impl Api {
         let id = challenge["id"].as_str().expect("id");
         let x = challenge["dev_solution"].as_i64().expect("dev_solution");
         let track = jszg_captcha::human_track(&mut rand::thread_rng(), x);
-        let res = self.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "x": x, "track": track_json(&track) })).await;
+        let body = json!({ "x": x, "track": track_json(&track), "pow_nonce": pow_nonce(&challenge) });
+        let res = self.post(&format!("/api/v1/captchas/{id}/answer"), &body).await;
         assert_eq!(res.status(), StatusCode::OK, "captcha answer: {}", res.text().await.unwrap_or_default());
         let body: Value = res.json().await.expect("json");
         body["captcha_token"].as_str().expect("token").to_owned()
@@ -211,6 +212,14 @@ impl Api {
         let res = self.post("/api/v1/dev/clock", &json!({ "advance_seconds": seconds })).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
+}
+
+/// Solve a challenge's proof of work, as the page's Web Worker does.
+pub fn pow_nonce(challenge: &Value) -> String {
+    assert_eq!(challenge["pow"]["algorithm"], "SHA-256");
+    let puzzle = challenge["pow"]["challenge"].as_str().expect("pow.challenge");
+    let difficulty = challenge["pow"]["difficulty"].as_u64().expect("pow.difficulty") as u32;
+    jszg_captcha::pow::solve(puzzle, difficulty, 1 << 32).expect("a nonce").to_string()
 }
 
 pub fn track_json(track: &[jszg_captcha::TrackPoint]) -> Value {

@@ -297,3 +297,30 @@ async fn an_enrolled_applicant_must_log_in_to_change_contacts() {
     let (status, error) = error_code(request_change(&app, &id, change_form("phone", &new_phone, &code)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("enrolled_must_login")));
 }
+
+/// Step 1 is throttled like login: mismatches per document number and per source address.
+#[tokio::test]
+async fn step_one_mismatches_are_limited_per_number_and_per_address() {
+    let app = spawn_app().await;
+    let who = app.register_as("resident_id").await;
+    let limits = app.app.config.recovery.clone();
+    for _ in 0..limits.number_limit {
+        assert_eq!(error_code(start(&app, "resident_id", &who.doc, "李四").await).await.1["code"], "identity_mismatch");
+    }
+    // Now even the right name waits, with retry_after.
+    let (status, error) = error_code(start(&app, "resident_id", &who.doc, "张三").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")));
+    assert!((1..=limits.window_secs).contains(&error["retry_after"].as_i64().unwrap()), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("分钟"));
+    // Other numbers from this address go on until the address limit.
+    for i in limits.number_limit..limits.address_limit {
+        let other = resident_id(date(&format!("19{:02}-02-03", 50 + i)));
+        assert_eq!(error_code(start(&app, "resident_id", &other, "王五").await).await.1["code"], "identity_mismatch", "try {i}");
+    }
+    let fresh = resident_id(date("1977-07-07"));
+    let (status, error) = error_code(start(&app, "resident_id", &fresh, "王五").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")));
+    // After the window, the right answer passes.
+    app.advance_clock(limits.window_secs + 1).await;
+    assert_eq!(start(&app, "resident_id", &who.doc, "张三").await.status(), StatusCode::CREATED);
+}

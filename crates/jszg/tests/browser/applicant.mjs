@@ -1,7 +1,7 @@
 // API shortcuts for browser tests: applicants are registered, signed in and
 // added to the reference identity registry through the JSON API, so a test
 // spends its browser time on the page it is about.
-import { lastCode, residentId, phone } from './helpers.mjs';
+import { lastCode, residentId, phone, powNonce } from './helpers.mjs';
 
 async function json(res) {
   const text = await res.text();
@@ -37,7 +37,7 @@ export async function captchaToken(base, purpose) {
   const c = await api(base, '/api/v1/captchas', { purpose });
   if (c.status !== 201) throw new Error(`captcha: ${c.status} ${JSON.stringify(c.body)}`);
   const x = c.body.dev_solution;
-  const a = await api(base, `/api/v1/captchas/${c.body.id}/answer`, { x, track: humanTrack(x) });
+  const a = await api(base, `/api/v1/captchas/${c.body.id}/answer`, { x, track: humanTrack(x), pow_nonce: powNonce(c.body) });
   if (a.status !== 200) throw new Error(`captcha answer: ${a.status} ${JSON.stringify(a.body)}`);
   return a.body.captcha_token;
 }

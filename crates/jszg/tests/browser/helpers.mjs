@@ -137,3 +137,6 @@ export async function lastCode(base, to) {
   }
   throw new Error(`no code for ${to}`);
 }
+
+/** Solve a challenge's proof of work (API.md "Captcha"), as the page's worker does. */
+export { powNonce } from '../pow.mjs';

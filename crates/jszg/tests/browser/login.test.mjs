@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
 
 let server;
 let browser;
@@ -30,7 +30,7 @@ async function apiToken(purpose) {
   }
   track[track.length - 1].x = x;
   const res = await (await fetch(`${server.base}/api/v1/captchas/${c.id}/answer`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x, track }),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x, track, pow_nonce: powNonce(c) }),
   })).json();
   return res.captcha_token;
 }

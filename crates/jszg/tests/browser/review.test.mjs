@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, cli, residentId, phone, lastCode, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, cli, residentId, phone, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
 
 let server;
 let browser;
@@ -43,7 +43,7 @@ async function captchaToken(request, purpose) {
   assert.equal(res.status(), 201);
   const challenge = await res.json();
   const x = challenge.dev_solution;
-  const answer = await request.post(`${server.base}/api/v1/captchas/${challenge.id}/answer`, { data: { x, track: humanTrack(x) } });
+  const answer = await request.post(`${server.base}/api/v1/captchas/${challenge.id}/answer`, { data: { x, track: humanTrack(x), pow_nonce: powNonce(challenge) } });
   assert.equal(answer.status(), 200, await answer.text());
   return (await answer.json()).captcha_token;
 }

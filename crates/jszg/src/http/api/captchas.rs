@@ -41,17 +41,28 @@ pub struct CaptchaChallenge {
     pub width: u32,
     pub height: u32,
     pub expires_in: i64,
+    /// Proof of work to send back as `pow_nonce` with the answer.
+    pub pow: PowPuzzle,
     /// Development mode only: the x at which the piece fits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev_solution: Option<u32>,
 }
 
+/// SHA-256 of `challenge` followed by the decimal nonce must start with `difficulty` zero bits.
+#[derive(Serialize, ToSchema)]
+pub struct PowPuzzle {
+    #[schema(example = "SHA-256")]
+    pub algorithm: &'static str,
+    pub challenge: String,
+    pub difficulty: u32,
+}
+
 #[utoipa::path(post, path = "/api/v1/captchas", tag = "captcha", request_body = CreateCaptcha,
     responses((status = 201, body = CaptchaChallenge), (status = 422, body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<App>, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
+pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
     let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim())
         .ok_or_else(|| AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
-    let issued = captcha::issue(&app, purpose).await?;
+    let issued = captcha::issue(&app, purpose, &ip).await?;
     let c = issued.challenge;
     Ok((
         StatusCode::CREATED,
@@ -65,6 +76,7 @@ pub async fn create(State(app): State<App>, Json(body): Json<CreateCaptcha>) -> 
             width: c.width,
             height: c.height,
             expires_in: issued.expires_in,
+            pow: PowPuzzle { algorithm: "SHA-256", challenge: issued.pow.challenge, difficulty: issued.pow.difficulty },
             dev_solution: app.dev.then_some(c.answer_x),
         }),
     ))
@@ -80,6 +92,8 @@ pub struct CaptchaAnswer {
     /// `pointer` (mouse, touch) or `keyboard` (arrow keys).
     #[schema(example = "pointer")]
     pub input: Option<String>,
+    /// Decimal nonce solving the challenge's `pow`.
+    pub pow_nonce: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -107,6 +121,7 @@ pub async fn answer(
         Some("keyboard") => InputKind::Keyboard,
         _ => InputKind::Pointer,
     };
-    let token = captcha::answer(&app, &id, x, &track, input, &ip).await?;
+    let pow_nonce = body.get("pow_nonce").and_then(Value::as_str);
+    let token = captcha::answer(&app, &id, captcha::Answer { x, track: &track, input, pow_nonce }, &ip).await?;
     Ok(axum::Json(CaptchaPassed { captcha_token: token }))
 }

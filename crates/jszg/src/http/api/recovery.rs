@@ -15,7 +15,7 @@ use crate::flows::loose::loose_string;
 use crate::flows::recovery::{self, Method};
 use crate::flows::{contact_change, reviews};
 use crate::http::api::realname::{multipart_body, read_multipart};
-use crate::http::Json;
+use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -49,11 +49,12 @@ pub struct RecoveryStarted {
 #[utoipa::path(post, path = "/api/v1/recoveries", tag = "recovery", request_body = RecoveryStart,
     responses((status = 201, body = RecoveryStarted),
               (status = 422, description = "identity_mismatch (neutral), captcha_required, captcha_failed", body = crate::error::ErrorBody),
-              (status = 409, description = "legacy_account", body = crate::error::ErrorBody)))]
-pub async fn start(State(app): State<App>, Json(body): Json<RecoveryStart>) -> AppResult<(StatusCode, axum::Json<RecoveryStarted>)> {
+              (status = 409, description = "legacy_account", body = crate::error::ErrorBody),
+              (status = 429, description = "too_many_attempts (with retry_after): too many mismatches from the address or for the number", body = crate::error::ErrorBody)))]
+pub async fn start(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<RecoveryStart>) -> AppResult<(StatusCode, axum::Json<RecoveryStarted>)> {
     captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Recovery).await?;
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name)).await?;
+    let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name), &ip).await?;
     Ok((StatusCode::CREATED, axum::Json(RecoveryStarted { id: started.id, methods: started.methods })))
 }
 

@@ -1,6 +1,7 @@
 // Applicants for the SSO peer test and bench/sso.mjs, made through the JSON
 // API of a development-mode server: register, log in, profile, real name.
 import assert from 'node:assert/strict';
+import { powNonce } from '../../pow.mjs';
 
 let issuer;
 export function setIssuer(url) { issuer = url; }
@@ -57,7 +58,7 @@ function humanTrack(target) {
 async function captcha(b, purpose) {
   const c = await b.json('/api/v1/captchas', { purpose });
   assert.equal(c.status, 201);
-  const a = await b.json(`/api/v1/captchas/${c.body.id}/answer`, { x: c.body.dev_solution, track: humanTrack(c.body.dev_solution) });
+  const a = await b.json(`/api/v1/captchas/${c.body.id}/answer`, { x: c.body.dev_solution, track: humanTrack(c.body.dev_solution), pow_nonce: powNonce(c.body) });
   assert.equal(a.status, 200, JSON.stringify(a.body));
   return a.body.captcha_token;
 }

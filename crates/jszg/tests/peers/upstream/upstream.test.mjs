@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { powNonce } from '../../pow.mjs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -87,7 +88,7 @@ function humanTrack(x) {
 async function captchaToken(purpose) {
   const c = await api('/api/v1/captchas', { purpose });
   assert.equal(c.status, 201);
-  const a = await api(`/api/v1/captchas/${c.body.id}/answer`, { x: c.body.dev_solution, track: humanTrack(c.body.dev_solution) });
+  const a = await api(`/api/v1/captchas/${c.body.id}/answer`, { x: c.body.dev_solution, track: humanTrack(c.body.dev_solution), pow_nonce: powNonce(c.body) });
   assert.equal(a.status, 200, JSON.stringify(a.body));
   return a.body.captcha_token;
 }
