@@ -194,6 +194,9 @@ pub struct Argon2Config {
     pub parallelism: u32,
     /// Hashing worker threads; each holds `memory_kib`, so this bounds memory.
     pub max_concurrent: usize,
+    /// Jobs that may wait for a worker; beyond it 503 `server_busy`. 128 waiting
+    /// at ~60 hashes per second per worker is about a second's backlog on two cores.
+    pub queue_limit: usize,
 }
 
 impl Default for Argon2Config {
@@ -201,7 +204,7 @@ impl Default for Argon2Config {
         // OWASP password storage cheat sheet: m=19 MiB, t=2, p=1; one
         // worker per core keeps every core busy and memory at cores × 19 MiB.
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: cores.clamp(2, 16) }
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: cores.clamp(2, 16), queue_limit: 128 }
     }
 }
 

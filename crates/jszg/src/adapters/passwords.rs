@@ -2,6 +2,9 @@
 //! worker owns one argon2 memory area (`memory_kib`) and reuses it for every
 //! hash, so memory stays at workers × `memory_kib` however many logins
 //! arrive, no page is faulted in twice, and the async workers never block.
+//! The queue in front of the workers is bounded: past `queue_limit` waiting
+//! jobs a request is refused at once with 503 `server_busy` (and
+//! `Retry-After`), instead of waiting longer than any client would.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -19,7 +22,7 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     /// A hash of a random password at the current parameters, verified
     /// against when the account does not exist so timing tells nothing.
     dummy: Arc<String>,
@@ -123,7 +126,7 @@ impl Hasher {
     pub fn new(config: &Argon2Config) -> Result<Self, String> {
         let params =
             Params::new(config.memory_kib, config.iterations, config.parallelism, None).map_err(|e| format!("argon2 parameters: {e}"))?;
-        let (jobs, rx) = mpsc::channel::<Job>();
+        let (jobs, rx) = mpsc::sync_channel::<Job>(config.queue_limit.max(1));
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..config.max_concurrent.max(1) {
             let rx = rx.clone();
@@ -155,9 +158,7 @@ impl Hasher {
 
     pub async fn hash(&self, password: &str) -> AppResult<String> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Hash { password: Zeroizing::new(password.to_owned()), reply })
-            .map_err(|_| AppError::internal("argon2 workers stopped"))?;
+        self.submit(Job::Hash { password: Zeroizing::new(password.to_owned()), reply })?;
         answer.await.map_err(|_| AppError::internal("argon2 worker dropped a job"))?.map_err(AppError::internal)
     }
 
@@ -171,9 +172,24 @@ impl Hasher {
             real: stored.is_some(),
             reply,
         };
-        self.jobs.send(job).map_err(|_| AppError::internal("argon2 workers stopped"))?;
+        self.submit(job)?;
         answer.await.map_err(|_| AppError::internal("argon2 worker dropped a job"))
     }
+
+    /// Queue a job without waiting for room: a full queue means the workers are
+    /// seconds behind, and the client is better told to come back.
+    fn submit(&self, job: Job) -> AppResult<()> {
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(_)) => Err(busy()),
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(AppError::internal("argon2 workers stopped")),
+        }
+    }
+}
+
+/// 503 with `Retry-After: 1`: every password worker is busy and the queue is full.
+fn busy() -> AppError {
+    AppError::unavailable("server_busy", "当前访问人数较多，请稍后重试。").with("retry_after", 1)
 }
 
 fn random_password() -> String {
@@ -203,7 +219,7 @@ mod tests {
     use super::*;
 
     fn cheap() -> Argon2Config {
-        Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2 }
+        Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 2, queue_limit: 64 }
     }
 
     #[tokio::test]
@@ -240,6 +256,19 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(hasher.verify("Old#12345", Some(&older)).await.unwrap(), Verdict::Valid { rehash: true });
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_drains() {
+        // One slow worker, room for one waiting job: of ten submitted together, most are refused.
+        let hasher = Hasher::new(&Argon2Config { memory_kib: 8 * 1024, iterations: 3, parallelism: 1, max_concurrent: 1, queue_limit: 1 }).unwrap();
+        let results = futures::future::join_all((0..10).map(|_| hasher.verify("Abc#12345", None))).await;
+        let refused = results.iter().filter(|r| matches!(r, Err(e) if e.code == "server_busy")).count();
+        let judged = results.iter().filter(|r| matches!(r, Ok(Verdict::Invalid))).count();
+        assert_eq!(refused + judged, 10);
+        assert!((1..=3).contains(&judged) && refused >= 7, "judged {judged}, refused {refused}");
+        // Nothing is left waiting: the next one is judged.
+        assert_eq!(hasher.verify("Abc#12345", None).await.unwrap(), Verdict::Invalid);
     }
 
     #[tokio::test]

@@ -92,7 +92,7 @@ pub fn test_config(database_url: &str) -> Config {
         keys: Some(jszg::vault::KeyMaterial::generate()),
         max_connections: 10,
         // Password hashing is not what these tests measure.
-        argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 8 },
+        argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 8, queue_limit: 256 },
         ..Config::default()
     }
 }

@@ -13,6 +13,7 @@ mod dev;
 mod errors;
 mod keys;
 mod login_transport;
+mod overload;
 mod privacy;
 mod profile;
 mod realname;
