@@ -108,6 +108,22 @@ def canny_match(bg, piece, y):
     return out
 
 
+def chroma_match(bg, piece, y):
+    """(c) Reported, not gated: a colour-aware solver. The hole exists only in chroma, so a
+    script that looks for the piece's own colour under its silhouette finds it; this is the
+    class the proof of work and the failure throttles are there for (docs/captcha.md)."""
+    alpha = (piece[:, :, 3] > 127).astype(np.float32)
+    ycc = cv2.cvtColor(bg, cv2.COLOR_BGR2YCrCb).astype(np.float32)
+    target = cv2.cvtColor(piece[:, :, :3], cv2.COLOR_BGR2YCrCb).astype(np.float32)[alpha > 0][:, 1:].mean(axis=0)
+    dist = np.sqrt(((ycc[:, :, 1:] - target) ** 2).sum(axis=2))
+    score = cv2.filter2D(dist, -1, alpha / alpha.sum(), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    row = score[min(y, score.shape[0] - 1), : bg.shape[1] - alpha.shape[1] + 1]
+    return {"mean_chroma": int(np.argmin(row))}
+
+
+GATED = ("ring", "canny")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -115,11 +131,11 @@ def main():
     args = ap.parse_args()
     with open(os.path.join(args.dir, "index.json")) as f:
         index = json.load(f)
-    hits = {"ring": {}, "canny": {}}
+    hits = {"ring": {}, "canny": {}, "chroma": {}}
     for item in index:
         bg, piece = load(args.dir, item["i"])
         y, truth = item["piece_y"], item["answer_x"]
-        for name, solver in (("ring", ring_contrast), ("canny", canny_match)):
+        for name, solver in (("ring", ring_contrast), ("canny", canny_match), ("chroma", chroma_match)):
             for variant, x in solver(bg, piece, y).items():
                 hits[name].setdefault(variant, 0)
                 hits[name][variant] += abs(x - truth) <= TOLERANCE
@@ -128,11 +144,12 @@ def main():
     for name, variants in hits.items():
         best = max(variants.values()) / n
         detail = ", ".join(f"{k} {v / n:.1%}" for k, v in sorted(variants.items()))
-        print(f"{name} solver: best {best:.1%} of {n} ({detail})")
-        failed |= best > args.max_rate
+        gated = name in GATED
+        print(f"{name} solver: best {best:.1%} of {n} ({detail}){'' if gated else ' [reported, not gated]'}")
+        failed |= gated and best > args.max_rate
     sizes = sorted(item.get("payload", 0) for item in index)
     print(f"payload bytes: median {sizes[n // 2]}, max {sizes[-1]}")
-    print(f"{'FAIL' if failed else 'ok'}: limit {args.max_rate:.0%} per solver")
+    print(f"{'FAIL' if failed else 'ok'}: limit {args.max_rate:.0%} per gated solver ({', '.join(GATED)})")
     sys.exit(1 if failed else 0)
 
 
