@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use jszg_domain::{DocNumber, Email, PersonName, Phone};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::flows::loose::loose_string;
 use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
 use crate::flows::upstream_login;
 use crate::http::Json;
@@ -108,9 +108,10 @@ pub async fn create(
 
 #[derive(serde::Deserialize, ToSchema)]
 pub struct FieldCheck {
-    /// `doc_number`, `name`, `validity`, `email` or `phone`.
-    #[serde(default, deserialize_with = "loose_string")]
-    #[schema(value_type = String, example = "doc_number")]
+    /// `doc_number`, `name`, `validity`, `email` or `phone`. Anything but a string is a
+    /// malformed request (422 `invalid_request`), not a verdict.
+    #[serde(default)]
+    #[schema(example = "doc_number")]
     pub field: Option<String>,
     #[serde(flatten)]
     pub form: RegistrationForm,
@@ -129,8 +130,15 @@ pub struct FieldVerdict {
 /// Check one field of the registration form with the server's own rules,
 /// so the page can tell the applicant as they type. Nothing is stored.
 #[utoipa::path(post, path = "/api/v1/accounts/checks", tag = "accounts", request_body = FieldCheck,
-    responses((status = 200, body = FieldVerdict)))]
-pub async fn check(State(app): State<App>, Json(body): Json<FieldCheck>) -> axum::Json<FieldVerdict> {
+    responses((status = 200, body = FieldVerdict),
+              (status = 422, description = "invalid_request: a field of another type than documented", body = crate::error::ErrorBody)))]
+pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<axum::Json<FieldVerdict>> {
+    // Registration reads mistyped fields as missing, to name the field in its answer; a live
+    // check of such a body has nothing to say about the field, so it is a malformed request.
+    let body: FieldCheck = typed_as_documented(&raw)
+        .then(|| serde_json::from_value(raw).ok())
+        .flatten()
+        .ok_or_else(|| AppError::invalid("invalid_request", "body", "请求格式不正确，请检查后重新提交。"))?;
     let today = app.clock.today();
     let f = &body.form;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -166,8 +174,21 @@ pub async fn check(State(app): State<App>, Json(body): Json<FieldCheck>) -> axum
         }
         _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
     })();
-    axum::Json(match result {
+    Ok(axum::Json(match result {
         Ok(notice) => FieldVerdict { ok: true, message: None, notice },
         Err(err) => FieldVerdict { ok: false, message: Some(err.message.into_owned()), notice: None },
+    }))
+}
+
+/// Whether every field of a registration form has the documented type: strings (or null), the
+/// validity object of strings (or null), the two booleans.
+fn typed_as_documented(body: &Value) -> bool {
+    let text = |v: &Value| v.is_string() || v.is_null();
+    let Some(fields) = body.as_object() else { return false };
+    fields.iter().all(|(key, v)| match key.as_str() {
+        "field" | "doc_type" | "doc_number" | "name" | "password" | "password_confirm" | "email" | "phone" | "verification_code" => text(v),
+        "agree_terms" | "confirm_validity_warning" => v.is_boolean(),
+        "validity" => v.is_null() || v.as_object().is_some_and(|o| o.iter().all(|(k, v)| !matches!(k.as_str(), "period" | "start") || text(v))),
+        _ => true,
     })
 }

@@ -1,5 +1,6 @@
 //! Ownership claims (API.md "Ownership claims: 账号被占用", REG-7).
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -12,7 +13,7 @@ use crate::error::AppResult;
 use crate::flows::claims::{self, ClaimApplication};
 use crate::flows::registration::{RegistrationForm, ValidityInput};
 use crate::flows::reviews;
-use crate::http::api::realname::read_multipart;
+use crate::http::api::realname::{multipart_body, read_multipart};
 use crate::http::ClientIp;
 
 pub fn router() -> Router<App> {
@@ -68,9 +69,9 @@ fn truthy(raw: &str) -> bool {
 pub async fn create(
     State(app): State<App>,
     ClientIp(source): ClientIp,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, axum::Json<ClaimSubmitted>)> {
-    let mut parts = read_multipart(multipart).await?;
+    let mut parts = read_multipart(multipart_body(multipart)?).await?;
     let mut take = |name: &str| parts.remove(name).unwrap_or_default();
     let (front, back, handheld) = (take("front"), take("back"), take("handheld"));
     let text = |name: &str| parts.get(name).map(|b| String::from_utf8_lossy(b).into_owned());

@@ -11,6 +11,8 @@ pub mod captchas;
 pub mod claims;
 pub mod codes;
 pub mod dev;
+mod conventions;
+use conventions::Conventions;
 pub mod privacy;
 pub mod realname;
 pub mod recovery;
@@ -62,6 +64,7 @@ pub mod staff;
         dev::sweep,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&Conventions),
     tags((name = "captcha"), (name = "codes"), (name = "accounts"), (name = "sessions"), (name = "realname"), (name = "service"), (name = "privacy"), (name = "recovery"), (name = "staff"), (name = "dev"))
 )]
 pub struct ApiDoc;

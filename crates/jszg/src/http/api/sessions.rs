@@ -273,6 +273,7 @@ pub struct EntryRedirect {
     responses((status = 200, body = EntryRedirect),
               (status = 409, description = "profile_incomplete", body = crate::error::ErrorBody),
               (status = 403, description = "realname_required", body = crate::error::ErrorBody),
+              (status = 404, description = "unknown_entry: neither certification nor renewal", body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 pub async fn entry(State(app): State<App>, Path(entry): Path<String>, SignedIn(current): SignedIn) -> AppResult<axum::Json<EntryRedirect>> {
     let entry = Entry::parse(&entry).ok_or_else(|| AppError::not_found("unknown_entry", "没有这个业务入口。"))?;

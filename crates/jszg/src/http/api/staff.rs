@@ -49,7 +49,9 @@ pub struct StaffMe {
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/sessions", tag = "staff", request_body = StaffSignIn,
-    responses((status = 200, body = StaffMe, description = "Sets the jszg_staff cookie"), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = StaffMe, description = "Sets the jszg_staff cookie"),
+              (status = 401, description = "invalid_credentials: username, password or TOTP wrong", body = crate::error::ErrorBody),
+              (status = 429, description = "account_locked or too_many_attempts, with retry_after", body = crate::error::ErrorBody)))]
 pub async fn sign_in(State(app): State<App>, Json(body): Json<StaffSignIn>) -> AppResult<Response> {
     let username = body.username.unwrap_or_default();
     let token = staff::sign_in(&app, username.trim(), body.password.as_deref().unwrap_or(""), body.totp.as_deref()).await?;
