@@ -55,7 +55,7 @@ function humanTrack(target) {
   return track;
 }
 
-async function captcha(b, purpose) {
+export async function captcha(b, purpose) {
   const c = await b.json('/api/v1/captchas', { purpose });
   assert.equal(c.status, 201);
   const a = await b.json(`/api/v1/captchas/${c.body.id}/answer`, { x: c.body.dev_solution, track: humanTrack(c.body.dev_solution), pow_nonce: powNonce(c.body) });
@@ -64,7 +64,10 @@ async function captcha(b, purpose) {
 }
 
 function residentId() {
-  const first17 = `11010519850315${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`;
+  // A random birth date in 1976-1992 (20-year validity from 2020) and sequence: enough numbers for a soak.
+  const pad = (n, w) => String(n).padStart(w, '0');
+  const r = (n) => Math.floor(Math.random() * n);
+  const first17 = `110105${1976 + r(17)}${pad(1 + r(12), 2)}${pad(1 + r(28), 2)}${pad(r(1000), 3)}`;
   const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const sum = [...first17].reduce((acc, c, i) => acc + Number(c) * w[i], 0);
   return first17 + '10X98765432'[sum % 11];
