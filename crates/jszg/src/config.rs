@@ -29,6 +29,8 @@ pub struct Config {
     pub keys: Option<KeyMaterial>,
     pub smtp: Option<SmtpConfig>,
     pub sms: Option<SmsConfig>,
+    #[serde(default)]
+    pub wechat: Option<WechatConfig>,
     /// The registration agreement shown in the 《注册协议》 dialog; plain text,
     /// paragraphs, `一、` headings and `1.` clauses (see `parse_terms`). Read on every page view.
     pub terms_file: Option<PathBuf>,
@@ -76,6 +78,31 @@ pub struct SmtpConfig {
 impl std::fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmtpConfig").field("url", &DatabaseUrl::new(self.url.clone())).field("from", &self.from).finish()
+    }
+}
+
+/// `[wechat]`: the service account (WX-1..4). Absent in development, where `/dev/wechat` plays
+/// the applicant's phone.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct WechatConfig {
+    pub app_id: String,
+    pub app_secret: String,
+    /// The callback token set in the platform's console (signatures).
+    pub token: String,
+    /// The 43-character EncodingAESKey: set means safe mode, empty means plaintext.
+    #[serde(default)]
+    pub encoding_aes_key: String,
+    #[serde(default = "default_wechat_api")]
+    pub api_base: String,
+}
+
+fn default_wechat_api() -> String {
+    "https://api.weixin.qq.com".to_owned()
+}
+
+impl std::fmt::Debug for WechatConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatConfig").field("app_id", &self.app_id).field("api_base", &self.api_base).finish_non_exhaustive()
     }
 }
 
@@ -471,6 +498,7 @@ impl Default for Config {
             keys: None,
             smtp: None,
             sms: None,
+            wechat: None,
             terms_file: None,
             trust_forwarded_for: false,
             server: ServerConfig::default(),

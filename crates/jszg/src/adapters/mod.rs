@@ -6,3 +6,4 @@ pub mod passwords;
 pub mod signing_keys;
 pub mod sms;
 pub mod totp;
+pub mod wechat;

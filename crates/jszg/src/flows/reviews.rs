@@ -70,42 +70,42 @@ fn bad_photo(field: &'static str, message: &'static str) -> AppError {
 
 /// Judge a photo by decoding it, never by its name or declared type.
 pub async fn check_photo(field: &'static str, bytes: Vec<u8>) -> AppResult<Photo> {
+    // Decoding takes milliseconds of CPU: off the async workers.
+    let (judged, bytes) = tokio::task::spawn_blocking(move || (judge_photo(&bytes), bytes)).await?;
+    judged.map(|_| Photo(bytes)).map_err(|message| bad_photo(field, message))
+}
+
+/// The JPEG gate on its own: the picture's size, or what to tell the applicant.
+pub fn judge_photo(bytes: &[u8]) -> Result<(u32, u32), &'static str> {
     if bytes.is_empty() {
-        return Err(bad_photo(field, "请上传照片（JPG格式，小于190KB）。"));
+        return Err("请上传照片（JPG格式，小于190KB）。");
     }
     if bytes.len() >= MAX_PHOTO_BYTES {
-        return Err(bad_photo(field, "照片大小应小于190KB，请压缩后重新上传。"));
+        return Err("照片大小应小于190KB，请压缩后重新上传。");
     }
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err(bad_photo(field, "照片格式应为JPG或JPEG，请重新选择。"));
+        return Err("照片格式应为JPG或JPEG，请重新选择。");
     }
     // Decoders fill a cut-off image with grey rather than fail, so insist
     // on the end-of-image marker (FF D9 appears nowhere else but at the end
     // of entropy-coded data); some writers pad a few bytes after it.
     let end = bytes.iter().rposition(|b| *b != 0x00 && !b.is_ascii_whitespace()).unwrap_or(0);
     if end < 1 || bytes[end - 1..=end] != [0xFF, 0xD9] {
-        return Err(bad_photo(field, "照片文件不完整，请重新选择或重新拍摄。"));
+        return Err("照片文件不完整，请重新选择或重新拍摄。");
     }
-    let checked = tokio::task::spawn_blocking(move || {
-        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes), image::ImageFormat::Jpeg);
-        let mut limits = image::Limits::default();
-        limits.max_image_width = Some(10_000);
-        limits.max_image_height = Some(10_000);
-        limits.max_alloc = Some(256 * 1024 * 1024);
-        reader.limits(limits);
-        match reader.decode() {
-            Ok(img) => Ok((img.width(), img.height(), bytes)),
-            Err(_) => Err(()),
-        }
-    })
-    .await?;
-    let Ok((width, height, bytes)) = checked else {
-        return Err(bad_photo(field, "照片无法识别（文件不完整或不是JPG图片），请重新选择。"));
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(10_000);
+    limits.max_image_height = Some(10_000);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let Ok(img) = reader.decode() else {
+        return Err("照片无法识别（文件不完整或不是JPG图片），请重新选择。");
     };
-    if width < 120 || height < 120 {
-        return Err(bad_photo(field, "照片太小，无法看清证件信息，请上传清晰的照片。"));
+    if img.width() < 120 || img.height() < 120 {
+        return Err("照片太小，无法看清证件信息，请上传清晰的照片。");
     }
-    Ok(Photo(bytes))
+    Ok((img.width(), img.height()))
 }
 
 /// What an identity review asks staff to confirm.

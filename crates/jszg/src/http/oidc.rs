@@ -101,7 +101,11 @@ fn form_decode(part: &str) -> Option<String> {
 
 /// `Authorization: Basic` credentials, form-decoded as RFC 6749 §2.3.1 says.
 fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    basic_credentials_of(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The same from the header's value: `None` when it is not Basic.
+pub fn basic_credentials_of(value: &str) -> Option<Result<(String, String), ()>> {
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

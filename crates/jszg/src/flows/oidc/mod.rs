@@ -119,12 +119,20 @@ fn pkce_value_ok(v: &str) -> bool {
 /// the client and redirect URI first (a page if wrong), then the rest
 /// (an error at the redirect URI).
 pub fn validate(app: &App, params: &Params<'_>) -> Result<(AuthRequest, Prompt), Refusal> {
+    validate_against(|client_id| client(app, client_id).map(|(_, config)| &config.redirect_uris[..]), params)
+}
+
+/// [`validate`] against the registered redirect URIs that `redirect_uris_of` gives for a client id.
+pub fn validate_against<'c>(
+    redirect_uris_of: impl Fn(&str) -> Option<&'c [String]>,
+    params: &Params<'_>,
+) -> Result<(AuthRequest, Prompt), Refusal> {
     let unknown = "该业务系统未在中国教师资格网登记，无法登录。请从业务系统的正式入口进入。";
     let client_id = params.get("client_id").map_err(|_| Refusal::Page(unknown))?.ok_or(Refusal::Page(unknown))?;
-    let (_, config) = client(app, client_id).ok_or(Refusal::Page(unknown))?;
+    let registered = redirect_uris_of(client_id).ok_or(Refusal::Page(unknown))?;
     let bad_uri = "业务系统提供的回调地址未登记，无法登录。请从业务系统的正式入口进入。";
     let redirect_uri = params.get("redirect_uri").map_err(|_| Refusal::Page(bad_uri))?.ok_or(Refusal::Page(bad_uri))?;
-    if !config.redirect_uris.iter().any(|u| u == redirect_uri) {
+    if !registered.iter().any(|u| u == redirect_uri) {
         return Err(Refusal::Page(bad_uri));
     }
     // From here on errors go back to the client.

@@ -96,6 +96,28 @@ pub struct CaptchaAnswer {
     pub pow_nonce: Option<String>,
 }
 
+/// An answer as read: what is missing or mistyped reads as a value that fails.
+pub struct AnswerBody {
+    pub x: i64,
+    pub track: Vec<TrackPoint>,
+    pub input: InputKind,
+    pub pow_nonce: Option<String>,
+}
+
+impl AnswerBody {
+    pub fn read(body: &Value) -> AnswerBody {
+        AnswerBody {
+            x: body.get("x").and_then(Value::as_i64).unwrap_or(i64::MIN),
+            track: body.get("track").cloned().and_then(|t| serde_json::from_value(t).ok()).unwrap_or_default(),
+            input: match body.get("input").and_then(Value::as_str) {
+                Some("keyboard") => InputKind::Keyboard,
+                _ => InputKind::Pointer,
+            },
+            pow_nonce: body.get("pow_nonce").and_then(Value::as_str).map(str::to_owned),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CaptchaPassed {
     pub captcha_token: String,
@@ -114,14 +136,8 @@ pub async fn answer(
 ) -> AppResult<axum::Json<CaptchaPassed>> {
     // Read the body leniently: a malformed answer still spends the
     // challenge and is judged a failure, like a wrong one.
-    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
-    let x = body.get("x").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    let track: Vec<TrackPoint> = body.get("track").cloned().and_then(|t| serde_json::from_value(t).ok()).unwrap_or_default();
-    let input = match body.get("input").and_then(Value::as_str) {
-        Some("keyboard") => InputKind::Keyboard,
-        _ => InputKind::Pointer,
-    };
-    let pow_nonce = body.get("pow_nonce").and_then(Value::as_str);
-    let token = captcha::answer(&app, &id, captcha::Answer { x, track: &track, input, pow_nonce }, &ip).await?;
+    let body = AnswerBody::read(&body.map(|Json(v)| v).unwrap_or(Value::Null));
+    let answer = captcha::Answer { x: body.x, track: &body.track, input: body.input, pow_nonce: body.pow_nonce.as_deref() };
+    let token = captcha::answer(&app, &id, answer, &ip).await?;
     Ok(axum::Json(CaptchaPassed { captcha_token: token }))
 }
