@@ -14,8 +14,11 @@ use time::Date;
 /// A fixed "today", so that a finding replays the same way tomorrow.
 const TODAY: Date = date!(2026 - 12 - 03);
 
+/// A target's body: the fuzzer's bytes in, a panic out when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `fuzz/fuzz_targets/` and the corpus folders name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("doc_number", doc_number),
     ("person_name", person_name),
     ("phone", phone),

@@ -32,6 +32,8 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// 教育部账号登录, when `[upstream]` is configured.
     pub upstream: Option<Arc<crate::adapters::oidc_rp::OidcRp>>,
+    /// The WeChat service account, when `[wechat]` is configured.
+    pub wechat: Option<Arc<crate::adapters::wechat::ServiceAccount>>,
     /// Parsed OpenID Connect signing keys (the keys themselves live in the database).
     pub signing_keys: Arc<crate::adapters::signing_keys::KeyCache>,
     pub dev: bool,
@@ -76,7 +78,12 @@ impl App {
             )));
         }
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
+        let wechat = match &config.wechat {
+            Some(w) => Some(Arc::new(crate::adapters::wechat::ServiceAccount::new(w).map_err(StartError::Other)?)),
+            None => None,
+        };
         let couriers = Couriers {
+            wechat: wechat.clone(),
             mail: config.smtp.as_ref().map(Mailer::new).transpose().map_err(StartError::Other)?,
             sms: config.sms.as_ref().map(SmsClient::new).transpose().map_err(StartError::Other)?,
             webhooks: if config.entries.certification_webhook.is_some() || config.entries.renewal_webhook.is_some() {
@@ -121,6 +128,7 @@ impl App {
         };
         let app = App {
             upstream,
+            wechat,
             db,
             clock,
             authority,

@@ -15,6 +15,8 @@ pub struct Couriers {
     pub mail: Option<Mailer>,
     pub sms: Option<SmsClient>,
     pub webhooks: Option<Webhooks>,
+    /// Customer-service messages of the WeChat service account.
+    pub wechat: Option<std::sync::Arc<crate::adapters::wechat::ServiceAccount>>,
     /// Back-channel logout requests (OpenID Back-Channel Logout 1.0).
     pub backchannel: reqwest::Client,
     pub dev: bool,
@@ -31,9 +33,11 @@ impl Couriers {
                 Some(sms) => sms.send(message, outbox_id).await,
                 None => self.kept(),
             },
-            // The WeChat adapter answers in the chat itself; the outbox
-            // copy is the record.
-            Channel::Wechat => Ok(()),
+            // `to` is the openid; passive replies never come through here.
+            Channel::Wechat => match &self.wechat {
+                Some(account) => account.platform.send_text(&message.to, &message.body).await,
+                None => self.kept(),
+            },
             Channel::Business => match &self.webhooks {
                 Some(hooks) => hooks.send(message, outbox_id).await,
                 None => self.kept(),

@@ -24,3 +24,4 @@ pub mod reviews;
 pub mod sessions;
 pub mod staff;
 pub mod upstream_login;
+pub mod wechat;

@@ -28,6 +28,7 @@ pub mod oidc;
 pub mod pages;
 pub mod session;
 pub mod standin;
+pub mod wechat;
 
 /// Largest JSON or form body: a captcha track of `jszg_captcha::MAX_POINTS`
 /// points is about 40 KB.
@@ -47,7 +48,8 @@ pub fn router(app: App) -> Router {
         .merge(api::router(app.dev))
         .merge(pages::router(app.dev, &app.config.site))
         .merge(assets::router())
-        .merge(oidc::router());
+        .merge(oidc::router())
+        .merge(wechat::router());
     if app.dev {
         routes = routes.merge(standin::router());
     }

@@ -32,6 +32,7 @@ pub mod settings;
 pub mod staff;
 pub mod throttles;
 pub mod upstream;
+pub mod wechat;
 
 /// Run one body against whichever pool backs `$db`. The body is compiled
 /// once per backend, so a query that does not type-check on both fails the build.

@@ -70,6 +70,8 @@ pub const EXPIRY_SWEEPS: &[ExpirySweep] = &[
         cutoff: Cutoff::Now,
         sql: "DELETE FROM password_resets WHERE expires_at <= $1 OR used_at IS NOT NULL",
     },
+    // The platform stops retrying within a minute; a day is ample.
+    ExpirySweep { table: "wechat_deliveries", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_deliveries WHERE received_at <= $1 - 86400" },
 ];
 
 /// The values the cutoffs stand for, computed once per sweep.
