@@ -25,3 +25,4 @@ mod slow_clients;
 mod sso;
 mod storage;
 mod upstream;
+mod wechat;
