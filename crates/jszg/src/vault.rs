@@ -112,6 +112,8 @@ pub enum Field {
     Totp,
     Upstream,
     SigningKey,
+    /// A WeChat openid.
+    Wechat,
 }
 
 impl Field {
@@ -128,6 +130,7 @@ impl Field {
             Field::Totp => b"totp",
             Field::Upstream => b"upstream",
             Field::SigningKey => b"signing_key",
+            Field::Wechat => b"wechat_openid",
         }
     }
 }

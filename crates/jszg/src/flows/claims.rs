@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
-use crate::flows::codes::{self, CodePurpose, Target};
+use crate::flows::codes::{self, CodePurpose};
 use crate::flows::notify;
 use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CUTOFF};
 use crate::flows::reviews::{self, Kind, Photo, IDENTITY_WORKING_DAYS};
@@ -158,7 +158,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &str) -> AppResul
         tx.rollback().await?;
         return Err(claim_pending());
     }
-    let target = Target::Sms(&reg.phone);
+    let target = reg.code_target();
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
         codes::count_wrong(app, target, CodePurpose::Register).await?;

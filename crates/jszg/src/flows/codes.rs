@@ -1,16 +1,16 @@
-//! Verification codes by SMS and email (CODE-1, CODE-2): six digits, five
-//! minutes, stored as keyed hashes, a daily quota per target taken by one
-//! atomic statement, and five wrong entries kill a code.
+//! Verification codes by SMS, email and the WeChat service account (CODE-1..3): six digits,
+//! five minutes, stored as keyed hashes, a daily quota per target taken by one atomic
+//! statement, and five wrong entries kill a code.
 
 use rand::Rng;
 
-use jszg_domain::{Email, Phone};
+use jszg_domain::{DocNumber, Email, Phone};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::notify;
 use crate::message::{Channel, Message, SmsTemplate};
-use crate::store::{codes, Tx};
+use crate::store::{self, codes, Tx};
 use crate::vault::Field;
 
 pub const CODE_TTL: i64 = 300;
@@ -62,6 +62,8 @@ impl CodePurpose {
 pub enum Target<'a> {
     Sms(&'a Phone),
     Email(&'a Email),
+    /// CODE-3: asked for in the service account's chat for this document number.
+    Wechat(&'a DocNumber),
 }
 
 impl Target<'_> {
@@ -69,6 +71,7 @@ impl Target<'_> {
         match self {
             Target::Sms(_) => Channel::Sms,
             Target::Email(_) => Channel::Email,
+            Target::Wechat(_) => Channel::Wechat,
         }
     }
 
@@ -76,6 +79,7 @@ impl Target<'_> {
         match self {
             Target::Sms(p) => app.vault.lookup(Field::Phone, p.as_str()),
             Target::Email(e) => app.vault.lookup(Field::Email, e.as_str()),
+            Target::Wechat(d) => app.vault.lookup(Field::DocNumber, d.as_str()),
         }
     }
 }
@@ -88,23 +92,44 @@ pub struct Sent {
 /// Send a fresh code, replacing any earlier one for this target and purpose.
 /// The caller has already spent the captcha token or otherwise proven intent.
 pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<Sent> {
+    let Some(message_to) = outbox_address(target) else {
+        return Err(AppError::internal("WeChat codes are given in the chat, not sent"));
+    };
+    let mut tx = app.db.begin().await?;
+    let (code, sent) = fresh_code(&mut tx, app, target, purpose).await?;
+    notify::queue(&mut tx, app, &code_message(message_to, &code)).await?;
+    tx.commit().await?;
+    app.wake_outbox();
+    Ok(sent)
+}
+
+/// CODE-3: a registration code for the chat's reply, remembered with the WeChat it went to so
+/// that the account registered with it is bound to that WeChat.
+pub async fn issue_in_chat(app: &App, doc: &DocNumber, openid: &str) -> AppResult<String> {
+    let target = Target::Wechat(doc);
+    let mut tx = app.db.begin().await?;
+    let (code, _) = fresh_code(&mut tx, app, target, CodePurpose::Register).await?;
+    let openid_hash = app.vault.lookup(Field::Wechat, openid);
+    let openid_enc = app.vault.seal_str(Field::Wechat, openid);
+    store::wechat::remember_code_openid(&mut tx, &target.hash(app), &openid_hash, &openid_enc, app.clock.unix() + CODE_TTL).await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+/// Take a unit of the target's daily quota and store a fresh code in `tx`.
+async fn fresh_code(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<(String, Sent)> {
     let now = app.clock.now();
     let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
-    let limit = match target {
-        Target::Sms(_) => SMS_DAILY_LIMIT,
-        Target::Email(_) => app.config.codes.email_daily_limit,
+    let (limit, what) = match target {
+        Target::Sms(_) => (SMS_DAILY_LIMIT, "该手机号码"),
+        Target::Email(_) => (app.config.codes.email_daily_limit, "该邮箱"),
+        Target::Wechat(_) => (SMS_DAILY_LIMIT, "该证件号码"),
     };
     let target_hash = target.hash(app);
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
     let channel = target.channel();
-
-    let mut tx = app.db.begin().await?;
-    let Some(used) = codes::take_quota(&mut tx, channel.as_str(), &target_hash, &day, limit).await? else {
+    let Some(used) = codes::take_quota(tx, channel.as_str(), &target_hash, &day, limit).await? else {
         let retry_after = app.clock.secs_to_next_day();
-        let what = match target {
-            Target::Sms(_) => "该手机号码",
-            Target::Email(_) => "该邮箱",
-        };
         return Err(AppError::too_many(
             "daily_limit",
             format!("{what}今日获取验证码的次数已达上限（每天最多{limit}次），请于明日0点（北京时间）后再试。"),
@@ -113,7 +138,7 @@ pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppRes
         .with("limit", limit));
     };
     codes::put(
-        &mut tx,
+        tx,
         codes::NewCode {
             channel: channel.as_str(),
             target_hash: &target_hash,
@@ -124,16 +149,27 @@ pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppRes
         },
     )
     .await?;
-    notify::queue(&mut tx, app, &code_message(target, &code)).await?;
-    tx.commit().await?;
-    app.wake_outbox();
-    Ok(Sent { expires_in: CODE_TTL, remaining_today: (limit - used).max(0) })
+    Ok((code, Sent { expires_in: CODE_TTL, remaining_today: (limit - used).max(0) }))
 }
 
-fn code_message(target: Target<'_>, code: &str) -> Message {
+/// Where the outbox sends a code of this target; WeChat codes are given in the chat instead.
+enum OutboxAddress<'a> {
+    Sms(&'a Phone),
+    Email(&'a Email),
+}
+
+fn outbox_address(target: Target<'_>) -> Option<OutboxAddress<'_>> {
+    match target {
+        Target::Sms(p) => Some(OutboxAddress::Sms(p)),
+        Target::Email(e) => Some(OutboxAddress::Email(e)),
+        Target::Wechat(_) => None,
+    }
+}
+
+fn code_message(target: OutboxAddress<'_>, code: &str) -> Message {
     let body = format!("【中国教师资格网】您的验证码为{code}，5分钟内有效。如非本人操作，请忽略本消息，切勿将验证码告诉他人。");
     match target {
-        Target::Sms(phone) => Message {
+        OutboxAddress::Sms(phone) => Message {
             channel: Channel::Sms,
             to: phone.as_str().to_owned(),
             subject: None,
@@ -141,7 +177,7 @@ fn code_message(target: Target<'_>, code: &str) -> Message {
             html: None,
             sms: Some(SmsTemplate::Code(code.to_owned())),
         },
-        Target::Email(email) => Message {
+        OutboxAddress::Email(email) => Message {
             channel: Channel::Email,
             to: email.as_str().to_owned(),
             subject: Some("中国教师资格网邮箱验证码".to_owned()),

@@ -106,7 +106,7 @@ pub fn me_with(app: &App, a: &Applicant, standing: realname::Standing) -> AppRes
         profile_complete: a.profile_complete(),
         profile_fields: profile_fields(a.doc_type()),
         realname: RealnameOut { status: a.realname(), remaining_today: standing.remaining_today, review: standing.review },
-        wechat_bound: false,
+        wechat_bound: standing.wechat_bound,
         upstream_linked: standing.upstream_linked,
     })
 }

@@ -58,6 +58,7 @@ pub struct Standing {
     pub remaining_today: i64,
     pub review: Option<serde_json::Value>,
     pub upstream_linked: bool,
+    pub wechat_bound: bool,
 }
 
 impl From<crate::store::reviews::Standing> for Standing {
@@ -73,7 +74,7 @@ impl From<crate::store::reviews::Standing> for Standing {
             })),
             _ => None,
         };
-        Standing { remaining_today: (DAILY_ATTEMPTS - s.attempts_used).max(0), review, upstream_linked: s.upstream_linked }
+        Standing { remaining_today: (DAILY_ATTEMPTS - s.attempts_used).max(0), review, upstream_linked: s.upstream_linked, wechat_bound: s.wechat_bound }
     }
 }
 

@@ -53,6 +53,10 @@ pub struct RegistrationForm {
     pub phone: Option<String>,
     #[serde(deserialize_with = "loose_string")]
     pub verification_code: Option<String>,
+    /// Where the code came from: `sms` (the default) or `wechat` (the service account, CODE-3).
+    #[serde(deserialize_with = "loose_string")]
+    #[schema(example = "sms")]
+    pub verification_channel: Option<String>,
     #[serde(deserialize_with = "loose_bool")]
     pub agree_terms: bool,
     #[serde(deserialize_with = "loose_bool")]
@@ -69,7 +73,35 @@ pub struct Registration {
     pub email: Email,
     pub phone: Phone,
     pub code: String,
+    pub channel: CodeChannel,
     pub confirm_validity_warning: bool,
+}
+
+/// 验证码来源: 短信验证 or 微信扫码验证.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeChannel {
+    Sms,
+    Wechat,
+}
+
+impl CodeChannel {
+    pub fn parse(raw: &str) -> AppResult<CodeChannel> {
+        match raw.trim() {
+            "" | "sms" => Ok(CodeChannel::Sms),
+            "wechat" => Ok(CodeChannel::Wechat),
+            _ => Err(AppError::invalid("invalid_request", "verification_channel", "请选择验证码来源：短信验证或微信扫码验证。")),
+        }
+    }
+}
+
+impl Registration {
+    /// Where the code was sent: the phone, or the document number in the WeChat chat.
+    pub fn code_target(&self) -> Target<'_> {
+        match self.channel {
+            CodeChannel::Sms => Target::Sms(&self.phone),
+            CodeChannel::Wechat => Target::Wechat(&self.doc),
+        }
+    }
 }
 
 fn text(value: &Option<String>) -> &str {
@@ -118,6 +150,7 @@ impl RegistrationForm {
         }
         let email = Email::parse(text(&self.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
         let phone = Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+        let channel = CodeChannel::parse(text(&self.verification_channel))?;
         let code = codes::parse_code(text(&self.verification_code))
             .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
         if !self.agree_terms {
@@ -136,6 +169,7 @@ impl RegistrationForm {
             email,
             phone,
             code,
+            channel,
             confirm_validity_warning: self.confirm_validity_warning,
         })
     }
@@ -223,12 +257,18 @@ pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
         tx.rollback().await?;
         return Err(account_exists());
     };
-    let target = Target::Sms(&reg.phone);
+    let target = reg.code_target();
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
         return Err(codes::count_wrong(app, target, CodePurpose::Register).await?);
     }
+    // CODE-3: an account registered with a WeChat code is bound to that WeChat.
+    let wechat_bound =
+        reg.channel == CodeChannel::Wechat && crate::store::wechat::bind_from_code(&mut tx, account_id, &doc_hash, now).await?;
     tx.commit().await?;
+    if wechat_bound {
+        tracing::info!(account_id, "account bound to the WeChat its code went to");
+    }
     tracing::info!(account_id, superseded = superseded.is_some(), "account registered");
     Ok(Registered { account_id, doc: reg.doc, name: reg.name, validity: reg.validity, notice: reg.notice, superseded })
 }

@@ -1,16 +1,31 @@
-//! The service account's chat (WX-1): what jszg answers to what an applicant does in 中国教师资格服务号.
+//! The service account's chat (WX-1, CODE-3): what jszg answers to what an applicant does in
+//! 中国教师资格服务号.
 //!
-//! Each message or event is acted on once, however often the platform retries it. Codes in the
-//! chat (CODE-3), binding (WX-3) and reset (REC-2c) build on this; until they exist the chat says
-//! plainly what works.
+//! Each message or event is acted on once, however often the platform retries it. 取验证码 (the
+//! menu item or the text) asks for the document number; the next text is taken as that number and
+//! answered with a registration code: 6 digits, 5 minutes, at most 3 per number per Beijing day
+//! (the quota table SMS codes use, one atomic statement), and at most 10 requests per WeChat per
+//! hour. Binding by QR code (WX-3) and reset (REC-2c) build on this and are not built yet.
+
+use jszg_domain::{DocNumber, DocType};
 
 use crate::adapters::wechat::wire::{Event, Inbound};
 use crate::app::App;
 use crate::error::AppResult;
+use crate::flows::codes;
 use crate::store;
+use crate::vault::Field;
 
 /// The menu item 取验证码.
 pub const GET_CODE_KEY: &str = "GET_CODE";
+/// The text that does the same.
+pub const GET_CODE_TEXT: &str = "取验证码";
+/// How long the chat waits for the document number.
+pub const AWAIT_SECONDS: i64 = 600;
+/// Code requests per WeChat per hour, whatever the numbers typed.
+pub const OPENID_HOURLY_LIMIT: i64 = 10;
+
+const AWAIT_DOC_NUMBER: &str = "doc_number";
 
 /// The reply to a message: `None` when there is nothing to say (a retry, an unfollow).
 pub async fn receive(app: &App, message: &Inbound) -> AppResult<Option<String>> {
@@ -19,24 +34,68 @@ pub async fn receive(app: &App, message: &Inbound) -> AppResult<Option<String>> 
         tracing::debug!("wechat retry answered without acting");
         return Ok(None);
     }
-    Ok(reply_to(app, &message.event))
-}
-
-fn reply_to(app: &App, event: &Event) -> Option<String> {
+    let openid_hash = app.vault.lookup(Field::Wechat, &message.openid);
     let site = app.config.public_url();
-    Some(match event {
-        Event::Unsubscribe => return None,
-        Event::Subscribe { scene: None } => format!("感谢关注中国教师资格服务号！\n中国教师资格网：{site}"),
+    Ok(Some(match &message.event {
+        Event::Unsubscribe => return Ok(None),
+        Event::Subscribe { scene: None } => {
+            format!("感谢关注中国教师资格服务号！\n注册时选择“微信扫码验证”的，请点击下方菜单“取验证码”，或发送“{GET_CODE_TEXT}”。\n中国教师资格网：{site}")
+        }
         // No QR code of ours is live yet: whatever was scanned has expired.
         Event::Subscribe { scene: Some(_) } | Event::Scan { .. } => "二维码已失效，请刷新网页上的二维码后重新扫描。".to_owned(),
-        Event::Click { key } if key == GET_CODE_KEY => codes_not_open(),
-        Event::Text { content, .. } if content == "取验证码" => codes_not_open(),
-        Event::Text { .. } | Event::Click { .. } | Event::Other { .. } => {
-            format!("您好，本服务号用于中国教师资格网账号的验证与找回。请访问中国教师资格网：{site}")
+        Event::Click { key } if key == GET_CODE_KEY => ask_number(app, &openid_hash).await?,
+        Event::Text { content, .. } if content == GET_CODE_TEXT => ask_number(app, &openid_hash).await?,
+        Event::Text { content, .. } => {
+            match store::wechat::awaiting(&app.db, &openid_hash, app.clock.unix()).await?.as_deref() {
+                Some(AWAIT_DOC_NUMBER) => code_for(app, &message.openid, &openid_hash, content).await?,
+                _ => help(&site),
+            }
         }
-    })
+        Event::Click { .. } | Event::Other { .. } => help(&site),
+    }))
 }
 
-fn codes_not_open() -> String {
-    "微信获取验证码功能暂未开通，请在注册页面选择“短信验证”获取验证码。".to_owned()
+fn help(site: &str) -> String {
+    format!("您好，本服务号用于中国教师资格网账号的验证与找回。获取注册验证码请发送“{GET_CODE_TEXT}”。\n中国教师资格网：{site}")
+}
+
+async fn ask_number(app: &App, openid_hash: &[u8]) -> AppResult<String> {
+    store::wechat::await_input(&app.db, openid_hash, AWAIT_DOC_NUMBER, app.clock.unix() + AWAIT_SECONDS).await?;
+    Ok("请输入您注册时填写的证件号码（如身份证号码），以获取注册验证码。".to_owned())
+}
+
+/// The number typed as any document type's number, in the order of the registration form.
+fn document_number(app: &App, raw: &str) -> Result<DocNumber, String> {
+    let today = app.clock.today();
+    let mut first_error = None;
+    for doc_type in DocType::ALL {
+        match DocNumber::parse(doc_type, raw, today) {
+            Ok(doc) => return Ok(doc),
+            Err(err) => {
+                first_error.get_or_insert(err.to_string());
+            }
+        }
+    }
+    Err(first_error.unwrap_or_default())
+}
+
+async fn code_for(app: &App, openid: &str, openid_hash: &[u8], raw: &str) -> AppResult<String> {
+    let doc = match document_number(app, raw) {
+        Ok(doc) => doc,
+        // Still waiting: the applicant types the number again.
+        Err(why) => return Ok(format!("证件号码有误：{why}\n请重新输入证件号码。")),
+    };
+    let (hits, _) = store::throttles::hit(&app.db, "wechat_code_openid", openid_hash, app.clock.unix(), 3600).await?;
+    if hits > OPENID_HOURLY_LIMIT {
+        return Ok("获取验证码过于频繁，请1小时后再试。".to_owned());
+    }
+    store::wechat::clear_chat(&app.db, openid_hash).await?;
+    Ok(match codes::issue_in_chat(app, &doc, openid).await {
+        Ok(code) => format!(
+            "您的注册验证码为{code}（证件号码{}），5分钟内有效。请在注册页面填写，切勿将验证码告诉他人。",
+            doc.masked()
+        ),
+        Err(err) if err.code == "daily_limit" => err.message.into_owned(),
+        Err(err) => return Err(err),
+    })
 }

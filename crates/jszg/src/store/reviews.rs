@@ -132,11 +132,12 @@ pub async fn decide(tx: &mut Tx, id: &str, status: &str, reason: Option<&str>, s
 
 /// What `/api/v1/me` shows beside the account row, in one round trip: the
 /// day's verification attempts, the period's review applications, the
-/// latest review of `kind` and whether a ministry login is linked.
+/// latest review of `kind`, whether a ministry login is linked and whether a WeChat is bound.
 #[derive(sqlx::FromRow)]
 pub struct Standing {
     pub attempts_used: i64,
     pub upstream_linked: bool,
+    pub wechat_bound: bool,
     pub reviews_used: i64,
     pub review_id: Option<String>,
     pub review_status: Option<String>,
@@ -155,6 +156,7 @@ macro_rules! standing_columns {
             "COALESCE((SELECT used FROM realname_attempts WHERE account_id = ", $account, " AND day = $2), 0) AS attempts_used,
              COALESCE((SELECT used FROM review_quotas WHERE account_id = ", $account, " AND period_key = $3), 0) AS reviews_used,
              EXISTS (SELECT 1 FROM upstream_links WHERE account_id = ", $account, ") AS upstream_linked,
+             EXISTS (SELECT 1 FROM wechat_bindings WHERE account_id = ", $account, ") AS wechat_bound,
              r.id AS review_id, r.status AS review_status, r.submitted_at AS review_submitted_at,
              r.due_date AS review_due_date, r.decision_reason AS review_decision_reason"
         )

@@ -55,6 +55,14 @@ pub const SEALED: &[SealedColumn] = &[
     },
     SealedColumn { table: "outbox", keys: ID, column: "payload_enc", fields: &[Field::Outbox], large: false },
     SealedColumn { table: "staff", keys: ID, column: "totp_secret_enc", fields: &[Field::Totp], large: false },
+    SealedColumn { table: "wechat_code_openids", keys: ID, column: "openid_enc", fields: &[Field::Wechat], large: false },
+    SealedColumn {
+        table: "wechat_bindings",
+        keys: &[("account_id", KeyType::Int)],
+        column: "openid_enc",
+        fields: &[Field::Wechat],
+        large: false,
+    },
 ];
 
 impl SealedColumn {

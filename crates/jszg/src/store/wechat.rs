@@ -1,11 +1,55 @@
-//! The WeChat callback's memory of what it has acted on (WX-1).
+//! The service account: what the callback has acted on (WX-1), chats waiting for input and
+//! the WeChat a code went to (CODE-3), and bindings (WX-3).
 
-use super::Db;
-use crate::db_run;
+use super::{Db, Tx};
+use crate::{db_run, tx_run};
 
 /// Record a message or event; false when it was already recorded (a retry).
 pub async fn first_delivery(db: &Db, key_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "INSERT INTO wechat_deliveries (key_hash, received_at) VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING";
     let inserted = db_run!(db, pool => sqlx::query(SQL).bind(key_hash).bind(now).execute(pool).await?.rows_affected());
     Ok(inserted == 1)
+}
+
+/// The chat of `openid_hash` now waits for `awaiting` until `until_at`.
+pub async fn await_input(db: &Db, openid_hash: &[u8], awaiting: &str, until_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO wechat_chats (openid_hash, awaiting, until_at) VALUES ($1, $2, $3)
+        ON CONFLICT (openid_hash) DO UPDATE SET awaiting = excluded.awaiting, until_at = excluded.until_at";
+    db_run!(db, pool => sqlx::query(SQL).bind(openid_hash).bind(awaiting).bind(until_at).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// What the chat waits for, if anything.
+pub async fn awaiting(db: &Db, openid_hash: &[u8], now: i64) -> Result<Option<String>, sqlx::Error> {
+    const SQL: &str = "SELECT awaiting FROM wechat_chats WHERE openid_hash = $1 AND until_at > $2";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(openid_hash).bind(now).fetch_optional(pool).await?))
+}
+
+pub async fn clear_chat(db: &Db, openid_hash: &[u8]) -> Result<(), sqlx::Error> {
+    db_run!(db, pool => sqlx::query("DELETE FROM wechat_chats WHERE openid_hash = $1").bind(openid_hash).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Remember which WeChat the registration code for `doc_hash` went to (replacing an earlier one).
+pub async fn remember_code_openid(tx: &mut Tx, doc_hash: &[u8], openid_hash: &[u8], openid_enc: &[u8], expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO wechat_code_openids (doc_hash, openid_hash, openid_enc, expires_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (doc_hash) DO UPDATE SET
+            openid_hash = excluded.openid_hash, openid_enc = excluded.openid_enc, expires_at = excluded.expires_at";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(doc_hash).bind(openid_hash).bind(openid_enc).bind(expires_at).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Bind the account to the WeChat its registration code went to, unless that WeChat is bound
+/// already (one openid, one account). True when bound.
+pub async fn bind_from_code(tx: &mut Tx, account_id: i64, doc_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    const BIND: &str = "INSERT INTO wechat_bindings (account_id, openid_hash, openid_enc, bound_at)
+        SELECT $1, openid_hash, openid_enc, $3 FROM wechat_code_openids WHERE doc_hash = $2 AND expires_at > $3
+        ON CONFLICT DO NOTHING";
+    const FORGET: &str = "DELETE FROM wechat_code_openids WHERE doc_hash = $1";
+    let bound = tx_run!(tx, conn => {
+        let bound = sqlx::query(BIND).bind(account_id).bind(doc_hash).bind(now).execute(&mut *conn).await?.rows_affected();
+        sqlx::query(FORGET).bind(doc_hash).execute(&mut *conn).await?;
+        bound
+    });
+    Ok(bound == 1)
 }

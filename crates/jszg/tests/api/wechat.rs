@@ -5,6 +5,7 @@
 use jszg::adapters::wechat::safe_mode::{signature, SafeMode};
 use jszg::config::WechatConfig;
 use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -102,4 +103,140 @@ async fn unsigned_stale_or_unconfigured_requests_do_nothing() {
     // Without [wechat] the callback does not exist.
     let plain = spawn_app().await;
     assert_eq!(post(&plain.api, &query(&ts, "n"), xml).await.0, StatusCode::NOT_FOUND);
+}
+
+fn click(openid: &str, created: i64, key: &str) -> String {
+    format!("<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>{created}</CreateTime><MsgType>event</MsgType><Event>CLICK</Event><EventKey>{key}</EventKey></xml>")
+}
+
+/// A chat with the service account: each message gets a fresh MsgId, answered in plaintext mode.
+struct Chat<'a> {
+    api: &'a Api,
+    openid: String,
+    sent: u64,
+}
+
+impl<'a> Chat<'a> {
+    fn new(api: &'a Api, openid: &str) -> Self {
+        Chat { api, openid: openid.into(), sent: 0 }
+    }
+
+    async fn say(&mut self, content: &str) -> String {
+        self.sent += 1;
+        let msg_id = format!("{}{:06}", 8_000_000_000_000u64 + u64::from(rand::random::<u16>()), self.sent);
+        let (status, body) = post(self.api, &query(&now(), "n"), text_message(&self.openid, &msg_id, content)).await;
+        assert_eq!(status, StatusCode::OK);
+        jszg::adapters::wechat::wire::Fields::parse(&body).ok().and_then(|f| f.get("Content").map(str::to_owned)).unwrap_or(body)
+    }
+
+    async fn tap_get_code(&mut self) -> String {
+        self.sent += 1;
+        let (_, body) = post(self.api, &query(&now(), "n"), click(&self.openid, 1_700_000_000 + self.sent as i64, "GET_CODE")).await;
+        jszg::adapters::wechat::wire::Fields::parse(&body).unwrap().get("Content").unwrap().to_owned()
+    }
+
+    /// 取验证码, then the number: the code in the reply.
+    async fn code_for(&mut self, doc: &str) -> String {
+        assert!(self.tap_get_code().await.contains("请输入您注册时填写的证件号码"));
+        let reply = self.say(doc).await;
+        extract_code(&reply).unwrap_or_else(|| panic!("no code in {reply}"))
+    }
+}
+
+#[tokio::test]
+async fn a_code_from_the_chat_registers_an_account_bound_to_that_wechat() {
+    let app = spawn_wechat("").await;
+    let doc = resident_id(date("1990-03-07"));
+    let mut chat = Chat::new(&app.api, "o_registrant");
+    // A number typed without 取验证码 first is not taken.
+    assert!(chat.say(&doc).await.contains("取验证码"));
+    assert!(chat.say("取验证码").await.contains("请输入您注册时填写的证件号码"));
+    // A wrong number keeps the chat waiting for the right one.
+    assert!(chat.say(&bad_check(&doc)).await.contains("证件号码有误"));
+    let reply = chat.say(&doc).await;
+    let code = extract_code(&reply).unwrap_or_else(|| panic!("{reply}"));
+    assert!(reply.contains("5分钟内有效"), "{reply}");
+    assert!(!reply.contains(&doc), "the reply masks the number: {reply}");
+
+    let phone = phone();
+    // The WeChat code is not an SMS code.
+    let (status, error) = error_code(app.register(&form(&doc, &phone, &code)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_verification_code")));
+    let mut body = form(&doc, &phone, &code);
+    body["verification_channel"] = json!("carrier pigeon");
+    let (status, error) = error_code(app.register(&body).await).await;
+    assert_eq!((status, error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("verification_channel")), "{error}");
+    body["verification_channel"] = json!("wechat");
+    let res = app.register(&body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    assert_eq!(app.login(&doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let me: Value = app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["wechat_bound"], true, "{me}");
+    // The code is spent.
+    let other = app.another_client();
+    let mut again = form(&doc, &crate::helpers::phone(), &code);
+    again["verification_channel"] = json!("wechat");
+    assert_ne!(other.register(&again).await.status(), StatusCode::CREATED);
+
+    // An SMS registration is not bound to anything.
+    let sms_app = app.another_client();
+    let sms_doc = resident_id(date("1991-04-08"));
+    let sms_phone = crate::helpers::phone();
+    let res = sms_app.request_sms(&sms_phone, "register").await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let sms_code = app.last_code(&sms_phone).await;
+    assert_eq!(sms_app.register(&form(&sms_doc, &sms_phone, &sms_code)).await.status(), StatusCode::CREATED);
+    assert_eq!(sms_app.login(&sms_doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let me: Value = sms_app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["wechat_bound"], false);
+}
+
+#[tokio::test]
+async fn three_codes_per_number_per_day_across_wechats_and_instances() {
+    let a = spawn_wechat("").await;
+    let mut config = test_config(&a.database_url);
+    config.keys = a.app.config.keys.clone();
+    config.wechat = wechat("");
+    let b = spawn_with(config, None).await;
+    let doc = resident_id(date("1988-08-08"));
+    // Five WeChats ask at once for the same number, on two instances.
+    let replies = futures::future::join_all((0..5).map(|i| {
+        let api = if i % 2 == 0 { &a.api } else { &b.api };
+        let doc = doc.clone();
+        async move {
+            let mut chat = Chat::new(api, &format!("o_quota_{i}"));
+            assert!(chat.tap_get_code().await.contains("证件号码"));
+            chat.say(&doc).await
+        }
+    }))
+    .await;
+    let codes = replies.iter().filter(|r| extract_code(r).is_some()).count();
+    let refused = replies.iter().filter(|r| r.contains("每天最多3次")).count();
+    assert_eq!((codes, refused), (3, 2), "{replies:?}");
+    // Only the last code given works, and it binds the WeChat it went to.
+    let last_day = a.another_client();
+    a.advance_clock(24 * 3600).await;
+    let mut chat = Chat::new(&a.api, "o_next_day");
+    let code = chat.code_for(&doc).await;
+    let mut body = form(&doc, &phone(), &code);
+    body["verification_channel"] = json!("wechat");
+    assert_eq!(last_day.register(&body).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn one_wechat_cannot_ask_for_codes_without_end() {
+    let app = spawn_wechat("").await;
+    let mut chat = Chat::new(&app.api, "o_greedy");
+    let mut given = 0;
+    for i in 0..12 {
+        let doc = resident_id(date("1980-01-01") + time::Duration::days(i));
+        assert!(chat.tap_get_code().await.contains("证件号码"));
+        let reply = chat.say(&doc).await;
+        if extract_code(&reply).is_some() {
+            given += 1;
+        } else {
+            assert!(reply.contains("过于频繁"), "{reply}");
+        }
+    }
+    assert_eq!(given, 10);
 }

@@ -85,6 +85,7 @@ pub async fn create(
         email: text("email"),
         phone: text("phone"),
         verification_code: text("verification_code"),
+        verification_channel: text("verification_channel"),
         agree_terms: text("agree_terms").is_some_and(|v| truthy(&v)),
         confirm_validity_warning: text("confirm_validity_warning").is_some_and(|v| truthy(&v)),
     };

@@ -133,14 +133,14 @@ class Callback(unittest.TestCase):
         self.assertEqual(call(self.server, "GET", bad)[0], 401)
 
     def test_plaintext_text_message_gets_a_passive_reply(self):
-        status, body = self.plain(message("text", Content="你好", MsgId="1000000000000000001"))
+        status, body = self.plain(message("text", openid="o_plain", Content="你好", MsgId="1000000000000000001"))
         self.assertEqual(status, 200)
         reply = parse_message(body)
         self.assertEqual(reply.type, "text")
         self.assertEqual(reply.source, ACCOUNT, "the reply comes from the service account")
-        self.assertEqual(reply.target, "o_peer")
+        self.assertEqual(reply.target, "o_plain")
         parsed = xmltodict.parse(body)["xml"]
-        self.assertEqual(parsed["ToUserName"], "o_peer")
+        self.assertEqual(parsed["ToUserName"], "o_plain")
         self.assertEqual(parsed["FromUserName"], ACCOUNT)
         self.assertIn("中国教师资格网", parsed["Content"])
 
@@ -162,6 +162,20 @@ class Callback(unittest.TestCase):
             (status, body), _, _ = self.sealed(message("text", Content="x" * (n + 1), MsgId=str(2000000000000000000 + n)))
             self.assertEqual(status, 200)
             self.assertIn("<Encrypt>", body, f"length {n + 1}: {body}")
+
+    def test_a_registration_code_in_safe_mode(self):
+        (status, body), _, _ = self.sealed(message("event", openid="o_code", Event="CLICK", EventKey="GET_CODE"))
+        ask = self.open_reply(body)
+        self.assertIn("请输入您注册时填写的证件号码", ask["Content"])
+        (status, body), _, _ = self.sealed(message("text", openid="o_code", Content="11010519491231002X", MsgId="6000000000000000001"))
+        reply = self.open_reply(body)
+        self.assertRegex(reply["Content"], r"您的注册验证码为\d{6}")
+        self.assertNotIn("11010519491231002X", reply["Content"])
+
+    def open_reply(self, body):
+        envelope = xmltodict.parse(body)["xml"]
+        inner = self.crypto.decrypt_message(body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"])
+        return xmltodict.parse(inner)["xml"]
 
     def test_a_retry_is_answered_without_acting_twice(self):
         xml = message("text", Content="取验证码", MsgId="3000000000000000001")
