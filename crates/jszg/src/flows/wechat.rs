@@ -5,15 +5,18 @@
 //! menu item or the text) asks for the document number; the next text is taken as that number and
 //! answered with a registration code: 6 digits, 5 minutes, at most 3 per number per Beijing day
 //! (the quota table SMS codes use, one atomic statement), and at most 10 requests per WeChat per
-//! hour. Binding by QR code (WX-3) and reset (REC-2c) build on this and are not built yet.
+//! hour. A QR code from the personal centre binds the WeChat that scans it to the account (WX-3);
+//! reset by WeChat (REC-2c) is not built yet.
 
 use jszg_domain::{DocNumber, DocType};
 
+use crate::adapters::wechat::platform::qr_image_url;
 use crate::adapters::wechat::wire::{Event, Inbound};
 use crate::app::App;
-use crate::error::AppResult;
+use crate::crypto::random_token;
+use crate::error::{AppError, AppResult};
 use crate::flows::codes;
-use crate::store;
+use crate::store::{self, audit, Tx};
 use crate::vault::Field;
 
 /// The menu item 取验证码.
@@ -41,8 +44,7 @@ pub async fn receive(app: &App, message: &Inbound) -> AppResult<Option<String>> 
         Event::Subscribe { scene: None } => {
             format!("感谢关注中国教师资格服务号！\n注册时选择“微信扫码验证”的，请点击下方菜单“取验证码”，或发送“{GET_CODE_TEXT}”。\n中国教师资格网：{site}")
         }
-        // No QR code of ours is live yet: whatever was scanned has expired.
-        Event::Subscribe { scene: Some(_) } | Event::Scan { .. } => "二维码已失效，请刷新网页上的二维码后重新扫描。".to_owned(),
+        Event::Subscribe { scene: Some(scene) } | Event::Scan { scene } => scanned(app, &message.openid, &openid_hash, scene).await?,
         Event::Click { key } if key == GET_CODE_KEY => ask_number(app, &openid_hash).await?,
         Event::Text { content, .. } if content == GET_CODE_TEXT => ask_number(app, &openid_hash).await?,
         Event::Text { content, .. } => {
@@ -98,4 +100,95 @@ async fn code_for(app: &App, openid: &str, openid_hash: &[u8], raw: &str) -> App
         Err(err) if err.code == "daily_limit" => err.message.into_owned(),
         Err(err) => return Err(err),
     })
+}
+
+/// How long a QR code of ours lives.
+pub const QR_SECONDS: u64 = 300;
+const QR_EXPIRED: &str = "二维码已失效，请刷新网页上的二维码后重新扫描。";
+
+/// A temporary QR code for a page: `qr_url` is its picture.
+pub struct Qr {
+    pub id: String,
+    pub qr_url: String,
+    pub expires_in: u64,
+}
+
+fn scene_hash(app: &App, scene: &str) -> Vec<u8> {
+    app.vault.mac(&[b"wechat_scene", scene.as_bytes()])
+}
+
+fn unavailable() -> AppError {
+    AppError::unavailable("wechat_unavailable", "微信服务暂时不可用，请稍后重试。")
+}
+
+/// WX-3: a QR code that binds the WeChat scanning it to this account.
+pub async fn binding_qr(app: &App, account_id: i64) -> AppResult<Qr> {
+    qr(app, "bind", account_id).await
+}
+
+async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> {
+    let Some(account) = app.wechat.as_deref() else { return Err(unavailable()) };
+    // QR_STR_SCENE takes up to 64 characters; the scene is the secret, so only its hash is kept.
+    let scene = random_token(24);
+    let public_id = random_token(12);
+    let ticket = account.platform.qr_code(&scene, QR_SECONDS).await.map_err(|err| {
+        tracing::warn!(%err, "wechat QR code refused");
+        unavailable()
+    })?;
+    let lifetime = ticket.expire_seconds.clamp(1, QR_SECONDS);
+    store::wechat::put_scene(
+        &app.db,
+        store::wechat::NewScene {
+            scene_hash: &scene_hash(app, &scene),
+            public_id: &public_id,
+            purpose,
+            account_id,
+            expires_at: app.clock.unix() + i64::try_from(lifetime).unwrap_or(0),
+        },
+    )
+    .await?;
+    Ok(Qr { id: public_id, qr_url: qr_image_url(&ticket.ticket), expires_in: lifetime })
+}
+
+async fn log(tx: &mut Tx, app: &App, account_id: i64, action: &str) -> AppResult<()> {
+    let entry = audit::Entry { at: app.clock.unix(), actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action, detail: "" };
+    audit::append(tx, entry).await?;
+    Ok(())
+}
+
+/// One of our QR codes was scanned by `openid`.
+async fn scanned(app: &App, openid: &str, openid_hash: &[u8], scene: &str) -> AppResult<String> {
+    let now = app.clock.unix();
+    let mut tx = app.db.begin().await?;
+    let Some((purpose, account_id)) = store::wechat::take_scene(&mut tx, &scene_hash(app, scene), now).await? else {
+        tx.rollback().await?;
+        return Ok(QR_EXPIRED.to_owned());
+    };
+    match purpose.as_str() {
+        "bind" => {
+            let sealed = app.vault.seal_str(Field::Wechat, openid);
+            if !store::wechat::bind(&mut tx, account_id, openid_hash, &sealed, now).await? {
+                // The QR code stays usable: the applicant may unbind the other account and scan again.
+                tx.rollback().await?;
+                return Ok("该微信已绑定其他中国教师资格网账号。如需绑定本账号，请先登录原账号，在个人中心解除绑定后重新扫描。".to_owned());
+            }
+            log(&mut tx, app, account_id, "wechat_bind").await?;
+            tx.commit().await?;
+            Ok("绑定成功！您的中国教师资格网账号已与本微信绑定。".to_owned())
+        }
+        _ => {
+            tx.rollback().await?;
+            Ok(QR_EXPIRED.to_owned())
+        }
+    }
+}
+
+/// WX-3: remove the account's binding (nothing to do when there is none).
+pub async fn unbind(app: &App, account_id: i64) -> AppResult<()> {
+    let mut tx = app.db.begin().await?;
+    if store::wechat::unbind(&mut tx, account_id).await? {
+        log(&mut tx, app, account_id, "wechat_unbind").await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -53,3 +53,61 @@ pub async fn bind_from_code(tx: &mut Tx, account_id: i64, doc_hash: &[u8], now: 
     });
     Ok(bound == 1)
 }
+
+pub struct NewScene<'a> {
+    pub scene_hash: &'a [u8],
+    pub public_id: &'a str,
+    pub purpose: &'a str,
+    pub account_id: i64,
+    pub expires_at: i64,
+}
+
+pub async fn put_scene(db: &Db, s: NewScene<'_>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO wechat_scenes (scene_hash, public_id, purpose, account_id, expires_at) VALUES ($1, $2, $3, $4, $5)";
+    db_run!(db, pool => sqlx::query(SQL)
+        .bind(s.scene_hash)
+        .bind(s.public_id)
+        .bind(s.purpose)
+        .bind(s.account_id)
+        .bind(s.expires_at)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
+/// Spend a live scene: its purpose and account, once.
+pub async fn take_scene(tx: &mut Tx, scene_hash: &[u8], now: i64) -> Result<Option<(String, i64)>, sqlx::Error> {
+    const SQL: &str = "UPDATE wechat_scenes SET used_at = $2 WHERE scene_hash = $1 AND used_at IS NULL AND expires_at > $2
+        RETURNING purpose, account_id";
+    Ok(tx_run!(tx, conn => sqlx::query_as(SQL).bind(scene_hash).bind(now).fetch_optional(conn).await?))
+}
+
+/// The account an openid is bound to.
+pub async fn account_of(tx: &mut Tx, openid_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT account_id FROM wechat_bindings WHERE openid_hash = $1";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(openid_hash).fetch_optional(conn).await?))
+}
+
+/// Bind the account to this openid, replacing the account's earlier WeChat. False when the openid
+/// is bound to another account (one openid, one account).
+pub async fn bind(tx: &mut Tx, account_id: i64, openid_hash: &[u8], openid_enc: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    const DROP_OLD: &str = "DELETE FROM wechat_bindings WHERE account_id = $1 AND openid_hash <> $2";
+    const BIND: &str = "INSERT INTO wechat_bindings (account_id, openid_hash, openid_enc, bound_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT DO NOTHING";
+    let (bound, same) = tx_run!(tx, conn => {
+        sqlx::query(DROP_OLD).bind(account_id).bind(openid_hash).execute(&mut *conn).await?;
+        let bound = sqlx::query(BIND).bind(account_id).bind(openid_hash).bind(openid_enc).bind(now).execute(&mut *conn).await?.rows_affected();
+        let same: Option<i64> = sqlx::query_scalar("SELECT account_id FROM wechat_bindings WHERE openid_hash = $1")
+            .bind(openid_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+        (bound, same)
+    });
+    Ok(bound == 1 || same == Some(account_id))
+}
+
+/// Remove the account's binding; true when there was one.
+pub async fn unbind(tx: &mut Tx, account_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(tx_run!(tx, conn => sqlx::query("DELETE FROM wechat_bindings WHERE account_id = $1").bind(account_id).execute(conn).await?.rows_affected()) == 1)
+}

@@ -240,3 +240,107 @@ async fn one_wechat_cannot_ask_for_codes_without_end() {
     }
     assert_eq!(given, 10);
 }
+
+/// A local stand-in of the platform's API; keeps the scenes of the QR codes jszg asks for.
+async fn fake_platform() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post as route_post;
+    let scenes: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let kept = scenes.clone();
+    let app = axum::Router::new()
+        .route("/cgi-bin/stable_token", route_post(|| async { axum::Json(json!({"access_token": "tok", "expires_in": 7200})) }))
+        .route(
+            "/cgi-bin/qrcode/create",
+            route_post(move |axum::Json(body): axum::Json<Value>| {
+                let kept = kept.clone();
+                async move {
+                    assert_eq!(body["action_name"], "QR_STR_SCENE");
+                    let scene = body["action_info"]["scene"]["scene_str"].as_str().unwrap().to_owned();
+                    assert!(scene.len() <= 64);
+                    kept.lock().unwrap().push(scene.clone());
+                    axum::Json(json!({"ticket": format!("ticket-{scene}"), "expire_seconds": body["expire_seconds"], "url": "http://weixin.qq.com/q/x"}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, scenes)
+}
+
+fn scan(openid: &str, created: i64, event: &str, key: &str) -> String {
+    format!("<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>{created}</CreateTime><MsgType>event</MsgType><Event>{event}</Event><EventKey><![CDATA[{key}]]></EventKey></xml>")
+}
+
+async fn reply_to(api: &Api, xml: String) -> String {
+    let (status, body) = post(api, &query(&now(), "n"), xml).await;
+    assert_eq!(status, StatusCode::OK);
+    jszg::adapters::wechat::wire::Fields::parse(&body).ok().and_then(|f| f.get("Content").map(str::to_owned)).unwrap_or(body)
+}
+
+#[tokio::test]
+async fn binding_by_qr_code_one_wechat_one_account_and_unbinding() {
+    let (platform, scenes) = fake_platform().await;
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat = wechat("");
+    if let Some(w) = config.wechat.as_mut() {
+        w.api_base = platform;
+    }
+    let app = spawn_with(config, dir).await;
+    let first = app.register_as("resident_id").await;
+    assert_eq!(app.login(&first.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let qr: Value = {
+        let res = app.post("/api/v1/me/wechat/qrcodes", &json!({})).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    };
+    assert!(qr["qr_url"].as_str().unwrap().starts_with("https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=ticket-"), "{qr}");
+    assert_eq!(qr["expires_in"], 300);
+    let scene = scenes.lock().unwrap().last().unwrap().clone();
+    // Following by scanning: subscribe with qrscene_.
+    assert!(reply_to(&app.api, scan("o_binder", 1, "subscribe", &format!("qrscene_{scene}"))).await.contains("绑定成功"));
+    let me: Value = app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["wechat_bound"], true);
+    // A QR code is used once.
+    assert!(reply_to(&app.api, scan("o_binder", 2, "SCAN", &scene)).await.contains("二维码已失效"));
+
+    // Another account: its QR code scanned by the WeChat bound already is refused.
+    let other = app.another_client();
+    let second = other.register_as("resident_id").await;
+    assert_eq!(other.login(&second.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    assert_eq!(other.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::CREATED);
+    let scene2 = scenes.lock().unwrap().last().unwrap().clone();
+    assert!(reply_to(&app.api, scan("o_binder", 3, "SCAN", &scene2)).await.contains("已绑定其他"));
+    let me2: Value = other.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me2["wechat_bound"], false);
+    // After the first account unbinds, the same QR code (still live) binds the second.
+    let res = app.client.delete(app.url("/api/v1/me/wechat")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let me: Value = app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["wechat_bound"], false);
+    assert!(reply_to(&app.api, scan("o_binder", 4, "SCAN", &scene2)).await.contains("绑定成功"));
+    let me2: Value = other.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me2["wechat_bound"], true);
+
+    // An expired QR code binds nothing.
+    assert_eq!(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::CREATED);
+    let scene3 = scenes.lock().unwrap().last().unwrap().clone();
+    app.advance_clock(301).await;
+    assert!(reply_to(&app.api, scan("o_late", 5, "SCAN", &scene3)).await.contains("二维码已失效"));
+    // Signing in again after the clock moved (sessions may have gone idle).
+    assert_eq!(app.login(&first.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let me: Value = app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["wechat_bound"], false);
+}
+
+#[tokio::test]
+async fn no_service_account_no_qr_code() {
+    let app = spawn_app().await;
+    let a = app.register_as("resident_id").await;
+    assert_eq!(app.login(&a.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let (status, error) = error_code(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("wechat_unavailable")));
+    assert_eq!(app.client.delete(app.url("/api/v1/me/wechat")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let anonymous = app.another_client();
+    assert_eq!(anonymous.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::UNAUTHORIZED);
+}

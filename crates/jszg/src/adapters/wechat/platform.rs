@@ -102,6 +102,12 @@ impl Platform {
     }
 }
 
+/// The picture of a QR code, served by the platform for its ticket.
+pub fn qr_image_url(ticket: &str) -> String {
+    let query = serde_urlencoded::to_string([("ticket", ticket)]).unwrap_or_default();
+    format!("https://mp.weixin.qq.com/cgi-bin/showqrcode?{query}")
+}
+
 fn path_of(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }

@@ -18,6 +18,7 @@ pub mod realname;
 pub mod recovery;
 pub mod sessions;
 pub mod staff;
+pub mod wechat;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +59,8 @@ pub mod staff;
         staff::photo,
         staff::decide,
         staff::audit,
+        wechat::create_qr,
+        wechat::unbind,
         dev::outbox,
         dev::add_identity,
         dev::advance_clock,
@@ -80,7 +83,8 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(privacy::router())
         .merge(realname::router())
         .merge(recovery::router())
-        .merge(staff::router());
+        .merge(staff::router())
+        .merge(wechat::router());
     if dev {
         router = router.merge(dev::router());
     }

@@ -1,0 +1,41 @@
+//! The personal centre's WeChat binding (WX-3; API.md "WeChat service account").
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::Router;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::error::AppResult;
+use crate::flows::wechat;
+use crate::http::session::SignedIn;
+
+pub fn router() -> Router<App> {
+    Router::new().route("/api/v1/me/wechat/qrcodes", post(create_qr)).route("/api/v1/me/wechat", delete(unbind))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WechatQr {
+    pub id: String,
+    /// The QR code's picture; scanning it with WeChat binds that WeChat to the account.
+    pub qr_url: String,
+    /// Seconds the QR code can be scanned.
+    pub expires_in: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/wechat/qrcodes", tag = "wechat",
+    responses((status = 201, body = WechatQr), (status = 401, body = crate::error::ErrorBody),
+              (status = 503, description = "wechat_unavailable: no service account configured, or the platform refused", body = crate::error::ErrorBody)))]
+pub async fn create_qr(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<(StatusCode, axum::Json<WechatQr>)> {
+    let qr = wechat::binding_qr(&app, current.applicant.id()).await?;
+    Ok((StatusCode::CREATED, axum::Json(WechatQr { id: qr.id, qr_url: qr.qr_url, expires_in: qr.expires_in })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/wechat", tag = "wechat",
+    responses((status = 204, description = "The WeChat binding is removed (or there was none)"), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn unbind(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<StatusCode> {
+    wechat::unbind(&app, current.applicant.id()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
