@@ -9,3 +9,14 @@ CREATE TABLE wechat_scenes (
     used_at BIGINT
 );
 CREATE INDEX wechat_scenes_expires ON wechat_scenes (expires_at);
+
+-- REC-2c: a reset link sent in the chat to the bound WeChat. Single use, 10 minutes; it works
+-- only while the account is still bound to that WeChat.
+CREATE TABLE wechat_resets (
+    token_hash BLOB PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id),
+    openid_hash BLOB NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX wechat_resets_expires ON wechat_resets (expires_at);

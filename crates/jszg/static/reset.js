@@ -1,13 +1,17 @@
-// The page behind the emailed reset link (REC-2a): 新密码 + 确认密码 →
-// POST /api/v1/password-resets. The token is read from the address bar and
-// sent only to this server.
+// The page behind a reset link: 新密码 + 确认密码 → the form's data-endpoint
+// (POST /api/v1/password-resets for the emailed link, REC-2a, or
+// /api/v1/wechat/password-resets for the chat's, REC-2c). The token is read
+// from the address bar (the path, or ?token= for the chat's link) and sent
+// only to this server.
 (function () {
   'use strict';
   var form = document.getElementById('reset-form');
   if (!form) return;
   var $ = function (id) { return document.getElementById(id); };
   var parts = window.location.pathname.split('/');
-  var token = decodeURIComponent(parts[parts.length - 1] || '');
+  var fromQuery = new URLSearchParams(window.location.search).get('token');
+  var token = fromQuery || decodeURIComponent(parts[parts.length - 1] || '');
+  var endpoint = form.getAttribute('data-endpoint') || '/api/v1/password-resets';
 
   function msg(field, text) {
     var el = form.querySelector('.msg[data-for="' + field + '"]');
@@ -29,7 +33,7 @@
     if (!pw) { msg('new_password', '请输入新密码。'); $('new_password').focus(); return; }
     if (pw !== confirm) { msg('new_password_confirm', '两次输入的密码不一致，请重新输入确认密码。'); $('new_password_confirm').focus(); return; }
     $('reset-submit').disabled = true;
-    fetch('/api/v1/password-resets', {
+    fetch(endpoint, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
       credentials: 'same-origin',

@@ -1,6 +1,7 @@
 //! 忘记密码 (REC-1..3): step 1 proves document type, number and name with
 //! one neutral answer for any mismatch; step 2 resets by an emailed link
-//! (24 hours, single use) or by an SMS code. A reset ends every session.
+//! (24 hours, single use), by an SMS code, or by a link the bound WeChat gets
+//! in the chat (10 minutes, single use). A reset ends every session.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,8 +16,9 @@ use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify;
 use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
+use crate::flows::wechat;
 use crate::message::{Channel, Message};
-use crate::store::{accounts, audit, recoveries, sessions, throttles, Tx};
+use crate::store::{self, accounts, audit, recoveries, sessions, throttles, Tx};
 use crate::vault::Field;
 
 /// How long step 2 may follow step 1.
@@ -101,6 +103,9 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
     }
     if let Some(phone) = a.phone(app)? {
         methods.push(Method { method: "sms", target: Some(mask_phone(&phone)) });
+    }
+    if store::wechat::is_bound(&app.db, a.id()).await? {
+        methods.push(Method { method: "wechat", target: None });
     }
     Ok(Started { id, methods })
 }
@@ -257,5 +262,50 @@ pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm:
     set_password_and_end_sessions(&mut tx, app, a.id(), &password_hash, "sms").await?;
     recoveries::end(&mut tx, id).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// REC-2c, step 2: a QR code for the bound WeChat.
+pub async fn wechat_qr(app: &App, id: &str) -> AppResult<wechat::Qr> {
+    let a = applicant(app, id).await?;
+    if !store::wechat::is_bound(&app.db, a.id()).await? {
+        return Err(AppError::conflict("wechat_not_bound", "该账号未绑定微信服务号，请选择其他方式重置密码。"));
+    }
+    wechat::reset_qr(app, a.id()).await
+}
+
+/// Whether a reset link sent in the chat is still good (for the page that follows it).
+pub async fn wechat_link_live(app: &App, token: &str) -> AppResult<bool> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    Ok(store::wechat::live_reset(&app.db, &wechat::reset_token_hash(app, token), app.clock.unix()).await?.is_some())
+}
+
+/// REC-2c, the page behind the chat's link: ends every session, and 重置成功 goes to the chat.
+pub async fn reset_with_wechat(app: &App, token: &str, new: &str, confirm: &str) -> AppResult<()> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(token_invalid());
+    }
+    let hash = wechat::reset_token_hash(app, token);
+    let account_id = store::wechat::live_reset(&app.db, &hash, app.clock.unix()).await?.ok_or_else(token_invalid)?;
+    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(token_invalid)?;
+    let a = Applicant::open(app, row)?;
+    let password = new_password(&a, new, confirm, "new_password")?;
+    let password_hash = app.hasher.hash(password.expose_secret()).await?;
+    let mut tx = app.db.begin().await?;
+    if store::wechat::use_reset(&mut tx, &hash, app.clock.unix()).await?.is_none() {
+        tx.rollback().await?;
+        return Err(token_invalid());
+    }
+    set_password_and_end_sessions(&mut tx, app, account_id, &password_hash, "wechat").await?;
+    if let Some(sealed) = store::wechat::bound_openid(&mut tx, account_id).await? {
+        let openid = app.vault.open_str(Field::Wechat, &sealed)?;
+        let body = "重置成功！您的中国教师资格网账号密码已重置，请使用新密码登录。如非本人操作，请立即通过“忘记密码”重新设置密码。";
+        let message = Message { channel: Channel::Wechat, to: openid, subject: None, body: body.to_owned(), html: None, sms: None };
+        notify::queue(&mut tx, app, &message).await?;
+    }
+    tx.commit().await?;
+    app.wake_outbox();
     Ok(())
 }

@@ -99,7 +99,11 @@ pub fn judge_photo(bytes: &[u8]) -> Result<(u32, u32), &'static str> {
     limits.max_image_height = Some(10_000);
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
-    let Ok(img) = reader.decode() else {
+    // A decoder bug must not become a 500: zune-jpeg 0.5.15 panics in its AVX2 IDCT on some
+    // crafted files (found by fuzzing, kept in fuzz/regressions/jpeg_gate). Such a file is a
+    // picture we cannot read.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || reader.decode()));
+    let Ok(Ok(img)) = decoded else {
         return Err("照片无法识别（文件不完整或不是JPG图片），请重新选择。");
     };
     if img.width() < 120 || img.height() < 120 {
@@ -290,4 +294,15 @@ pub async fn apply_identity_decision(
         notify::queue(tx, app, &Message::sms_notice(&to, text)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judge_photo;
+
+    #[test]
+    fn a_file_that_panics_the_jpeg_decoder_is_refused() {
+        let bytes = include_bytes!("../../../../fuzz/regressions/jpeg_gate/zune_jpeg_avx2_idct_panic.jpg");
+        assert_eq!(judge_photo(bytes), Err("照片无法识别（文件不完整或不是JPG图片），请重新选择。"));
+    }
 }

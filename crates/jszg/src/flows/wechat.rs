@@ -6,7 +6,7 @@
 //! answered with a registration code: 6 digits, 5 minutes, at most 3 per number per Beijing day
 //! (the quota table SMS codes use, one atomic statement), and at most 10 requests per WeChat per
 //! hour. A QR code from the personal centre binds the WeChat that scans it to the account (WX-3);
-//! reset by WeChat (REC-2c) is not built yet.
+//! one from the recovery page, scanned by the bound WeChat, gets a reset link (REC-2c).
 
 use jszg_domain::{DocNumber, DocType};
 
@@ -126,6 +126,18 @@ pub async fn binding_qr(app: &App, account_id: i64) -> AppResult<Qr> {
     qr(app, "bind", account_id).await
 }
 
+/// REC-2c: a QR code that, scanned by the account's bound WeChat, gets a reset link in the chat.
+pub async fn reset_qr(app: &App, account_id: i64) -> AppResult<Qr> {
+    qr(app, "reset", account_id).await
+}
+
+/// How long a reset link sent in the chat lives.
+pub const RESET_LINK_SECONDS: i64 = 600;
+
+pub fn reset_token_hash(app: &App, token: &str) -> Vec<u8> {
+    app.vault.mac(&[b"wechat_reset", token.as_bytes()])
+}
+
 async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> {
     let Some(account) = app.wechat.as_deref() else { return Err(unavailable()) };
     // QR_STR_SCENE takes up to 64 characters; the scene is the secret, so only its hash is kept.
@@ -175,6 +187,18 @@ async fn scanned(app: &App, openid: &str, openid_hash: &[u8], scene: &str) -> Ap
             log(&mut tx, app, account_id, "wechat_bind").await?;
             tx.commit().await?;
             Ok("绑定成功！您的中国教师资格网账号已与本微信绑定。".to_owned())
+        }
+        "reset" => {
+            if store::wechat::account_of(&mut tx, openid_hash).await? != Some(account_id) {
+                // The QR code stays usable for the bound WeChat.
+                tx.rollback().await?;
+                return Ok("您当前使用的微信不是该账号绑定的微信，无法通过微信重置密码。请使用绑定的微信扫码，或选择其他方式重置密码。".to_owned());
+            }
+            let token = random_token(24);
+            store::wechat::insert_reset(&mut tx, &reset_token_hash(app, &token), account_id, openid_hash, now + RESET_LINK_SECONDS).await?;
+            tx.commit().await?;
+            let link = format!("{}/wechat/reset?token={token}", app.config.public_url());
+            Ok(format!("重置密码：请点击以下链接设置新密码（10分钟内有效，仅可使用一次）。\n{link}\n如非本人操作，请忽略本消息。"))
         }
         _ => {
             tx.rollback().await?;

@@ -74,6 +74,7 @@ pub const EXPIRY_SWEEPS: &[ExpirySweep] = &[
     ExpirySweep { table: "wechat_deliveries", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_deliveries WHERE received_at <= $1 - 86400" },
     ExpirySweep { table: "wechat_chats", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_chats WHERE until_at <= $1" },
     ExpirySweep { table: "wechat_scenes", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_scenes WHERE expires_at <= $1" },
+    ExpirySweep { table: "wechat_resets", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_resets WHERE expires_at <= $1 OR used_at IS NOT NULL" },
     ExpirySweep { table: "wechat_code_openids", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_code_openids WHERE expires_at <= $1" },
 ];
 

@@ -111,3 +111,39 @@ pub async fn bind(tx: &mut Tx, account_id: i64, openid_hash: &[u8], openid_enc: 
 pub async fn unbind(tx: &mut Tx, account_id: i64) -> Result<bool, sqlx::Error> {
     Ok(tx_run!(tx, conn => sqlx::query("DELETE FROM wechat_bindings WHERE account_id = $1").bind(account_id).execute(conn).await?.rows_affected()) == 1)
 }
+
+/// Whether the account has a WeChat bound.
+pub async fn is_bound(db: &Db, account_id: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM wechat_bindings WHERE account_id = $1";
+    let n: i64 = db_run!(db, pool => sqlx::query_scalar(SQL).bind(account_id).fetch_one(pool).await?);
+    Ok(n > 0)
+}
+
+/// The sealed openid the account is bound to.
+pub async fn bound_openid(tx: &mut Tx, account_id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    const SQL: &str = "SELECT openid_enc FROM wechat_bindings WHERE account_id = $1";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(account_id).fetch_optional(conn).await?))
+}
+
+pub async fn insert_reset(tx: &mut Tx, token_hash: &[u8], account_id: i64, openid_hash: &[u8], expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO wechat_resets (token_hash, account_id, openid_hash, expires_at) VALUES ($1, $2, $3, $4)";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(token_hash).bind(account_id).bind(openid_hash).bind(expires_at).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// The account of a live reset link whose WeChat is still the bound one.
+pub async fn live_reset(db: &Db, token_hash: &[u8], now: i64) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT r.account_id FROM wechat_resets r
+        JOIN wechat_bindings b ON b.account_id = r.account_id AND b.openid_hash = r.openid_hash
+        WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(pool).await?))
+}
+
+/// Spend a live reset link (once, across instances): its account.
+pub async fn use_reset(tx: &mut Tx, token_hash: &[u8], now: i64) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "UPDATE wechat_resets SET used_at = $2
+        WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+          AND EXISTS (SELECT 1 FROM wechat_bindings b WHERE b.account_id = wechat_resets.account_id AND b.openid_hash = wechat_resets.openid_hash)
+        RETURNING account_id";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(token_hash).bind(now).fetch_optional(conn).await?))
+}

@@ -344,3 +344,125 @@ async fn no_service_account_no_qr_code() {
     let anonymous = app.another_client();
     assert_eq!(anonymous.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+async fn start_recovery(api: &Api, doc: &str) -> Value {
+    let token = api.captcha_token("recovery").await;
+    let res = api.post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": "张三", "captcha_token": token })).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn reset_by_the_bound_wechat_only_once_and_it_ends_every_session() {
+    let (platform, scenes) = fake_platform().await;
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat = wechat("");
+    if let Some(w) = config.wechat.as_mut() {
+        w.api_base = platform;
+    }
+    let app = spawn_with(config, dir).await;
+    let who = app.register_as("resident_id").await;
+    // Not bound yet: WeChat is not offered, and asking for its QR code is refused.
+    let started = start_recovery(&app.another_client(), &who.doc).await;
+    assert!(started["methods"].as_array().unwrap().iter().all(|m| m["method"] != "wechat"), "{started}");
+    let id = started["id"].as_str().unwrap();
+    let (status, error) = error_code(app.post(&format!("/api/v1/recoveries/{id}/wechat"), &json!({})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("wechat_not_bound")));
+
+    // Bind, and keep a signed-in session to see it ended.
+    assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    assert_eq!(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::CREATED);
+    let bind_scene = scenes.lock().unwrap().last().unwrap().clone();
+    assert!(reply_to(&app.api, scan("o_owner", 10, "SCAN", &bind_scene)).await.contains("绑定成功"));
+
+    let browser = app.another_client();
+    let started = start_recovery(&browser, &who.doc).await;
+    assert!(started["methods"].as_array().unwrap().iter().any(|m| m["method"] == "wechat"), "{started}");
+    let id = started["id"].as_str().unwrap();
+    let res = browser.post(&format!("/api/v1/recoveries/{id}/wechat"), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let qr: Value = res.json().await.unwrap();
+    assert!(qr["qr_url"].as_str().unwrap().contains("showqrcode"), "{qr}");
+    let scene = scenes.lock().unwrap().last().unwrap().clone();
+    // Another WeChat is told it is not the bound one, and gets no link.
+    let refused = reply_to(&app.api, scan("o_stranger", 11, "SCAN", &scene)).await;
+    assert!(refused.contains("不是该账号绑定的微信") && !refused.contains("token="), "{refused}");
+    // The bound WeChat gets the link (the QR code was not spent by the stranger).
+    let reply = reply_to(&app.api, scan("o_owner", 12, "SCAN", &scene)).await;
+    let link = reply.split_whitespace().find(|w| w.contains("/wechat/reset?token=")).unwrap_or_else(|| panic!("{reply}")).to_owned();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let page = browser.get(&format!("/wechat/reset?token={token}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("/api/v1/wechat/password-resets"));
+
+    let reset = |password: &'static str| {
+        let token = token.clone();
+        let browser = &browser;
+        async move {
+            browser
+                .post("/api/v1/wechat/password-resets", &json!({ "token": token, "new_password": password, "new_password_confirm": password }))
+                .await
+        }
+    };
+    let (status, error) = error_code(reset("weak").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("weak_password")));
+    assert_eq!(reset("Xyz#2025ab").await.status(), StatusCode::NO_CONTENT);
+    // Used once; the page says so.
+    let (status, error) = error_code(reset("Xyz#2025cd").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::GONE, Some("token_invalid")));
+    assert_eq!(browser.get(&format!("/wechat/reset?token={token}")).await.status(), StatusCode::GONE);
+    // Every session ended; the new password works, the old one not.
+    assert_eq!(app.get("/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login(&who.doc, "Xyz#2025ab", "certification").await.status(), StatusCode::OK);
+    // 重置成功 went to the bound WeChat through the outbox.
+    let outbox = app.outbox("o_owner").await;
+    assert!(outbox.iter().any(|m| m["channel"] == "wechat" && m["body"].as_str().unwrap_or("").contains("重置成功")), "{outbox:?}");
+}
+
+#[tokio::test]
+async fn a_reset_link_dies_with_the_binding_and_after_ten_minutes() {
+    let (platform, scenes) = fake_platform().await;
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat = wechat("");
+    if let Some(w) = config.wechat.as_mut() {
+        w.api_base = platform;
+    }
+    let app = spawn_with(config, dir).await;
+    let who = app.register_as("resident_id").await;
+    assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    assert_eq!(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::CREATED);
+    let bind_scene = scenes.lock().unwrap().last().unwrap().clone();
+    assert!(reply_to(&app.api, scan("o_owner2", 20, "SCAN", &bind_scene)).await.contains("绑定成功"));
+    let link_for = |created: i64| {
+        let app = &app;
+        let scenes = scenes.clone();
+        let doc = who.doc.clone();
+        async move {
+            let browser = app.another_client();
+            let started = start_recovery(&browser, &doc).await;
+            let id = started["id"].as_str().unwrap().to_owned();
+            assert_eq!(browser.post(&format!("/api/v1/recoveries/{id}/wechat"), &json!({})).await.status(), StatusCode::CREATED);
+            let scene = scenes.lock().unwrap().last().unwrap().clone();
+            let reply = reply_to(&app.api, scan("o_owner2", created, "SCAN", &scene)).await;
+            reply.split("token=").nth(1).unwrap_or_else(|| panic!("{reply}")).split_whitespace().next().unwrap().to_owned()
+        }
+    };
+    let try_reset = |token: String| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/wechat/password-resets", &json!({ "token": token, "new_password": "Xyz#2025ab", "new_password_confirm": "Xyz#2025ab" }))
+                .await
+                .status()
+        }
+    };
+    let late = link_for(21).await;
+    app.advance_clock(601).await;
+    assert_eq!(try_reset(late).await, StatusCode::GONE);
+    let unbound = link_for(22).await;
+    assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    assert_eq!(app.client.delete(app.url("/api/v1/me/wechat")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(try_reset(unbound).await, StatusCode::GONE);
+}

@@ -61,6 +61,8 @@ pub mod wechat;
         staff::audit,
         wechat::create_qr,
         wechat::unbind,
+        wechat::reset,
+        recovery::wechat_qr,
         dev::outbox,
         dev::add_identity,
         dev::advance_clock,

@@ -23,6 +23,7 @@ pub fn router() -> Router<App> {
         .route("/api/v1/recoveries/{id}/email", post(email))
         .route("/api/v1/recoveries/{id}/sms-code", post(sms_code))
         .route("/api/v1/recoveries/{id}/sms", post(sms_reset))
+        .route("/api/v1/recoveries/{id}/wechat", post(wechat_qr))
         .route("/api/v1/recoveries/{id}/contact-changes", post(contact_change_request).layer(crate::http::upload_limit()))
         .route("/api/v1/password-resets", post(reset))
 }
@@ -158,4 +159,21 @@ pub async fn contact_change_request(
     let handheld = reviews::check_photo("handheld", parts.remove("handheld").unwrap_or_default());
     let requested = contact_change::request(&app, &id, &kind, &value, &code, &reason, handheld.await?).await?;
     Ok((StatusCode::CREATED, axum::Json(ChangeRequested { id: requested.id, status: "pending", due_date: requested.due_date })))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WechatResetQr {
+    /// The QR code's picture, to be scanned with the account's bound WeChat.
+    pub qr_url: String,
+    pub expires_in: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/recoveries/{id}/wechat", tag = "recovery", params(("id" = String, Path)),
+    responses((status = 201, body = WechatResetQr),
+              (status = 409, description = "wechat_not_bound", body = crate::error::ErrorBody),
+              (status = 410, description = "recovery_expired", body = crate::error::ErrorBody),
+              (status = 503, description = "wechat_unavailable", body = crate::error::ErrorBody)))]
+pub async fn wechat_qr(State(app): State<App>, Path(id): Path<String>) -> AppResult<(StatusCode, axum::Json<WechatResetQr>)> {
+    let qr = recovery::wechat_qr(&app, &id).await?;
+    Ok((StatusCode::CREATED, axum::Json(WechatResetQr { qr_url: qr.qr_url, expires_in: qr.expires_in })))
 }

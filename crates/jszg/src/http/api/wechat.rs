@@ -1,4 +1,5 @@
-//! The personal centre's WeChat binding (WX-3; API.md "WeChat service account").
+//! The personal centre's WeChat binding (WX-3) and the reset behind the chat's link (REC-2c);
+//! API.md "WeChat service account".
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,11 +10,16 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::AppResult;
-use crate::flows::wechat;
+use crate::flows::{recovery, wechat};
+use crate::http::api::recovery::PasswordReset;
 use crate::http::session::SignedIn;
+use crate::http::Json;
 
 pub fn router() -> Router<App> {
-    Router::new().route("/api/v1/me/wechat/qrcodes", post(create_qr)).route("/api/v1/me/wechat", delete(unbind))
+    Router::new()
+        .route("/api/v1/me/wechat/qrcodes", post(create_qr))
+        .route("/api/v1/me/wechat", delete(unbind))
+        .route("/api/v1/wechat/password-resets", post(reset))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -37,5 +43,15 @@ pub async fn create_qr(State(app): State<App>, SignedIn(current): SignedIn) -> A
     responses((status = 204, description = "The WeChat binding is removed (or there was none)"), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn unbind(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<StatusCode> {
     wechat::unbind(&app, current.applicant.id()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/wechat/password-resets", tag = "wechat", request_body = PasswordReset,
+    responses((status = 204, description = "Reset; every session of the account ended; 重置成功 goes to the chat"),
+              (status = 410, description = "token_invalid (unknown, used, expired, or the WeChat is no longer bound)", body = crate::error::ErrorBody),
+              (status = 422, description = "weak_password, password_mismatch, password_unchanged", body = crate::error::ErrorBody)))]
+pub async fn reset(State(app): State<App>, Json(body): Json<PasswordReset>) -> AppResult<StatusCode> {
+    let t = |v: &Option<String>| v.clone().unwrap_or_default();
+    recovery::reset_with_wechat(&app, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

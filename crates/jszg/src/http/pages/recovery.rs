@@ -17,7 +17,10 @@ use crate::flows::recovery;
 use super::register::EntryQuery;
 
 pub fn router() -> Router<App> {
-    Router::new().route("/recover", get(recover_page)).route("/reset/{token}", get(reset_page))
+    Router::new()
+        .route("/recover", get(recover_page))
+        .route("/reset/{token}", get(reset_page))
+        .route("/wechat/reset", get(wechat_reset_page))
 }
 
 #[derive(Template)]
@@ -37,6 +40,9 @@ async fn recover_page(Query(q): Query<EntryQuery>) -> Response {
 #[template(path = "reset.html")]
 struct ResetPage {
     live: bool,
+    endpoint: &'static str,
+    /// The chat's link (REC-2c): opened in WeChat on a phone.
+    wechat: bool,
 }
 
 /// The page behind the emailed link (REC-2a). The token stays in the
@@ -48,5 +54,24 @@ async fn reset_page(State(app): State<App>, Path(token): Path<String>) -> Respon
         Err(err) => return err.into_response(),
     };
     let status = if live { StatusCode::OK } else { StatusCode::GONE };
-    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&ResetPage { live })).into_response()
+    let page = ResetPage { live, endpoint: "/api/v1/password-resets", wechat: false };
+    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TokenQuery {
+    token: String,
+}
+
+/// The page behind the link the bound WeChat gets in the chat (REC-2c).
+async fn wechat_reset_page(State(app): State<App>, query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let token = query.map(|Query(q)| q.token).unwrap_or_default();
+    let live = match recovery::wechat_link_live(&app, token.trim()).await {
+        Ok(live) => live,
+        Err(err) => return err.into_response(),
+    };
+    let status = if live { StatusCode::OK } else { StatusCode::GONE };
+    let page = ResetPage { live, endpoint: "/api/v1/wechat/password-resets", wechat: true };
+    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
 }
