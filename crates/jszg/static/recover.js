@@ -134,7 +134,25 @@
     $('panel-email').hidden = method !== 'email';
     $('panel-sms').hidden = method !== 'sms';
     $('panel-wechat').hidden = method !== 'wechat';
+    if (method === 'wechat') wechatQr();
   }
+
+  // REC-2c: a QR code for the bound WeChat; scanning it brings the reset link to the chat.
+  function wechatQr() {
+    if (!recoveryId) return;
+    text($('wechat-msg'), '');
+    post('/api/v1/recoveries/' + encodeURIComponent(recoveryId) + '/wechat').then(function (res) {
+      if (expired(res)) return;
+      if (res.status === 201) {
+        $('wechat-qr').src = res.body.qr_url;
+        $('wechat-qr-box').hidden = false;
+        return;
+      }
+      $('wechat-qr-box').hidden = true;
+      text($('wechat-msg'), res.error.message || '微信服务暂时不可用，请稍后重试。', 'bad');
+    });
+  }
+  $('wechat-refresh').addEventListener('click', wechatQr);
   document.querySelectorAll('#step2 input[name="method"]').forEach(function (r) {
     r.addEventListener('change', function () { if (r.checked) choose(r.value); });
   });

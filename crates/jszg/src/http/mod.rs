@@ -341,7 +341,7 @@ async fn security_headers(State(dev): State<bool>, req: Request, next: Next) -> 
     let fixed = [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; \
+            "default-src 'self'; img-src 'self' data: blob: https://mp.weixin.qq.com; script-src 'self'; style-src 'self'; \
              object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
