@@ -37,6 +37,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "recover.js" => "text/javascript; charset=utf-8",
         "reset.js" => "text/javascript; charset=utf-8",
         "upstream_link.js" => "text/javascript; charset=utf-8",
+        "wechat_bind.js" => "text/javascript; charset=utf-8",
         "staff.css" => "text/css; charset=utf-8",
         "staff.js" => "text/javascript; charset=utf-8",
         "favicon.svg" => "image/svg+xml",

@@ -28,6 +28,22 @@ pub fn router() -> Router<App> {
         .route("/me/email", get(email_page).post(email_submit))
         .route("/me/data", get(data_page))
         .route("/me/upstream/unlink", axum::routing::post(upstream_unlink))
+        .route("/me/wechat/unbind", axum::routing::post(wechat_unbind))
+}
+
+/// 解除绑定 of the WeChat service account (WX-3).
+async fn wechat_unbind(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
+    let current = match require(current) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_token(&app, &current, &f) {
+        return r;
+    }
+    match crate::flows::wechat::unbind(&app, current.applicant.id()).await {
+        Ok(()) => Redirect::to("/me/profile?saved=wechat").into_response(),
+        Err(err) => err.into_response(),
+    }
 }
 
 /// 解除关联 of the 教育部账号 (LOGIN-5).
@@ -73,6 +89,7 @@ impl Centre {
             Some("phone") => Some("手机号码修改成功。"),
             Some("email") => Some("安全邮箱修改成功。"),
             Some("upstream") => Some("已解除与教育部账号的关联。"),
+            Some("wechat") => Some("已解除与微信服务号的绑定。"),
             _ => None,
         };
         Self {
