@@ -94,6 +94,10 @@ pub struct WechatConfig {
     pub encoding_aes_key: String,
     #[serde(default = "default_wechat_api")]
     pub api_base: String,
+    /// The service account's QR code picture (from the console), shown on the registration page
+    /// under 微信扫码验证; without it the page tells applicants to search for the account.
+    #[serde(default)]
+    pub follow_qr_url: Option<String>,
 }
 
 fn default_wechat_api() -> String {

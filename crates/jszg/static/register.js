@@ -72,6 +72,20 @@
     checkServer('validity');
   }
 
+  // 验证码来源 (CODE-3): 短信验证, or 微信扫码验证 when the service account is configured.
+  function channel() {
+    var picked = document.querySelector('input[name="verification_channel"]:checked');
+    return picked ? picked.value : 'sms';
+  }
+  document.querySelectorAll('input[name="verification_channel"]').forEach(function (r) {
+    r.addEventListener('change', function () {
+      var wechat = channel() === 'wechat';
+      $('send-code').hidden = wechat;
+      $('sms-help').hidden = wechat;
+      if ($('wechat-code')) $('wechat-code').hidden = !wechat;
+    });
+  });
+
   function body(extra) {
     var o = {
       doc_type: $('doc_type').value,
@@ -83,6 +97,7 @@
       email: $('email').value,
       phone: $('phone').value,
       verification_code: $('verification_code').value,
+      verification_channel: channel(),
       agree_terms: $('agree_terms').checked
     };
     for (var k in extra) o[k] = extra[k];

@@ -21,6 +21,7 @@ fn wechat(encoding_aes_key: &str) -> Option<WechatConfig> {
         encoding_aes_key: encoding_aes_key.into(),
         // Nothing in these tests may reach the platform's API.
         api_base: "http://127.0.0.1:9".into(),
+        follow_qr_url: None,
     })
 }
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, readyPuzzle, dragTo, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, readyPuzzle, dragTo, residentId, phone, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext } from './applicant.mjs';
 
 const TOKEN = 'browser-wechat-token';
@@ -142,6 +142,61 @@ test('a password is reset through the bound WeChat on a phone', async () => {
   const message = sent.find((m) => m.touser === 'o_browser_reset');
   assert.ok(message, JSON.stringify(sent));
   assert.match(message.text.content, /重置成功/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** A signed plaintext message from `openid`: the reply's Content. */
+async function say(openid, xmlBody) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = String(Math.floor(Math.random() * 1e9));
+  const signature = createHash('sha1').update([TOKEN, timestamp, nonce].sort().join('')).digest('hex');
+  const xml = `<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName><CreateTime>${timestamp}</CreateTime>${xmlBody}</xml>`;
+  const res = await fetch(`${server.base}/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, { method: 'POST', body: xml });
+  const reply = await res.text();
+  return (/<Content><!\[CDATA\[([\s\S]*?)\]\]><\/Content>/.exec(reply) || [])[1] || reply;
+}
+
+test('an applicant registers choosing 微信扫码验证', async () => {
+  const { context, page, errors } = await phoneContext(browser);
+  await page.goto(`${server.base}/register`);
+  const doc = residentId('19870611');
+  await page.selectOption('#doc_type', 'resident_id');
+  await page.fill('#doc_number', doc);
+  await page.fill('#name', '韩梅梅');
+  await page.check('input[name="period"][value="20y"]');
+  await page.fill('#start', '2020-05-01');
+  await page.locator('#start').dispatchEvent('change');
+  await page.fill('#password', 'Abc#2024x');
+  await page.fill('#password_confirm', 'Abc#2024x');
+  await page.fill('#email', '654321@qq.com');
+  await page.fill('#phone', phone());
+  await page.waitForFunction(() => ['doc_number', 'name', 'email', 'phone'].every(
+    (f) => document.querySelector(`.msg[data-for="${f}"]`).textContent.includes('✓')));
+  await dragTo(page, await readyPuzzle(page));
+  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
+  await page.check('input[name="verification_channel"][value="wechat"]');
+  assert.equal(await page.isVisible('#wechat-code'), true);
+  assert.equal(await page.isVisible('#send-code'), false, 'no SMS button under 微信扫码验证');
+  assert.match(await page.textContent('#wechat-code'), /点击下方的“取验证码”后输入证件号码/);
+  await page.locator('#wechat-code').screenshot({ path: join(SCREENSHOTS, 'register-wechat-360.png') });
+
+  // In the chat: 取验证码, then the number.
+  const openid = 'o_browser_register';
+  assert.match(await say(openid, '<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[GET_CODE]]></EventKey>'), /请输入您注册时填写的证件号码/);
+  const reply = await say(openid, `<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${doc}]]></Content><MsgId>${Date.now()}</MsgId>`);
+  const code = (/验证码为(\d{6})/.exec(reply) || [])[1];
+  assert.ok(code, reply);
+  await page.fill('#verification_code', code);
+  await page.click('#open-terms');
+  await page.waitForSelector('#terms-dialog[open]');
+  await page.click('#terms-agree');
+  await page.click('#submit');
+  await page.waitForURL(/\/register\/done/);
+  assert.match(await page.textContent('h1'), /注册成功/);
+  const { cookie } = await login(server.base, doc, 'Abc#2024x');
+  const me = await (await fetch(`${server.base}/api/v1/me`, { headers: { cookie } })).json();
+  assert.equal(me.wechat_bound, true, 'registered with a WeChat code, bound to that WeChat');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -176,7 +176,7 @@ mod tests {
     }
 
     fn config(base: &str, secret: &str) -> WechatConfig {
-        WechatConfig { app_id: "wx_app".into(), app_secret: secret.into(), token: "t".into(), encoding_aes_key: String::new(), api_base: base.into() }
+        WechatConfig { app_id: "wx_app".into(), app_secret: secret.into(), token: "t".into(), encoding_aes_key: String::new(), api_base: base.into(), follow_qr_url: None }
     }
 
     #[tokio::test]

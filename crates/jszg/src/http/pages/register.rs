@@ -32,6 +32,8 @@ struct RegisterPage {
     back: String,
     /// 教育部账号登录 without an account: type, number and name, locked.
     upstream: Option<(&'static str, String, String)>,
+    /// 微信扫码验证 is offered when the service account is configured; the QR picture if known.
+    wechat: Option<String>,
 }
 
 const BUILTIN_TERMS: &str = include_str!("../../../assets/terms.txt");
@@ -136,6 +138,7 @@ async fn page(State(app): State<App>, Query(q): Query<EntryQuery>, headers: axum
         entry,
         back: format!("/login/{entry}"),
         upstream,
+        wechat: app.config.wechat.as_ref().map(|w| w.follow_qr_url.clone().unwrap_or_default()),
     })
 }
 
