@@ -268,6 +268,18 @@ async fn fake_platform() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>
     (base, scenes)
 }
 
+/// An app whose service account talks to a fresh fake platform; the scenes it asked QR codes for.
+async fn spawn_with_platform() -> (TestApp, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let (platform, scenes) = fake_platform().await;
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat = wechat("");
+    if let Some(w) = config.wechat.as_mut() {
+        w.api_base = platform;
+    }
+    (spawn_with(config, dir).await, scenes)
+}
+
 fn scan(openid: &str, created: i64, event: &str, key: &str) -> String {
     format!("<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>{created}</CreateTime><MsgType>event</MsgType><Event>{event}</Event><EventKey><![CDATA[{key}]]></EventKey></xml>")
 }
@@ -280,14 +292,7 @@ async fn reply_to(api: &Api, xml: String) -> String {
 
 #[tokio::test]
 async fn binding_by_qr_code_one_wechat_one_account_and_unbinding() {
-    let (platform, scenes) = fake_platform().await;
-    let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.wechat = wechat("");
-    if let Some(w) = config.wechat.as_mut() {
-        w.api_base = platform;
-    }
-    let app = spawn_with(config, dir).await;
+    let (app, scenes) = spawn_with_platform().await;
     let first = app.register_as("resident_id").await;
     assert_eq!(app.login(&first.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let qr: Value = {
@@ -355,14 +360,7 @@ async fn start_recovery(api: &Api, doc: &str) -> Value {
 
 #[tokio::test]
 async fn reset_by_the_bound_wechat_only_once_and_it_ends_every_session() {
-    let (platform, scenes) = fake_platform().await;
-    let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.wechat = wechat("");
-    if let Some(w) = config.wechat.as_mut() {
-        w.api_base = platform;
-    }
-    let app = spawn_with(config, dir).await;
+    let (app, scenes) = spawn_with_platform().await;
     let who = app.register_as("resident_id").await;
     // Not bound yet: WeChat is not offered, and asking for its QR code is refused.
     let started = start_recovery(&app.another_client(), &who.doc).await;
@@ -424,14 +422,7 @@ async fn reset_by_the_bound_wechat_only_once_and_it_ends_every_session() {
 
 #[tokio::test]
 async fn a_reset_link_dies_with_the_binding_and_after_ten_minutes() {
-    let (platform, scenes) = fake_platform().await;
-    let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.wechat = wechat("");
-    if let Some(w) = config.wechat.as_mut() {
-        w.api_base = platform;
-    }
-    let app = spawn_with(config, dir).await;
+    let (app, scenes) = spawn_with_platform().await;
     let who = app.register_as("resident_id").await;
     assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     assert_eq!(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::CREATED);

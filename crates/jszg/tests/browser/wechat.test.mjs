@@ -43,11 +43,16 @@ function fakePlatform() {
 }
 
 /** What the platform posts when `openid` scans `scene`: the reply's Content. */
-async function scan(openid, scene) {
+function scan(openid, scene) {
+  return say(openid, `<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event><EventKey><![CDATA[${scene}]]></EventKey>`);
+}
+
+/** A message from `openid`, signed as the platform signs it (plaintext mode): the reply's Content. */
+async function say(openid, xmlBody) {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = String(Math.floor(Math.random() * 1e9));
   const signature = createHash('sha1').update([TOKEN, timestamp, nonce].sort().join('')).digest('hex');
-  const xml = `<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName><CreateTime>${timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event><EventKey><![CDATA[${scene}]]></EventKey></xml>`;
+  const xml = `<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName><CreateTime>${timestamp}</CreateTime>${xmlBody}</xml>`;
   const res = await fetch(`${server.base}/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, { method: 'POST', body: xml });
   assert.equal(res.status, 200);
   const reply = await res.text();
@@ -145,17 +150,6 @@ test('a password is reset through the bound WeChat on a phone', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
-
-/** A signed plaintext message from `openid`: the reply's Content. */
-async function say(openid, xmlBody) {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const nonce = String(Math.floor(Math.random() * 1e9));
-  const signature = createHash('sha1').update([TOKEN, timestamp, nonce].sort().join('')).digest('hex');
-  const xml = `<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName><CreateTime>${timestamp}</CreateTime>${xmlBody}</xml>`;
-  const res = await fetch(`${server.base}/wechat/callback?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`, { method: 'POST', body: xml });
-  const reply = await res.text();
-  return (/<Content><!\[CDATA\[([\s\S]*?)\]\]><\/Content>/.exec(reply) || [])[1] || reply;
-}
 
 test('an applicant registers choosing 微信扫码验证', async () => {
   const { context, page, errors } = await phoneContext(browser);
