@@ -139,7 +139,10 @@ pub fn reset_token_hash(app: &App, token: &str) -> Vec<u8> {
 }
 
 async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> {
-    let Some(account) = app.wechat.as_deref() else { return Err(unavailable()) };
+    // Without a service account the feature does not exist here: nothing is wrong with the server.
+    let Some(account) = app.wechat.as_deref() else {
+        return Err(AppError::not_found("wechat_not_configured", "本站未开通微信服务号功能，请选择其他方式。"))
+    };
     // QR_STR_SCENE takes up to 64 characters; the scene is the secret, so only its hash is kept.
     let scene = random_token(24);
     let public_id = random_token(12);

@@ -345,7 +345,7 @@ async fn no_service_account_no_qr_code() {
     let a = app.register_as("resident_id").await;
     assert_eq!(app.login(&a.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let (status, error) = error_code(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await).await;
-    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("wechat_unavailable")));
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("wechat_not_configured")));
     assert_eq!(app.client.delete(app.url("/api/v1/me/wechat")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let anonymous = app.another_client();
     assert_eq!(anonymous.post("/api/v1/me/wechat/qrcodes", &json!({})).await.status(), StatusCode::UNAUTHORIZED);

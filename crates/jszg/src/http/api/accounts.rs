@@ -186,7 +186,8 @@ fn typed_as_documented(body: &Value) -> bool {
     let text = |v: &Value| v.is_string() || v.is_null();
     let Some(fields) = body.as_object() else { return false };
     fields.iter().all(|(key, v)| match key.as_str() {
-        "field" | "doc_type" | "doc_number" | "name" | "password" | "password_confirm" | "email" | "phone" | "verification_code" => text(v),
+        "field" | "doc_type" | "doc_number" | "name" | "password" | "password_confirm" | "email" | "phone" | "verification_code"
+        | "verification_channel" => text(v),
         "agree_terms" | "confirm_validity_warning" => v.is_boolean(),
         "validity" => v.is_null() || v.as_object().is_some_and(|o| o.iter().all(|(k, v)| !matches!(k.as_str(), "period" | "start") || text(v))),
         _ => true,

@@ -172,7 +172,8 @@ pub struct WechatResetQr {
     responses((status = 201, body = WechatResetQr),
               (status = 409, description = "wechat_not_bound", body = crate::error::ErrorBody),
               (status = 410, description = "recovery_expired", body = crate::error::ErrorBody),
-              (status = 503, description = "wechat_unavailable", body = crate::error::ErrorBody)))]
+              (status = 404, description = "wechat_not_configured", body = crate::error::ErrorBody),
+              (status = 503, description = "wechat_unavailable (the platform refused)", body = crate::error::ErrorBody)))]
 pub async fn wechat_qr(State(app): State<App>, Path(id): Path<String>) -> AppResult<(StatusCode, axum::Json<WechatResetQr>)> {
     let qr = recovery::wechat_qr(&app, &id).await?;
     Ok((StatusCode::CREATED, axum::Json(WechatResetQr { qr_url: qr.qr_url, expires_in: qr.expires_in })))

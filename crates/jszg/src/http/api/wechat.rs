@@ -33,7 +33,8 @@ pub struct WechatQr {
 
 #[utoipa::path(post, path = "/api/v1/me/wechat/qrcodes", tag = "wechat",
     responses((status = 201, body = WechatQr), (status = 401, body = crate::error::ErrorBody),
-              (status = 503, description = "wechat_unavailable: no service account configured, or the platform refused", body = crate::error::ErrorBody)))]
+              (status = 404, description = "wechat_not_configured: this deployment has no service account", body = crate::error::ErrorBody),
+              (status = 503, description = "wechat_unavailable: the platform refused or did not answer", body = crate::error::ErrorBody)))]
 pub async fn create_qr(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<(StatusCode, axum::Json<WechatQr>)> {
     let qr = wechat::binding_qr(&app, current.applicant.id()).await?;
     Ok((StatusCode::CREATED, axum::Json(WechatQr { id: qr.id, qr_url: qr.qr_url, expires_in: qr.expires_in })))
