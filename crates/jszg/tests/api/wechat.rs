@@ -125,15 +125,12 @@ impl<'a> Chat<'a> {
     async fn say(&mut self, content: &str) -> String {
         self.sent += 1;
         let msg_id = format!("{}{:06}", 8_000_000_000_000u64 + u64::from(rand::random::<u16>()), self.sent);
-        let (status, body) = post(self.api, &query(&now(), "n"), text_message(&self.openid, &msg_id, content)).await;
-        assert_eq!(status, StatusCode::OK);
-        jszg::adapters::wechat::wire::Fields::parse(&body).ok().and_then(|f| f.get("Content").map(str::to_owned)).unwrap_or(body)
+        reply_to(self.api, text_message(&self.openid, &msg_id, content)).await
     }
 
     async fn tap_get_code(&mut self) -> String {
         self.sent += 1;
-        let (_, body) = post(self.api, &query(&now(), "n"), click(&self.openid, 1_700_000_000 + self.sent as i64, "GET_CODE")).await;
-        jszg::adapters::wechat::wire::Fields::parse(&body).unwrap().get("Content").unwrap().to_owned()
+        reply_to(self.api, click(&self.openid, 1_700_000_000 + self.sent as i64, "GET_CODE")).await
     }
 
     /// 取验证码, then the number: the code in the reply.
@@ -284,6 +281,7 @@ fn scan(openid: &str, created: i64, event: &str, key: &str) -> String {
     format!("<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>{created}</CreateTime><MsgType>event</MsgType><Event>{event}</Event><EventKey><![CDATA[{key}]]></EventKey></xml>")
 }
 
+/// Post a signed message; the Content of the passive reply (or the raw body when there is none).
 async fn reply_to(api: &Api, xml: String) -> String {
     let (status, body) = post(api, &query(&now(), "n"), xml).await;
     assert_eq!(status, StatusCode::OK);
