@@ -10,6 +10,7 @@ use crate::adapters::authority::{HttpAuthority, IdentityAuthority, ReferenceRegi
 use crate::adapters::delivery::Couriers;
 use crate::adapters::mail::Mailer;
 use crate::adapters::passwords::Hasher;
+use crate::adapters::wechat::{simulator::Simulator, ServiceAccount};
 use crate::adapters::sms::SmsClient;
 use crate::clock::Clock;
 use crate::config::AuthorityProvider;
@@ -32,8 +33,9 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// 教育部账号登录, when `[upstream]` is configured.
     pub upstream: Option<Arc<crate::adapters::oidc_rp::OidcRp>>,
-    /// The WeChat service account, when `[wechat]` is configured.
-    pub wechat: Option<Arc<crate::adapters::wechat::ServiceAccount>>,
+    /// The WeChat service account, when `[wechat]` is configured, or the simulated one of
+    /// development (`/dev/wechat`).
+    pub wechat: Option<Arc<ServiceAccount>>,
     /// Parsed OpenID Connect signing keys (the keys themselves live in the database).
     pub signing_keys: Arc<crate::adapters::signing_keys::KeyCache>,
     pub dev: bool,
@@ -79,7 +81,11 @@ impl App {
         }
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
         let wechat = match &config.wechat {
-            Some(w) => Some(Arc::new(crate::adapters::wechat::ServiceAccount::new(w).map_err(StartError::Other)?)),
+            Some(w) => Some(Arc::new(ServiceAccount::new(w).map_err(StartError::Other)?)),
+            None if dev && config.wechat_simulator => {
+                let simulator = Arc::new(Simulator::new().map_err(StartError::Other)?);
+                Some(Arc::new(ServiceAccount::simulated(simulator).map_err(StartError::Other)?))
+            }
             None => None,
         };
         let couriers = Couriers {
@@ -144,6 +150,11 @@ impl App {
             standin,
         };
         Ok(app)
+    }
+
+    /// The development simulator of the service account, when it plays the account.
+    pub fn wechat_simulator(&self) -> Option<&Arc<Simulator>> {
+        self.wechat.as_deref().and_then(ServiceAccount::simulator)
     }
 
     /// Tell the delivery worker a message is waiting.

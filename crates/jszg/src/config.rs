@@ -31,6 +31,9 @@ pub struct Config {
     pub sms: Option<SmsConfig>,
     #[serde(default)]
     pub wechat: Option<WechatConfig>,
+    /// Development without `[wechat]`: play the service account with the `/dev/wechat` simulator
+    /// (WX-4). Off, development has no WeChat, as a deployment without `[wechat]` has none.
+    pub wechat_simulator: bool,
     /// The registration agreement shown in the 《注册协议》 dialog; plain text,
     /// paragraphs, `一、` headings and `1.` clauses (see `parse_terms`). Read on every page view.
     pub terms_file: Option<PathBuf>,
@@ -503,6 +506,7 @@ impl Default for Config {
             smtp: None,
             sms: None,
             wechat: None,
+            wechat_simulator: true,
             terms_file: None,
             trust_forwarded_for: false,
             server: ServerConfig::default(),

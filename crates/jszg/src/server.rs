@@ -36,6 +36,9 @@ pub async fn serve(
             return Err(io::Error::other(err.message.into_owned()));
         }
     }
+    if let (Some(simulator), Ok(addr)) = (app.wechat_simulator(), listener.local_addr()) {
+        simulator.listening_on(addr);
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if app.config.outbox.worker {

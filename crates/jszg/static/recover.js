@@ -145,6 +145,7 @@
       if (expired(res)) return;
       if (res.status === 201) {
         $('wechat-qr').src = res.body.qr_url;
+        document.querySelectorAll('[data-dev-wechat]').forEach(function (a) { a.hidden = res.body.qr_url.indexOf('/dev/wechat/') !== 0; });
         $('wechat-qr-box').hidden = false;
         return;
       }

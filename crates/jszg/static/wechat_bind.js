@@ -32,6 +32,8 @@
         start.disabled = false;
         if (res.status === 201) {
           $('wechat-bind-img').src = res.body.qr_url;
+          // Development: the QR code is the simulator's; point at the page that scans it.
+          document.querySelectorAll('[data-dev-wechat]').forEach(function (a) { a.hidden = res.body.qr_url.indexOf('/dev/wechat/') !== 0; });
           $('wechat-bind-qr').hidden = false;
           poll(Date.now() + res.body.expires_in * 1000);
           return;

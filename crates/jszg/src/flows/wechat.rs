@@ -10,7 +10,6 @@
 
 use jszg_domain::{DocNumber, DocType};
 
-use crate::adapters::wechat::platform::qr_image_url;
 use crate::adapters::wechat::wire::{Event, Inbound};
 use crate::app::App;
 use crate::crypto::random_token;
@@ -162,7 +161,7 @@ async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> 
         },
     )
     .await?;
-    Ok(Qr { id: public_id, qr_url: qr_image_url(&ticket.ticket), expires_in: lifetime })
+    Ok(Qr { id: public_id, qr_url: account.platform.qr_image_url(&ticket.ticket), expires_in: lifetime })
 }
 
 async fn log(tx: &mut Tx, app: &App, account_id: i64, action: &str) -> AppResult<()> {

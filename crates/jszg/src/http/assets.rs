@@ -38,6 +38,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "reset.js" => "text/javascript; charset=utf-8",
         "upstream_link.js" => "text/javascript; charset=utf-8",
         "wechat_bind.js" => "text/javascript; charset=utf-8",
+        "dev_wechat.js" => "text/javascript; charset=utf-8",
         "staff.css" => "text/css; charset=utf-8",
         "staff.js" => "text/javascript; charset=utf-8",
         "favicon.svg" => "image/svg+xml",

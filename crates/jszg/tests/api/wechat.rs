@@ -339,7 +339,11 @@ async fn binding_by_qr_code_one_wechat_one_account_and_unbinding() {
 
 #[tokio::test]
 async fn no_service_account_no_qr_code() {
-    let app = spawn_app().await;
+    // Development without the simulator is a deployment without `[wechat]`.
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat_simulator = false;
+    let app = spawn_with(config, dir).await;
     let a = app.register_as("resident_id").await;
     assert_eq!(app.login(&a.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let (status, error) = error_code(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await).await;

@@ -3,13 +3,17 @@
 //! - [`wire`]: the callback's XML, messages and events in, passive replies out.
 //! - [`safe_mode`]: signatures and the AES envelope of 安全模式.
 //! - [`platform`]: the API client (tokens, QR codes, customer-service messages).
+//! - [`simulator`]: development without a service account: the platform and the phone (WX-4).
 //!
 //! Written on `quick-xml`, `aes`+`cbc` and `sha1` because no maintained
 //! crate speaks this protocol; the vectors in the tests are wechatpy's.
 
 pub mod platform;
 pub mod safe_mode;
+pub mod simulator;
 pub mod wire;
+
+use std::sync::Arc;
 
 use crate::config::WechatConfig;
 
@@ -18,7 +22,42 @@ pub struct ServiceAccount {
     pub token: String,
     /// Safe mode, when an EncodingAESKey is set.
     pub safe_mode: Option<safe_mode::SafeMode>,
-    pub platform: platform::Platform,
+    pub platform: PlatformApi,
+    /// The account's own QR code picture (关注), for the registration page.
+    pub follow_qr_url: Option<String>,
+}
+
+/// Who answers the platform's API: the platform itself, or the development simulator.
+pub enum PlatformApi {
+    Official(platform::Platform),
+    Simulated(Arc<simulator::Simulator>),
+}
+
+impl PlatformApi {
+    pub async fn qr_code(&self, scene: &str, expire_seconds: u64) -> Result<platform::QrCode, String> {
+        match self {
+            PlatformApi::Official(p) => p.qr_code(scene, expire_seconds).await,
+            PlatformApi::Simulated(s) => Ok(s.qr_code(scene, expire_seconds)),
+        }
+    }
+
+    pub async fn send_text(&self, openid: &str, content: &str) -> Result<(), String> {
+        match self {
+            PlatformApi::Official(p) => p.send_text(openid, content).await,
+            PlatformApi::Simulated(s) => {
+                s.send_text(openid, content);
+                Ok(())
+            }
+        }
+    }
+
+    /// The picture of a QR code for its ticket.
+    pub fn qr_image_url(&self, ticket: &str) -> String {
+        match self {
+            PlatformApi::Official(_) => platform::qr_image_url(ticket),
+            PlatformApi::Simulated(_) => simulator::Simulator::qr_image_url(ticket),
+        }
+    }
 }
 
 impl std::fmt::Debug for ServiceAccount {
@@ -36,6 +75,31 @@ impl ServiceAccount {
             "" => None,
             key => Some(safe_mode::SafeMode::new(key, &config.app_id)?),
         };
-        Ok(Self { token: config.token.clone(), safe_mode, platform: platform::Platform::new(config)? })
+        Ok(Self {
+            token: config.token.clone(),
+            safe_mode,
+            platform: PlatformApi::Official(platform::Platform::new(config)?),
+            follow_qr_url: config.follow_qr_url.clone(),
+        })
+    }
+
+    /// The simulated account of development mode.
+    pub fn simulated(simulator: Arc<simulator::Simulator>) -> Result<Self, String> {
+        let config = simulator.config();
+        let safe_mode = Some(safe_mode::SafeMode::new(&config.encoding_aes_key, &config.app_id)?);
+        Ok(Self {
+            token: config.token.clone(),
+            safe_mode,
+            follow_qr_url: config.follow_qr_url.clone(),
+            platform: PlatformApi::Simulated(simulator),
+        })
+    }
+
+    /// The simulator behind this account, in development.
+    pub fn simulator(&self) -> Option<&Arc<simulator::Simulator>> {
+        match &self.platform {
+            PlatformApi::Simulated(s) => Some(s),
+            PlatformApi::Official(_) => None,
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod captchas;
 pub mod claims;
 pub mod codes;
 pub mod dev;
+pub mod dev_wechat;
 mod conventions;
 use conventions::Conventions;
 pub mod privacy;
@@ -67,6 +68,8 @@ pub mod wechat;
         dev::add_identity,
         dev::advance_clock,
         dev::sweep,
+        dev_wechat::phone,
+        dev_wechat::act,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Conventions),
@@ -88,7 +91,7 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(staff::router())
         .merge(wechat::router());
     if dev {
-        router = router.merge(dev::router());
+        router = router.merge(dev::router()).merge(dev_wechat::router());
     }
     router
 }

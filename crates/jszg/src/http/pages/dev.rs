@@ -10,7 +10,49 @@ use crate::app::App;
 use crate::http::api::dev::{list_messages, OutboxQuery};
 
 pub fn router() -> Router<App> {
-    Router::new().route("/dev/outbox", get(page))
+    Router::new()
+        .route("/dev/outbox", get(page))
+        .route("/dev/wechat", get(wechat_phone))
+        .route("/dev/wechat/qrcode.svg", get(wechat_qr))
+        .route("/dev/wechat/follow.svg", get(wechat_follow_qr))
+}
+
+#[derive(Template)]
+#[template(path = "dev_wechat.html")]
+struct WechatPhonePage;
+
+/// WX-4: the phone. The page keeps its openid in the browser; `?scan=` and `?follow=1` are what
+/// the QR codes encode, so opening one is scanning it.
+async fn wechat_phone(State(app): State<App>) -> Response {
+    if app.wechat_simulator().is_none() {
+        return crate::http::status_response(axum::http::StatusCode::NOT_FOUND, false);
+    }
+    super::render(&WechatPhonePage)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TicketQuery {
+    ticket: String,
+}
+
+fn svg(content: Option<String>) -> Response {
+    use axum::response::IntoResponse;
+    match content.as_deref().and_then(crate::adapters::wechat::simulator::qr_svg) {
+        Some(svg) => ([(axum::http::header::CONTENT_TYPE, "image/svg+xml"), (axum::http::header::CACHE_CONTROL, "no-store")], svg).into_response(),
+        None => crate::http::status_response(axum::http::StatusCode::NOT_FOUND, false),
+    }
+}
+
+/// The picture of a simulated QR code (the platform's `showqrcode`).
+async fn wechat_qr(State(app): State<App>, query: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let ticket = query.map(|Query(q)| q.ticket).unwrap_or_default();
+    svg(app.wechat_simulator().and_then(|sim| sim.qr_content(&ticket)))
+}
+
+/// The simulated account's own QR code: scanning it follows the account.
+async fn wechat_follow_qr(State(app): State<App>) -> Response {
+    svg(app.wechat_simulator().map(|sim| sim.follow_content()))
 }
 
 struct Item {

@@ -34,6 +34,8 @@ struct RegisterPage {
     upstream: Option<(&'static str, String, String)>,
     /// 微信扫码验证 is offered when the service account is configured; the QR picture if known.
     wechat: Option<String>,
+    /// Development: the account is played by `/dev/wechat`.
+    simulator: bool,
 }
 
 const BUILTIN_TERMS: &str = include_str!("../../../assets/terms.txt");
@@ -138,7 +140,8 @@ async fn page(State(app): State<App>, Query(q): Query<EntryQuery>, headers: axum
         entry,
         back: format!("/login/{entry}"),
         upstream,
-        wechat: app.config.wechat.as_ref().map(|w| w.follow_qr_url.clone().unwrap_or_default()),
+        wechat: app.wechat.as_ref().map(|w| w.follow_qr_url.clone().unwrap_or_default()),
+        simulator: app.wechat.as_ref().is_some_and(|w| w.simulator().is_some()),
     })
 }
 
