@@ -18,10 +18,7 @@ use crate::flows::codes;
 use crate::store::{self, audit, Tx};
 use crate::vault::Field;
 
-/// The menu item 取验证码.
-pub const GET_CODE_KEY: &str = "GET_CODE";
-/// The text that does the same.
-pub const GET_CODE_TEXT: &str = "取验证码";
+pub use crate::adapters::wechat::{GET_CODE_KEY, GET_CODE_TEXT};
 /// How long the chat waits for the document number.
 pub const AWAIT_SECONDS: i64 = 600;
 /// Code requests per WeChat per hour, whatever the numbers typed.

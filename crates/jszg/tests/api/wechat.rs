@@ -101,9 +101,20 @@ async fn unsigned_stale_or_unconfigured_requests_do_nothing() {
     let reply = SafeMode::new(KEY, APP_ID).unwrap().decrypt(&inner).unwrap();
     assert!(reply.contains("<ToUserName><![CDATA[o_bad]]></ToUserName>"), "{reply}");
 
-    // Without [wechat] the callback does not exist.
-    let plain = spawn_app().await;
+    // Development's simulated account has its own secrets: our token's signature is refused.
+    let simulated = spawn_app().await;
+    assert_eq!(post(&simulated.api, &query(&ts, "n"), xml.clone()).await.0, StatusCode::UNAUTHORIZED);
+    // Without [wechat] (and without the simulator) the callback does not exist.
+    let plain = spawn_without_wechat().await;
     assert_eq!(post(&plain.api, &query(&ts, "n"), xml).await.0, StatusCode::NOT_FOUND);
+}
+
+/// Development without the simulator is a deployment without `[wechat]`.
+async fn spawn_without_wechat() -> TestApp {
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.wechat_simulator = false;
+    spawn_with(config, dir).await
 }
 
 fn click(openid: &str, created: i64, key: &str) -> String {
@@ -339,11 +350,7 @@ async fn binding_by_qr_code_one_wechat_one_account_and_unbinding() {
 
 #[tokio::test]
 async fn no_service_account_no_qr_code() {
-    // Development without the simulator is a deployment without `[wechat]`.
-    let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.wechat_simulator = false;
-    let app = spawn_with(config, dir).await;
+    let app = spawn_without_wechat().await;
     let a = app.register_as("resident_id").await;
     assert_eq!(app.login(&a.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let (status, error) = error_code(app.post("/api/v1/me/wechat/qrcodes", &json!({})).await).await;
@@ -459,4 +466,81 @@ async fn a_reset_link_dies_with_the_binding_and_after_ten_minutes() {
     assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     assert_eq!(app.client.delete(app.url("/api/v1/me/wechat")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(try_reset(unbound).await, StatusCode::GONE);
+}
+
+/// The development simulator's phone: one action, the phone's state after it.
+async fn on_phone(api: &Api, openid: &str, action: Value) -> Value {
+    let res = api.post(&format!("/api/v1/dev/wechat/phones/{openid}/actions"), &action).await;
+    assert_eq!(res.status(), StatusCode::OK, "{action}");
+    res.json().await.unwrap()
+}
+
+fn last_reply(phone: &Value) -> String {
+    let last = phone["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["from"], "account", "{phone}");
+    last["text"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_simulator_plays_the_phone_through_the_signed_callback() {
+    // Development without [wechat]: the account is simulated, in safe mode.
+    let app = spawn_app().await;
+    let simulated = app.app.wechat.as_deref().expect("a simulated account");
+    assert!(simulated.simulator().is_some() && simulated.safe_mode.is_some());
+    let page = app.get("/dev/wechat").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("微信模拟器"));
+
+    // The menu needs a follow; following gets the welcome through the callback.
+    let (status, error) = error_code(app.post("/api/v1/dev/wechat/phones/o_sim/actions", &json!({"action": "menu"})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("not_following")));
+    assert!(last_reply(&on_phone(&app.api, "o_sim", json!({"action": "follow"})).await).contains("感谢关注"));
+    assert!(last_reply(&on_phone(&app.api, "o_sim", json!({"action": "menu", "key": "GET_CODE"})).await).contains("请输入"));
+    let doc = resident_id(date("1992-02-02"));
+    let code = extract_code(&last_reply(&on_phone(&app.api, "o_sim", json!({"action": "text", "text": doc})).await)).expect("a code");
+    let mut body = form(&doc, &phone(), &code);
+    body["verification_channel"] = json!("wechat");
+    assert_eq!(app.register(&body).await.status(), StatusCode::CREATED);
+
+    // Recovery by the simulated WeChat: its QR code is the simulator's, and scanning it gets the link.
+    let browser = app.another_client();
+    let started = start_recovery(&browser, &doc).await;
+    let id = started["id"].as_str().unwrap();
+    let qr: Value = browser.post(&format!("/api/v1/recoveries/{id}/wechat"), &json!({})).await.json().await.unwrap();
+    let qr_url = qr["qr_url"].as_str().unwrap();
+    assert!(qr_url.starts_with("/dev/wechat/qrcode.svg?ticket="), "{qr}");
+    let picture = browser.get(qr_url).await;
+    assert_eq!(picture.headers()["content-type"], "image/svg+xml");
+    assert!(picture.text().await.unwrap().contains("<svg"));
+    let ticket = qr_url.split("ticket=").nth(1).unwrap().to_owned();
+    let state: Value = app.get("/api/v1/dev/wechat/phones/o_sim").await.json().await.unwrap();
+    assert_eq!(state["qr_codes"][0]["ticket"], ticket.as_str(), "{state}");
+    // A stranger's scan follows the account and is told it is not the bound WeChat.
+    assert!(last_reply(&on_phone(&app.api, "o_stranger", json!({"action": "scan", "ticket": ticket})).await).contains("不是该账号绑定的微信"));
+    let reply = last_reply(&on_phone(&app.api, "o_sim", json!({"action": "scan", "ticket": ticket})).await);
+    let token = reply.split("token=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap_or_else(|| panic!("{reply}")).to_owned();
+    let res = browser.post("/api/v1/wechat/password-resets", &json!({"token": token, "new_password": "Xyz#2025ab", "new_password_confirm": "Xyz#2025ab"})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // 重置成功 arrives as a customer-service message, through the outbox.
+    let mut told = false;
+    for _ in 0..50 {
+        let state: Value = app.get("/api/v1/dev/wechat/phones/o_sim").await.json().await.unwrap();
+        if last_reply(&state).contains("重置成功") {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(told, "重置成功 reached the simulated chat");
+    assert_eq!(app.login(&doc, "Xyz#2025ab", "certification").await.status(), StatusCode::OK);
+
+    // Bad requests are refused with their codes.
+    let (status, error) = error_code(app.post("/api/v1/dev/wechat/phones/o_sim/actions", &json!({"action": "scan", "ticket": "nope"})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("qr_unknown")));
+    let (status, error) = error_code(app.post("/api/v1/dev/wechat/phones/o_sim/actions", &json!({"action": "text", "text": " "})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_text")));
+    let (status, error) = error_code(app.post("/api/v1/dev/wechat/phones/o%20x/actions", &json!({"action": "follow"})).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_openid")));
+    let (status, _) = error_code(app.post("/api/v1/dev/wechat/phones/o_sim/actions", &json!({"action": "fly"})).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -15,6 +15,11 @@ pub mod wire;
 
 use std::sync::Arc;
 
+/// The menu item 取验证码, as set up in the platform's console.
+pub const GET_CODE_KEY: &str = "GET_CODE";
+/// The text that does the same.
+pub const GET_CODE_TEXT: &str = "取验证码";
+
 use crate::config::WechatConfig;
 
 /// One configured service account: its callback secrets and its API client.

@@ -381,8 +381,8 @@ fn push(phone: &mut Phone, side: Side, text: &str) {
 }
 
 fn menu_label(key: &str) -> &str {
-    if key == crate::flows::wechat::GET_CODE_KEY {
-        crate::flows::wechat::GET_CODE_TEXT
+    if key == super::GET_CODE_KEY {
+        super::GET_CODE_TEXT
     } else {
         key
     }
