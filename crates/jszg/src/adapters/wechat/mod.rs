@@ -34,7 +34,7 @@ pub struct ServiceAccount {
 
 /// Who answers the platform's API: the platform itself, or the development simulator.
 pub enum PlatformApi {
-    Official(platform::Platform),
+    Official(Box<platform::Platform>),
     Simulated(Arc<simulator::Simulator>),
 }
 
@@ -83,7 +83,7 @@ impl ServiceAccount {
         Ok(Self {
             token: config.token.clone(),
             safe_mode,
-            platform: PlatformApi::Official(platform::Platform::new(config)?),
+            platform: PlatformApi::Official(Box::new(platform::Platform::new(config)?)),
             follow_qr_url: config.follow_qr_url.clone(),
         })
     }
