@@ -13,18 +13,7 @@ use crate::store::{accounts, audit, sessions, Tx};
 use crate::vault::Field;
 
 async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<()> {
-    audit::append(
-        tx,
-        audit::Entry {
-            at: app.clock.unix(),
-            actor_kind: "applicant",
-            actor_id: Some(a.id()),
-            account_id: Some(a.id()),
-            action,
-            detail: "",
-        },
-    )
-    .await?;
+    audit::append(tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), action, "")).await?;
     Ok(())
 }
 

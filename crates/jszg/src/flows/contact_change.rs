@@ -125,18 +125,7 @@ pub async fn request(
         return Err(codes::count_wrong(app, target, CodePurpose::ContactChange).await?);
     }
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            at: app.clock.unix(),
-            actor_kind: "applicant",
-            actor_id: Some(a.id()),
-            account_id: Some(a.id()),
-            action: "contact_change_submitted",
-            detail: &id,
-        },
-    )
-    .await?;
+    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "contact_change_submitted", &id)).await?;
     tx.commit().await?;
     Ok(Requested { id, due_date: due })
 }

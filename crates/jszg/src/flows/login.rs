@@ -97,18 +97,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
 pub async fn sign_in(app: &App, account: accounts::Account, entry: Entry, action: &'static str) -> AppResult<LoggedIn> {
     let mut tx = app.db.begin().await?;
     let token = sessions::start(&mut tx, app, account.id, entry).await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            at: app.clock.unix(),
-            actor_kind: "applicant",
-            actor_id: Some(account.id),
-            account_id: Some(account.id),
-            action,
-            detail: entry.as_str(),
-        },
-    )
-    .await?;
+    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), account.id, action, entry.as_str())).await?;
     tx.commit().await?;
     Ok(LoggedIn { token, applicant: Applicant::open(app, account)? })
 }

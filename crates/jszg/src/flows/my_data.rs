@@ -260,18 +260,7 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
         access_log: access_log(app, a).await?,
     };
     let mut tx = app.db.begin().await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            at: app.clock.unix(),
-            actor_kind: "applicant",
-            actor_id: Some(a.id()),
-            account_id: Some(a.id()),
-            action: "data_exported",
-            detail: "",
-        },
-    )
-    .await?;
+    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "data_exported", "")).await?;
     tx.commit().await?;
     Ok(export)
 }

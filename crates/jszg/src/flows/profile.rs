@@ -211,18 +211,7 @@ pub async fn update(app: &App, a: &Applicant, form: &ProfileForm) -> AppResult<(
         },
     )
     .await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            at: now,
-            actor_kind: "applicant",
-            actor_id: Some(a.id()),
-            account_id: Some(a.id()),
-            action: "profile_updated",
-            detail: "",
-        },
-    )
-    .await?;
+    audit::append(&mut tx, audit::Entry::by_applicant(now, a.id(), "profile_updated", "")).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -189,52 +189,107 @@ fn token_invalid() -> AppError {
     AppError::gone("token_invalid", "重置链接已失效（超过24小时或已使用），请重新使用“忘记密码”的“邮箱重置密码”功能发送邮件。")
 }
 
+/// The two links that reset a password: the emailed one (REC-2a, 24 hours) and the one the
+/// bound WeChat gets in the chat (REC-2c, 10 minutes, dead once the binding goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetLink {
+    Email,
+    Wechat,
+}
+
+impl ResetLink {
+    fn hash(self, app: &App, token: &str) -> Vec<u8> {
+        match self {
+            ResetLink::Email => token_hash(app, token),
+            ResetLink::Wechat => wechat::reset_token_hash(app, token),
+        }
+    }
+
+    async fn live(self, app: &App, hash: &[u8]) -> AppResult<Option<i64>> {
+        let now = app.clock.unix();
+        Ok(match self {
+            ResetLink::Email => recoveries::live_reset(&app.db, hash, now).await?,
+            ResetLink::Wechat => store::wechat::live_reset(&app.db, hash, now).await?,
+        })
+    }
+
+    /// Spend the link; `None` when another request spent it first.
+    async fn spend(self, tx: &mut Tx, hash: &[u8], now: i64) -> AppResult<Option<i64>> {
+        Ok(match self {
+            ResetLink::Email => recoveries::use_reset(tx, hash, now).await?,
+            ResetLink::Wechat => store::wechat::use_reset(tx, hash, now).await?,
+        })
+    }
+
+    /// How the audit log names the reset.
+    fn method(self) -> &'static str {
+        match self {
+            ResetLink::Email => "email_link",
+            ResetLink::Wechat => "wechat",
+        }
+    }
+
+    fn invalid(self) -> AppError {
+        match self {
+            ResetLink::Email => token_invalid(),
+            ResetLink::Wechat => AppError::gone(
+                "token_invalid",
+                "重置链接已失效（超过10分钟或已使用），请重新在“忘记密码”页面选择“微信验证重置密码”并扫描二维码。",
+            ),
+        }
+    }
+}
+
 /// Whether a reset link is still good (for the page that follows it).
-pub async fn reset_link_live(app: &App, token: &str) -> AppResult<bool> {
+pub async fn link_live(app: &App, link: ResetLink, token: &str) -> AppResult<bool> {
     if token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
-    Ok(recoveries::live_reset(&app.db, &token_hash(app, token), app.clock.unix()).await?.is_some())
+    Ok(link.live(app, &link.hash(app, token)).await?.is_some())
+}
+
+/// The page behind a link: a new password and its confirmation. Spending the link, the password
+/// and the end of every session are one transaction; after a WeChat reset 重置成功 goes to the chat.
+pub async fn reset_with_link(app: &App, link: ResetLink, token: &str, new: &str, confirm: &str) -> AppResult<()> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(link.invalid());
+    }
+    let hash = link.hash(app, token);
+    let account_id = link.live(app, &hash).await?.ok_or_else(|| link.invalid())?;
+    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(|| link.invalid())?;
+    let a = Applicant::open(app, row)?;
+    let password = new_password(&a, new, confirm, "new_password")?;
+    let password_hash = app.hasher.hash(password.expose_secret()).await?;
+    let mut tx = app.db.begin().await?;
+    if link.spend(&mut tx, &hash, app.clock.unix()).await?.is_none() {
+        tx.rollback().await?;
+        return Err(link.invalid());
+    }
+    set_password_and_end_sessions(&mut tx, app, account_id, &password_hash, link.method()).await?;
+    if link == ResetLink::Wechat {
+        tell_the_chat(&mut tx, app, account_id).await?;
+    }
+    tx.commit().await?;
+    app.wake_outbox();
+    Ok(())
+}
+
+async fn tell_the_chat(tx: &mut Tx, app: &App, account_id: i64) -> AppResult<()> {
+    if let Some(sealed) = store::wechat::bound_openid(tx, account_id).await? {
+        let openid = app.vault.open_str(Field::Wechat, &sealed)?;
+        let body = "重置成功！您的中国教师资格网账号密码已重置，请使用新密码登录。如非本人操作，请立即通过“忘记密码”重新设置密码。";
+        let message = Message { channel: Channel::Wechat, to: openid, subject: None, body: body.to_owned(), html: None, sms: None };
+        notify::queue(tx, app, &message).await?;
+    }
+    Ok(())
 }
 
 async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, hash: &str, how: &str) -> AppResult<()> {
     let now = app.clock.unix();
     accounts::set_password(tx, account_id, hash, now).await?;
     let ended = sessions::delete_others(tx, account_id, None).await?;
-    audit::append(
-        tx,
-        audit::Entry {
-            at: now,
-            actor_kind: "applicant",
-            actor_id: Some(account_id),
-            account_id: Some(account_id),
-            action: "password_reset",
-            detail: how,
-        },
-    )
-    .await?;
+    audit::append(tx, audit::Entry::by_applicant(now, account_id, "password_reset", how)).await?;
     tracing::info!(account_id, ended, how, "password reset");
-    Ok(())
-}
-
-/// The page behind the link: a new password and its confirmation.
-pub async fn reset_with_token(app: &App, token: &str, new: &str, confirm: &str) -> AppResult<()> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(token_invalid());
-    }
-    let hash = token_hash(app, token);
-    let account_id = recoveries::live_reset(&app.db, &hash, app.clock.unix()).await?.ok_or_else(token_invalid)?;
-    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(token_invalid)?;
-    let a = Applicant::open(app, row)?;
-    let password = new_password(&a, new, confirm, "new_password")?;
-    let password_hash = app.hasher.hash(password.expose_secret()).await?;
-    let mut tx = app.db.begin().await?;
-    if recoveries::use_reset(&mut tx, &hash, app.clock.unix()).await?.is_none() {
-        tx.rollback().await?;
-        return Err(token_invalid());
-    }
-    set_password_and_end_sessions(&mut tx, app, account_id, &password_hash, "email_link").await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -274,38 +329,3 @@ pub async fn wechat_qr(app: &App, id: &str) -> AppResult<wechat::Qr> {
     wechat::reset_qr(app, a.id()).await
 }
 
-/// Whether a reset link sent in the chat is still good (for the page that follows it).
-pub async fn wechat_link_live(app: &App, token: &str) -> AppResult<bool> {
-    if token.is_empty() || token.len() > 128 {
-        return Ok(false);
-    }
-    Ok(store::wechat::live_reset(&app.db, &wechat::reset_token_hash(app, token), app.clock.unix()).await?.is_some())
-}
-
-/// REC-2c, the page behind the chat's link: ends every session, and 重置成功 goes to the chat.
-pub async fn reset_with_wechat(app: &App, token: &str, new: &str, confirm: &str) -> AppResult<()> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(token_invalid());
-    }
-    let hash = wechat::reset_token_hash(app, token);
-    let account_id = store::wechat::live_reset(&app.db, &hash, app.clock.unix()).await?.ok_or_else(token_invalid)?;
-    let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(token_invalid)?;
-    let a = Applicant::open(app, row)?;
-    let password = new_password(&a, new, confirm, "new_password")?;
-    let password_hash = app.hasher.hash(password.expose_secret()).await?;
-    let mut tx = app.db.begin().await?;
-    if store::wechat::use_reset(&mut tx, &hash, app.clock.unix()).await?.is_none() {
-        tx.rollback().await?;
-        return Err(token_invalid());
-    }
-    set_password_and_end_sessions(&mut tx, app, account_id, &password_hash, "wechat").await?;
-    if let Some(sealed) = store::wechat::bound_openid(&mut tx, account_id).await? {
-        let openid = app.vault.open_str(Field::Wechat, &sealed)?;
-        let body = "重置成功！您的中国教师资格网账号密码已重置，请使用新密码登录。如非本人操作，请立即通过“忘记密码”重新设置密码。";
-        let message = Message { channel: Channel::Wechat, to: openid, subject: None, body: body.to_owned(), html: None, sms: None };
-        notify::queue(&mut tx, app, &message).await?;
-    }
-    tx.commit().await?;
-    app.wake_outbox();
-    Ok(())
-}

@@ -311,18 +311,7 @@ async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> App
         return Ok(false);
     }
     upstream::delete_pending(&mut tx, &pending.token_hash).await?;
-    audit::append(
-        &mut tx,
-        audit::Entry {
-            at: now,
-            actor_kind: "applicant",
-            actor_id: Some(account_id),
-            account_id: Some(account_id),
-            action: "upstream_link",
-            detail: "",
-        },
-    )
-    .await?;
+    audit::append(&mut tx, audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
     tx.commit().await?;
     tracing::info!(account_id, "upstream identity linked");
     Ok(true)
@@ -332,18 +321,7 @@ async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> App
 pub async fn unlink(app: &App, account_id: i64) -> AppResult<()> {
     let mut tx = app.db.begin().await?;
     if upstream::unlink(&mut tx, account_id).await? {
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: app.clock.unix(),
-                actor_kind: "applicant",
-                actor_id: Some(account_id),
-                account_id: Some(account_id),
-                action: "upstream_unlink",
-                detail: "",
-            },
-        )
-        .await?;
+        audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), account_id, "upstream_unlink", "")).await?;
     }
     tx.commit().await?;
     Ok(())

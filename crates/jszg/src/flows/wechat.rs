@@ -162,7 +162,7 @@ async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> 
 }
 
 async fn log(tx: &mut Tx, app: &App, account_id: i64, action: &str) -> AppResult<()> {
-    let entry = audit::Entry { at: app.clock.unix(), actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action, detail: "" };
+    let entry = audit::Entry::by_applicant(app.clock.unix(), account_id, action, "");
     audit::append(tx, entry).await?;
     Ok(())
 }

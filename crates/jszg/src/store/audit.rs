@@ -14,6 +14,13 @@ pub struct Entry<'a> {
     pub detail: &'a str,
 }
 
+impl<'a> Entry<'a> {
+    /// The applicant acting on their own account.
+    pub fn by_applicant(at: i64, account_id: i64, action: &'a str, detail: &'a str) -> Self {
+        Entry { at, actor_kind: "applicant", actor_id: Some(account_id), account_id: Some(account_id), action, detail }
+    }
+}
+
 pub async fn append(tx: &mut Tx, e: Entry<'_>) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO audit_log (at, actor_kind, actor_id, account_id, action, detail) VALUES ($1, $2, $3, $4, $5, $6)";
     tx_run!(tx, conn => sqlx::query(SQL)

@@ -115,7 +115,7 @@ pub struct PasswordReset {
               (status = 422, description = "weak_password, password_mismatch", body = crate::error::ErrorBody)))]
 pub async fn reset(State(app): State<App>, Json(body): Json<PasswordReset>) -> AppResult<StatusCode> {
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    recovery::reset_with_token(&app, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    recovery::reset_with_link(&app, recovery::ResetLink::Email, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

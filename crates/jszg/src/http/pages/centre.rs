@@ -33,30 +33,30 @@ pub fn router() -> Router<App> {
 
 /// 解除绑定 of the WeChat service account (WX-3).
 async fn wechat_unbind(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
-    let current = match require(current) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_token(&app, &current, &f) {
-        return r;
-    }
-    match crate::flows::wechat::unbind(&app, current.applicant.id()).await {
-        Ok(()) => Redirect::to("/me/profile?saved=wechat").into_response(),
-        Err(err) => err.into_response(),
-    }
+    confirmed(app, current, &f, "wechat", |app, id| async move { crate::flows::wechat::unbind(&app, id).await }).await
 }
 
 /// 解除关联 of the 教育部账号 (LOGIN-5).
 async fn upstream_unlink(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn, Form(f): Form<Fields>) -> Response {
+    confirmed(app, current, &f, "upstream", |app, id| async move { crate::flows::upstream_login::unlink(&app, id).await }).await
+}
+
+/// A form that only confirms an action: signed in and its token checked, `act` runs on the
+/// account, then the profile tab says `saved`.
+async fn confirmed<F, Fut>(app: App, current: Option<Current>, f: &Fields, saved: &str, act: F) -> Response
+where
+    F: FnOnce(App, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
+{
     let current = match require(current) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    if let Err(r) = check_token(&app, &current, &f) {
+    if let Err(r) = check_token(&app, &current, f) {
         return r;
     }
-    match crate::flows::upstream_login::unlink(&app, current.applicant.id()).await {
-        Ok(()) => Redirect::to("/me/profile?saved=upstream").into_response(),
+    match act(app, current.applicant.id()).await {
+        Ok(()) => Redirect::to(&format!("/me/profile?saved={saved}")).into_response(),
         Err(err) => err.into_response(),
     }
 }

@@ -49,7 +49,7 @@ struct ResetPage {
 /// address bar only: the page neither repeats it nor loads anything from
 /// elsewhere, and its script reads it from the path.
 async fn reset_page(State(app): State<App>, Path(token): Path<String>) -> Response {
-    let live = match recovery::reset_link_live(&app, token.trim()).await {
+    let live = match recovery::link_live(&app, recovery::ResetLink::Email, token.trim()).await {
         Ok(live) => live,
         Err(err) => return err.into_response(),
     };
@@ -67,7 +67,7 @@ struct TokenQuery {
 /// The page behind the link the bound WeChat gets in the chat (REC-2c).
 async fn wechat_reset_page(State(app): State<App>, query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>) -> Response {
     let token = query.map(|Query(q)| q.token).unwrap_or_default();
-    let live = match recovery::wechat_link_live(&app, token.trim()).await {
+    let live = match recovery::link_live(&app, recovery::ResetLink::Wechat, token.trim()).await {
         Ok(live) => live,
         Err(err) => return err.into_response(),
     };
