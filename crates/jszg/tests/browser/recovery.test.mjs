@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, launch, readyPuzzle, dragTo, lastCode, outbox, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext, jpeg } from './applicant.mjs';
+import { recoveryStep1 } from './pages.mjs';
 
 let server;
 let browser;
@@ -26,14 +27,8 @@ const maskEmail = (e) => `${e[0]}*****${e.slice(e.indexOf('@'))}`;
 const maskPhone = (p) => `${p.slice(0, 3)}*****${p.slice(-2)}`;
 
 /** Step 1 of 忘记密码 in the page, up to the methods of step 2. */
-async function step1(page, who, name = who.name) {
-  await page.goto(`${server.base}/recover?entry=renewal`);
-  await page.selectOption('#doc_type', who.docType);
-  await page.fill('#doc_number', who.doc);
-  await page.fill('#name', name);
-  await dragTo(page, await readyPuzzle(page));
-  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
-  await page.click('#next');
+function step1(page, who, name = who.name) {
+  return recoveryStep1(page, server.base, who, { name, entry: 'renewal' });
 }
 
 test('a password is reset through the emailed link', async () => {

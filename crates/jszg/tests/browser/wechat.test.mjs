@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, readyPuzzle, dragTo, residentId, phone, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, residentId, phone, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext } from './applicant.mjs';
+import { fillRegistration, submitRegistration, recoveryStep1 } from './pages.mjs';
 
 const TOKEN = 'browser-wechat-token';
 let server;
@@ -110,13 +111,7 @@ test('a password is reset through the bound WeChat on a phone', async () => {
   await bound.context.close();
 
   const { context, page, errors } = await phoneContext(browser);
-  await page.goto(`${server.base}/recover`);
-  await page.selectOption('#doc_type', who.docType);
-  await page.fill('#doc_number', who.doc);
-  await page.fill('#name', who.name);
-  await dragTo(page, await readyPuzzle(page));
-  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
-  await page.click('#next');
+  await recoveryStep1(page, server.base, who);
   await page.waitForSelector('#step2:not([hidden])');
   assert.equal(await page.isVisible('label[data-method="wechat"]'), true, 'a bound account is offered WeChat');
   await page.click('label[data-method="wechat"]');
@@ -155,20 +150,7 @@ test('an applicant registers choosing 微信扫码验证', async () => {
   const { context, page, errors } = await phoneContext(browser);
   await page.goto(`${server.base}/register`);
   const doc = residentId('19870611');
-  await page.selectOption('#doc_type', 'resident_id');
-  await page.fill('#doc_number', doc);
-  await page.fill('#name', '韩梅梅');
-  await page.check('input[name="period"][value="20y"]');
-  await page.fill('#start', '2020-05-01');
-  await page.locator('#start').dispatchEvent('change');
-  await page.fill('#password', 'Abc#2024x');
-  await page.fill('#password_confirm', 'Abc#2024x');
-  await page.fill('#email', '654321@qq.com');
-  await page.fill('#phone', phone());
-  await page.waitForFunction(() => ['doc_number', 'name', 'email', 'phone'].every(
-    (f) => document.querySelector(`.msg[data-for="${f}"]`).textContent.includes('✓')));
-  await dragTo(page, await readyPuzzle(page));
-  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
+  await fillRegistration(page, { doc, name: '韩梅梅', email: '654321@qq.com', mobile: phone() });
   await page.check('input[name="verification_channel"][value="wechat"]');
   assert.equal(await page.isVisible('#wechat-code'), true);
   assert.equal(await page.isVisible('#send-code'), false, 'no SMS button under 微信扫码验证');
@@ -182,11 +164,7 @@ test('an applicant registers choosing 微信扫码验证', async () => {
   const code = (/验证码为(\d{6})/.exec(reply) || [])[1];
   assert.ok(code, reply);
   await page.fill('#verification_code', code);
-  await page.click('#open-terms');
-  await page.waitForSelector('#terms-dialog[open]');
-  await page.click('#terms-agree');
-  await page.click('#submit');
-  await page.waitForURL(/\/register\/done/);
+  await submitRegistration(page);
   assert.match(await page.textContent('h1'), /注册成功/);
   const { cookie } = await login(server.base, doc, 'Abc#2024x');
   const me = await (await fetch(`${server.base}/api/v1/me`, { headers: { cookie } })).json();

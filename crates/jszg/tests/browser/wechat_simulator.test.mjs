@@ -6,8 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, readyPuzzle, dragTo, residentId, phone, SCREENSHOTS } from './helpers.mjs';
+import { startServer, launch, residentId, phone, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext } from './applicant.mjs';
+import { fillRegistration, submitRegistration, recoveryStep1 } from './pages.mjs';
 
 let server;
 let browser;
@@ -56,20 +57,7 @@ test('an applicant registers choosing 微信扫码验证, getting the code from 
   const { context, page, errors } = await phoneContext(browser);
   await page.goto(`${server.base}/register`);
   const doc = residentId('19890312');
-  await page.selectOption('#doc_type', 'resident_id');
-  await page.fill('#doc_number', doc);
-  await page.fill('#name', '王小明');
-  await page.check('input[name="period"][value="20y"]');
-  await page.fill('#start', '2020-05-01');
-  await page.locator('#start').dispatchEvent('change');
-  await page.fill('#password', 'Abc#2024x');
-  await page.fill('#password_confirm', 'Abc#2024x');
-  await page.fill('#email', '778899@qq.com');
-  await page.fill('#phone', phone());
-  await page.waitForFunction(() => ['doc_number', 'name', 'email', 'phone'].every(
-    (f) => document.querySelector(`.msg[data-for="${f}"]`).textContent.includes('✓')));
-  await dragTo(page, await readyPuzzle(page));
-  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
+  await fillRegistration(page, { doc, name: '王小明', email: '778899@qq.com', mobile: phone() });
   await page.check('input[name="verification_channel"][value="wechat"]');
   // The account's own QR code is the simulator's picture, and the page points at the simulator.
   await page.waitForSelector('#wechat-follow-qr');
@@ -93,11 +81,7 @@ test('an applicant registers choosing 微信扫码验证, getting the code from 
 
   await page.bringToFront();
   await page.fill('#verification_code', code);
-  await page.click('#open-terms');
-  await page.waitForSelector('#terms-dialog[open]');
-  await page.click('#terms-agree');
-  await page.click('#submit');
-  await page.waitForURL(/\/register\/done/);
+  await submitRegistration(page);
   const { cookie } = await login(server.base, doc, 'Abc#2024x');
   const me = await (await fetch(`${server.base}/api/v1/me`, { headers: { cookie } })).json();
   assert.equal(me.wechat_bound, true, 'registered with a WeChat code, bound to that WeChat');
@@ -124,13 +108,7 @@ test('a password is reset through WeChat with the simulator: bind, scan, the lin
   // Forgot the password, on another device: the recovery page shows a QR code for WeChat.
   const recovering = await context.newPage();
   await context.clearCookies();
-  await recovering.goto(`${server.base}/recover`);
-  await recovering.selectOption('#doc_type', who.docType);
-  await recovering.fill('#doc_number', who.doc);
-  await recovering.fill('#name', who.name);
-  await dragTo(recovering, await readyPuzzle(recovering));
-  await recovering.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success');
-  await recovering.click('#next');
+  await recoveryStep1(recovering, server.base, who);
   await recovering.waitForSelector('#step2:not([hidden])');
   await recovering.click('label[data-method="wechat"]');
   await recovering.waitForSelector('#wechat-qr-box:not([hidden])');
