@@ -25,3 +25,11 @@ pub fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         _ => false,
     })
 }
+
+/// The first of `text_fields` that `body` holds as something other than a string or null: for
+/// bodies where a number would be read as valid text (an ethnicity code) or an object silently
+/// ignored, so the mistake must be refused rather than guessed at.
+pub fn mistyped(body: &Value, text_fields: &[&'static str]) -> Option<&'static str> {
+    let fields = body.as_object()?;
+    text_fields.iter().copied().find(|f| fields.get(*f).is_some_and(|v| !(v.is_string() || v.is_null())))
+}

@@ -35,6 +35,12 @@ async fn a_resident_id_adds_only_the_ethnicity() {
 
     let (status, error) = error_code(put_profile(&app, json!({ "ethnicity": "99" })).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_ethnicity")));
+    // A code sent as a number, or an object where text belongs, is refused, not guessed at.
+    for body in [json!({ "ethnicity": 11 }), json!({ "ethnicity": "01", "permit_number": {} })] {
+        let (status, error) = error_code(put_profile(&app, body.clone()).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")), "{body}");
+    }
+    assert_eq!(me(&app).await["profile_complete"], false, "nothing was saved");
     // The number and type cannot be changed through the profile.
     let res =
         put_profile(&app, json!({ "ethnicity": "03", "doc_number": "110105199001010011", "doc_type": "tw_permit", "sex": "female" })).await;

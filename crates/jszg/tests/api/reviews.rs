@@ -130,6 +130,11 @@ async fn a_rejection_gives_its_reason_and_allows_a_new_application() {
     let id = pending_id(&staff).await;
     let (status, error) = error_code(decide(&staff, &id, json!({ "approve": false })).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_reason")));
+    // A mistyped decision is refused, never read as one way or the other.
+    for body in [json!({ "approve": "yes" }), json!({ "approve": 1 }), json!({ "approve": false, "reason": 5 })] {
+        let (status, error) = error_code(decide(&staff, &id, body.clone()).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")), "{body}");
+    }
     assert_eq!(decide(&staff, &id, json!({ "approve": false, "reason": "民族错误" })).await.status(), StatusCode::OK);
     let status = me(&app).await;
     assert_eq!(status["realname"]["status"], "review_rejected");

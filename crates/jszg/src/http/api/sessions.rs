@@ -174,13 +174,19 @@ pub async fn me(State(app): State<App>, headers: HeaderMap) -> AppResult<axum::J
 
 #[utoipa::path(put, path = "/api/v1/me/profile", tag = "sessions", request_body = ProfileForm,
     responses((status = 200, body = Me),
-              (status = 422, description = "invalid_ethnicity, invalid_sex, invalid_birth_date, invalid_local_id_number, invalid_permit_number", body = crate::error::ErrorBody),
+              (status = 422, description = "invalid_ethnicity, invalid_sex, invalid_birth_date, invalid_local_id_number, invalid_permit_number; invalid_request for a field that is not text", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
 pub async fn update_profile(
     State(app): State<App>,
     SignedIn(current): SignedIn,
-    Json(form): Json<ProfileForm>,
+    Json(raw): Json<serde_json::Value>,
 ) -> AppResult<axum::Json<Me>> {
+    const TEXT: [&str; 5] = ["ethnicity", "sex", "birth_date", "local_id_number", "permit_number"];
+    if let Some(field) = crate::flows::loose::mistyped(&raw, &TEXT) {
+        return Err(AppError::invalid("invalid_request", field, "该项须为文本，请检查后重新提交。"));
+    }
+    let form: ProfileForm = serde_json::from_value(raw)
+        .map_err(|_| AppError::invalid("invalid_request", "body", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。"))?;
     profile::update(&app, &current.applicant, &form).await?;
     let refreshed = sessions::resolve_by_hash(&app, &current.id_hash).await?.ok_or_else(crate::http::session::not_logged_in)?;
     Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?))

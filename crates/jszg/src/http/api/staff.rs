@@ -164,13 +164,22 @@ pub struct Decided {
 
 #[utoipa::path(post, path = "/api/v1/staff/reviews/{id}/decision", tag = "staff", params(("id" = String, Path)), request_body = Decision,
     responses((status = 200, body = Decided), (status = 409, description = "already_decided", body = crate::error::ErrorBody),
-              (status = 422, description = "invalid_reason", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+              (status = 422, description = "invalid_reason; invalid_request for a mistyped approve or reason", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn decide(
     State(app): State<App>,
     StaffSignedIn(me): StaffSignedIn,
     Path(id): Path<String>,
-    Json(body): Json<Decision>,
+    Json(raw): Json<serde_json::Value>,
 ) -> AppResult<axum::Json<Decided>> {
+    // A decision is not guessed at: `"approve": "no"` or a number for the reason is refused.
+    if raw.get("approve").is_some_and(|v| !v.is_boolean()) {
+        return Err(AppError::invalid("invalid_request", "approve", "approve 须为 true 或 false。"));
+    }
+    if let Some(field) = crate::flows::loose::mistyped(&raw, &["reason"]) {
+        return Err(AppError::invalid("invalid_request", field, "驳回原因须为文本。"));
+    }
+    let body: Decision = serde_json::from_value(raw)
+        .map_err(|_| AppError::invalid("invalid_request", "body", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。"))?;
     staff::decide(&app, &me, &id, body.approve, body.reason.as_deref()).await?;
     Ok(axum::Json(Decided { id, status: if body.approve { "approved" } else { "rejected" } }))
 }
