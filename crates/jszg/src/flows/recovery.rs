@@ -198,11 +198,15 @@ pub enum ResetLink {
 }
 
 impl ResetLink {
-    fn hash(self, app: &App, token: &str) -> Vec<u8> {
-        match self {
+    /// The stored hash of a token; `None` for one no link could have.
+    fn hash(self, app: &App, token: &str) -> Option<Vec<u8>> {
+        if token.is_empty() || token.len() > 128 {
+            return None;
+        }
+        Some(match self {
             ResetLink::Email => token_hash(app, token),
             ResetLink::Wechat => wechat::reset_token_hash(app, token),
-        }
+        })
     }
 
     async fn live(self, app: &App, hash: &[u8]) -> AppResult<Option<i64>> {
@@ -242,19 +246,16 @@ impl ResetLink {
 
 /// Whether a reset link is still good (for the page that follows it).
 pub async fn link_live(app: &App, link: ResetLink, token: &str) -> AppResult<bool> {
-    if token.is_empty() || token.len() > 128 {
-        return Ok(false);
+    match link.hash(app, token) {
+        Some(hash) => Ok(link.live(app, &hash).await?.is_some()),
+        None => Ok(false),
     }
-    Ok(link.live(app, &link.hash(app, token)).await?.is_some())
 }
 
 /// The page behind a link: a new password and its confirmation. Spending the link, the password
 /// and the end of every session are one transaction; after a WeChat reset 重置成功 goes to the chat.
 pub async fn reset_with_link(app: &App, link: ResetLink, token: &str, new: &str, confirm: &str) -> AppResult<()> {
-    if token.is_empty() || token.len() > 128 {
-        return Err(link.invalid());
-    }
-    let hash = link.hash(app, token);
+    let hash = link.hash(app, token).ok_or_else(|| link.invalid())?;
     let account_id = link.live(app, &hash).await?.ok_or_else(|| link.invalid())?;
     let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(|| link.invalid())?;
     let a = Applicant::open(app, row)?;

@@ -232,14 +232,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Err(rejection) => {
                 // Only the kind: serde's message quotes the offending value (PRIV-3).
                 tracing::debug!(status = rejection.status().as_u16(), "unreadable JSON body");
-                Err(AppError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_request",
-                    "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。",
-                ))
+                Err(unreadable_json())
             }
         }
     }
+}
+
+fn unreadable_json() -> AppError {
+    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。")
+}
+
+/// A body taken as a `Value` (to check its types first) read into `T`, failing as `Json` would.
+pub fn read_json<T: DeserializeOwned>(raw: serde_json::Value) -> Result<T, AppError> {
+    serde_json::from_value(raw).map_err(|_| unreadable_json())
 }
 
 /// The client's address: the peer, or, when the operator says a trusted

@@ -73,6 +73,16 @@ impl std::fmt::Debug for ServiceAccount {
 
 impl ServiceAccount {
     pub fn new(config: &WechatConfig) -> Result<Self, String> {
+        Self::with_platform(config, PlatformApi::Official(Box::new(platform::Platform::new(config)?)))
+    }
+
+    /// The simulated account of development mode.
+    pub fn simulated(simulator: Arc<simulator::Simulator>) -> Result<Self, String> {
+        let config = simulator.config().clone();
+        Self::with_platform(&config, PlatformApi::Simulated(simulator))
+    }
+
+    fn with_platform(config: &WechatConfig, platform: PlatformApi) -> Result<Self, String> {
         if config.token.is_empty() || config.app_id.is_empty() {
             return Err("wechat: app_id and token are required".into());
         }
@@ -80,24 +90,7 @@ impl ServiceAccount {
             "" => None,
             key => Some(safe_mode::SafeMode::new(key, &config.app_id)?),
         };
-        Ok(Self {
-            token: config.token.clone(),
-            safe_mode,
-            platform: PlatformApi::Official(Box::new(platform::Platform::new(config)?)),
-            follow_qr_url: config.follow_qr_url.clone(),
-        })
-    }
-
-    /// The simulated account of development mode.
-    pub fn simulated(simulator: Arc<simulator::Simulator>) -> Result<Self, String> {
-        let config = simulator.config();
-        let safe_mode = Some(safe_mode::SafeMode::new(&config.encoding_aes_key, &config.app_id)?);
-        Ok(Self {
-            token: config.token.clone(),
-            safe_mode,
-            follow_qr_url: config.follow_qr_url.clone(),
-            platform: PlatformApi::Simulated(simulator),
-        })
+        Ok(Self { token: config.token.clone(), safe_mode, platform, follow_qr_url: config.follow_qr_url.clone() })
     }
 
     /// The simulator behind this account, in development.

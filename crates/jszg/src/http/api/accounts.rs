@@ -183,13 +183,13 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
 /// Whether every field of a registration form has the documented type: strings (or null), the
 /// validity object of strings (or null), the two booleans.
 fn typed_as_documented(body: &Value) -> bool {
-    let text = |v: &Value| v.is_string() || v.is_null();
+    const TEXT: [&str; 10] =
+        ["field", "doc_type", "doc_number", "name", "password", "password_confirm", "email", "phone", "verification_code", "verification_channel"];
     let Some(fields) = body.as_object() else { return false };
-    fields.iter().all(|(key, v)| match key.as_str() {
-        "field" | "doc_type" | "doc_number" | "name" | "password" | "password_confirm" | "email" | "phone" | "verification_code"
-        | "verification_channel" => text(v),
-        "agree_terms" | "confirm_validity_warning" => v.is_boolean(),
-        "validity" => v.is_null() || v.as_object().is_some_and(|o| o.iter().all(|(k, v)| !matches!(k.as_str(), "period" | "start") || text(v))),
-        _ => true,
-    })
+    crate::flows::loose::mistyped(body, &TEXT).is_none()
+        && fields.iter().all(|(key, v)| match key.as_str() {
+            "agree_terms" | "confirm_validity_warning" => v.is_boolean(),
+            "validity" => v.is_null() || (v.is_object() && crate::flows::loose::mistyped(v, &["period", "start"]).is_none()),
+            _ => true,
+        })
 }

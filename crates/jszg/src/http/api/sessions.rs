@@ -185,8 +185,7 @@ pub async fn update_profile(
     if let Some(field) = crate::flows::loose::mistyped(&raw, &TEXT) {
         return Err(AppError::invalid("invalid_request", field, "该项须为文本，请检查后重新提交。"));
     }
-    let form: ProfileForm = serde_json::from_value(raw)
-        .map_err(|_| AppError::invalid("invalid_request", "body", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。"))?;
+    let form: ProfileForm = crate::http::read_json(raw)?;
     profile::update(&app, &current.applicant, &form).await?;
     let refreshed = sessions::resolve_by_hash(&app, &current.id_hash).await?.ok_or_else(crate::http::session::not_logged_in)?;
     Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?))

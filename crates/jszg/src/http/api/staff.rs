@@ -178,8 +178,7 @@ pub async fn decide(
     if let Some(field) = crate::flows::loose::mistyped(&raw, &["reason"]) {
         return Err(AppError::invalid("invalid_request", field, "驳回原因须为文本。"));
     }
-    let body: Decision = serde_json::from_value(raw)
-        .map_err(|_| AppError::invalid("invalid_request", "body", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。"))?;
+    let body: Decision = crate::http::read_json(raw)?;
     staff::decide(&app, &me, &id, body.approve, body.reason.as_deref()).await?;
     Ok(axum::Json(Decided { id, status: if body.approve { "approved" } else { "rejected" } }))
 }

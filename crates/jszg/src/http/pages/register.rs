@@ -141,7 +141,7 @@ async fn page(State(app): State<App>, Query(q): Query<EntryQuery>, headers: axum
         back: format!("/login/{entry}"),
         upstream,
         wechat: app.wechat.as_ref().map(|w| w.follow_qr_url.clone().unwrap_or_default()),
-        simulator: app.wechat.as_ref().is_some_and(|w| w.simulator().is_some()),
+        simulator: app.wechat_simulator().is_some(),
     })
 }
 
