@@ -57,13 +57,39 @@ fn write_decimal(mut n: u64, buf: &mut [u8; MAX_NONCE_LEN]) -> &[u8] {
     }
 }
 
-/// Difficulty for a source with `address_failures` recent failures from its own address and
-/// `network_failures` from its /24 (IPv4) or /64 (IPv6): one bit more per doubling of failures,
-/// so a person who misses once or twice never notices, while a farm pays twice the work for each
-/// doubling. A network counts a quarter, since many people share one.
-pub fn difficulty(base: u32, max: u32, address_failures: i64, network_failures: i64) -> u32 {
-    let worst = address_failures.max(network_failures / 4).max(1);
-    (base + worst.ilog2()).min(max.max(base)).min(MAX_DIFFICULTY)
+/// How the difficulty follows a source's recent volume (ABUSE-2): the base for its first few
+/// challenges, then `bits_per_doubling` more zero bits each time its count doubles beyond the
+/// free allowance (rounded up), up to `max` (a `max` at or below the base keeps it at the base). The address
+/// and its network each have an allowance; the harder of the two applies. At two bits per
+/// doubling the work grows with the square of the volume, so a source's total cost grows with
+/// its cube while one person's first puzzles stay at the base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Curve {
+    pub base: u32,
+    pub max: u32,
+    pub free_per_address: i64,
+    pub free_per_network: i64,
+    pub bits_per_doubling: u32,
+}
+
+impl Curve {
+    /// The difficulty of a challenge that is the `by_address`-th from its address and the
+    /// `by_network`-th from its network in the current window.
+    pub fn difficulty(&self, by_address: i64, by_network: i64) -> u32 {
+        let extra = |count: i64, free: i64| -> u32 {
+            let free = free.max(1);
+            if count <= free {
+                return 0;
+            }
+            // log2 of the ratio in f64 (exact at powers of two, total for any i64), rounded up:
+            // any step past the allowance costs at least a bit.
+            let bits = f64::from(self.bits_per_doubling) * (count as f64 / free as f64).log2();
+            bits.ceil().clamp(0.0, f64::from(MAX_DIFFICULTY)) as u32
+        };
+        let worst = extra(by_address, self.free_per_address).max(extra(by_network, self.free_per_network));
+        let ceiling = self.max.max(self.base).min(MAX_DIFFICULTY);
+        self.base.saturating_add(worst).min(ceiling)
+    }
 }
 
 #[cfg(test)]
@@ -103,16 +129,27 @@ mod tests {
         assert!(verify("c", "0", 0));
     }
 
+    const CURVE: Curve = Curve { base: 14, max: 28, free_per_address: 4, free_per_network: 64, bits_per_doubling: 2 };
+
     #[test]
     fn difficulty_rises_by_doubling_and_stays_bounded() {
-        assert_eq!(difficulty(14, 22, 0, 0), 14);
-        assert_eq!(difficulty(14, 22, 1, 3), 14);
-        assert_eq!(difficulty(14, 22, 2, 0), 15);
-        assert_eq!(difficulty(14, 22, 8, 0), 17);
-        assert_eq!(difficulty(14, 22, 0, 32), 17);
-        assert_eq!(difficulty(14, 22, i64::MAX, i64::MAX), 22);
-        assert_eq!(difficulty(14, 10, 100, 0), 14);
-        assert_eq!(difficulty(40, 50, 0, 0), MAX_DIFFICULTY);
+        let d = |a, n| CURVE.difficulty(a, n);
+        // The first four from an address, and the first 64 from its network, cost the base.
+        assert_eq!([d(0, 0), d(1, 1), d(4, 4), d(4, 64)], [14, 14, 14, 14]);
+        // Two bits per doubling beyond the allowance, and at least one for any step past it.
+        assert_eq!([d(5, 5), d(8, 8), d(16, 16), d(32, 32), d(64, 64)], [15, 16, 18, 20, 22]);
+        // The 10th, 100th and 1,000th of an hour (docs/captcha.md's cost curve): 2^24 hashes is
+        // over a CPU-second natively.
+        assert_eq!([d(10, 10), d(100, 100), d(1000, 1000)], [17, 24, 28]);
+        // The network's count weighs against its own, larger allowance.
+        assert_eq!([d(1, 128), d(1, 256), d(1, 1024)], [16, 18, 22]);
+        assert_eq!(d(i64::MAX, i64::MAX), 28);
+        assert_eq!(d(i64::MIN, i64::MIN), 14);
+        // A cap at or below the base (a test harness's) keeps the base.
+        assert_eq!(Curve { max: 10, ..CURVE }.difficulty(1000, 1000), 14);
+        assert_eq!(Curve { base: 40, max: 50, ..CURVE }.difficulty(0, 0), MAX_DIFFICULTY);
+        assert_eq!(Curve { bits_per_doubling: 1, ..CURVE }.difficulty(100, 0), 19);
+        assert_eq!(Curve { free_per_address: 0, ..CURVE }.difficulty(2, 0), 16);
     }
 
     proptest! {
@@ -122,8 +159,10 @@ mod tests {
         }
 
         #[test]
-        fn difficulty_is_monotone(base in 0u32..24, a in 0i64..1_000_000, b in 0i64..1_000_000) {
-            prop_assert!(difficulty(base, 24, a, b) <= difficulty(base, 24, a + 1, b + 4));
+        fn difficulty_is_monotone(base in 0u32..24, a in 0i64..1_000_000, b in 0i64..1_000_000, bits in 1u32..4) {
+            let curve = Curve { base, max: 30, bits_per_doubling: bits, ..CURVE };
+            prop_assert!(curve.difficulty(a, b) <= curve.difficulty(a + 1, b + 1));
+            prop_assert!(curve.difficulty(a, b) <= 30 && curve.difficulty(a, b) >= base);
         }
     }
 }

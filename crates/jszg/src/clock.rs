@@ -46,6 +46,12 @@ impl Clock {
         (jszg_domain::next_beijing_midnight(now) - now).whole_seconds()
     }
 
+    /// The instant today began in Beijing, when today's daily quotas opened.
+    pub fn today_starts_at(&self) -> i64 {
+        // Beijing keeps no daylight saving: every day is 86,400 s.
+        (jszg_domain::next_beijing_midnight(self.now()) - time::Duration::DAY).unix_timestamp()
+    }
+
     /// Pick up an offset another instance may have set.
     pub async fn refresh(&self, db: &Db) -> Result<(), sqlx::Error> {
         if self.follows_database {

@@ -19,6 +19,7 @@
     ok: '验证通过',
     fail: '验证失败，请重试',
     loadError: '加载失败，请点击右上角按钮换一张',
+    expired: '拼图已过期，请点击此处或按回车键刷新',
     network: '网络异常，请稍后重试',
     refresh: '换一张',
     slider: '拼图滑块：用左右方向键移动拼图（按住 Shift 每次移动更多），回车键确认'
@@ -98,7 +99,7 @@
       state = s;
       root.setAttribute('data-state', s);
       text.textContent = message;
-      handle.setAttribute('aria-disabled', s === 'ready' || s === 'dragging' ? 'false' : 'true');
+      handle.setAttribute('aria-disabled', s === 'ready' || s === 'dragging' || s === 'expired' ? 'false' : 'true');
     }
 
     function later(ms, fn) {
@@ -184,8 +185,18 @@
       startPow(c.pow, mine);
       bg.src = c.background;
       piece.src = c.piece;
-      // An unanswered puzzle expires; fetch a fresh one instead of failing on release.
-      if (c.expires_in > 0) later(c.expires_in * 1000, load);
+      // An unanswered puzzle expires. Fetch the next one when the applicant comes back to it, not
+      // on a timer: every puzzle handed out counts towards the address's proof-of-work price, and
+      // a tab left open in a school's computer room must not raise it for the whole room.
+      if (c.expires_in > 0) later(c.expires_in * 1000, expire);
+    }
+
+    function expire() {
+      challenge = null;
+      stopPow();
+      clearToken();
+      moveTo(0);
+      setState('expired', TEXT.expired);
     }
 
     function stopPow() {
@@ -277,10 +288,10 @@
       root.setAttribute('data-captcha-token', t);
       if (typeof opts.onToken === 'function') opts.onToken(t);
       root.dispatchEvent(new CustomEvent('captcha:solved', { bubbles: true, detail: { token: t } }));
-      // An unused token runs out; show a fresh puzzle rather than a green tick that no longer works.
+      // An unused token runs out; say so rather than show a green tick that no longer works.
       later(TOKEN_LIFE_MS, function () {
         root.dispatchEvent(new CustomEvent('captcha:expired', { bubbles: true }));
-        load();
+        expire();
       });
     }
 
@@ -297,6 +308,7 @@
 
     // Pointer: mouse, pen and touch alike.
     handle.addEventListener('pointerdown', function (e) {
+      if (state === 'expired') { e.preventDefault(); load(); return; }
       if (state !== 'ready' || (e.pointerType === 'mouse' && e.button !== 0)) return;
       e.preventDefault();
       handle.focus({ preventScroll: true });
@@ -348,6 +360,7 @@
 
     // Keyboard: arrows move the piece, Enter submits.
     handle.addEventListener('keydown', function (e) {
+      if (state === 'expired' && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); load(); return; }
       if (state !== 'ready') return;
       var dir = e.key === 'ArrowRight' || e.key === 'Right' ? 1 : e.key === 'ArrowLeft' || e.key === 'Left' ? -1 : 0;
       if (dir) {
@@ -368,6 +381,7 @@
     });
 
     refresh.addEventListener('click', load);
+    bar.addEventListener('click', function () { if (state === 'expired') load(); });
     // Stray image drags would steal the pointer from the handle.
     picture.addEventListener('dragstart', function (e) { e.preventDefault(); });
 

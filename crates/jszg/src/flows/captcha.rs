@@ -2,21 +2,22 @@
 //! their answers kept only in the database, and a pass yields a single-use
 //! token bound to the purpose it was requested for.
 
-use std::net::IpAddr;
-
 use jszg_captcha::{pow, Challenge, InputKind, TrackPoint};
 
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
+use crate::flows::quotas::Source;
 use crate::store::{captchas, throttles};
 
 pub const CHALLENGE_TTL: i64 = 120;
 pub const TOKEN_TTL: i64 = 120;
 const FAILURE_SCOPE: &str = "captcha_failures";
-/// Failure counts that set the proof-of-work difficulty: per address and per /24 or /64.
-const POW_ADDRESS_SCOPE: &str = "captcha_pow_address";
-const POW_NETWORK_SCOPE: &str = "captcha_pow_network";
+/// Challenges handed out, which set the proof-of-work difficulty (ABUSE-2): per address and per
+/// /24 or /64.
+const POW_SCOPE: &str = "captcha_volume";
+const POW_ADDRESS_SCOPE: &str = "captcha_volume_address";
+const POW_NETWORK_SCOPE: &str = "captcha_volume_network";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -61,7 +62,7 @@ pub struct Pow {
     pub difficulty: u32,
 }
 
-pub async fn issue(app: &App, purpose: Purpose, source: &str) -> AppResult<Issued> {
+pub async fn issue(app: &App, purpose: Purpose, source: &Source) -> AppResult<Issued> {
     // Drawing costs a few milliseconds of CPU: keep it off the async workers.
     let challenge = tokio::task::spawn_blocking(|| jszg_captcha::generate(&mut rand::thread_rng())).await?;
     let id = random_token(16);
@@ -72,38 +73,31 @@ pub async fn issue(app: &App, purpose: Purpose, source: &str) -> AppResult<Issue
     Ok(Issued { pow: Pow { challenge: id.clone(), difficulty }, id, challenge, expires_in: CHALLENGE_TTL })
 }
 
-/// Base difficulty, plus a bit per doubling of the recent failures of the address or its network.
-async fn pow_difficulty(app: &App, source: &str, now: i64) -> AppResult<u32> {
-    let limits = &app.config.captcha;
-    let (address, network) = pow_keys(app, source);
-    let (by_address, _) = throttles::peek(&app.db, POW_ADDRESS_SCOPE, &address, now, limits.pow_window_secs).await?;
-    let (by_network, _) = throttles::peek(&app.db, POW_NETWORK_SCOPE, &network, now, limits.pow_window_secs).await?;
-    Ok(pow::difficulty(limits.pow_base_difficulty, limits.pow_max_difficulty, by_address, by_network))
+/// The curve of the settings (`[captcha] pow_*`).
+pub fn pow_curve(app: &App) -> pow::Curve {
+    let c = &app.config.captcha;
+    pow::Curve {
+        base: c.pow_base_difficulty,
+        max: c.pow_max_difficulty,
+        free_per_address: c.pow_free_per_address,
+        free_per_network: c.pow_free_per_network,
+        bits_per_doubling: c.pow_bits_per_doubling,
+    }
 }
 
-/// Keys for the address and for its /24 (IPv4) or /64 (IPv6); an unparsable source is its own
-/// network.
-fn pow_keys(app: &App, source: &str) -> (Vec<u8>, Vec<u8>) {
-    let network = match source.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
-        Ok(IpAddr::V4(v4)) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Err(_) => source.to_owned(),
-    };
-    (app.vault.mac(&[POW_ADDRESS_SCOPE.as_bytes(), source.as_bytes()]), app.vault.mac(&[POW_NETWORK_SCOPE.as_bytes(), network.as_bytes()]))
+/// Count this challenge against its address and network, and price it by their volume in the
+/// window, answered or not: counting at issue rather than at answer means a script cannot fetch
+/// a thousand challenges at the base price first and solve them afterwards.
+async fn pow_difficulty(app: &App, source: &Source, now: i64) -> AppResult<u32> {
+    let window = app.config.captcha.pow_window_secs;
+    let (by_address, _) = throttles::hit(&app.db, POW_ADDRESS_SCOPE, &source.address_key(app, POW_SCOPE), now, window).await?;
+    let (by_network, _) = throttles::hit(&app.db, POW_NETWORK_SCOPE, &source.network_key(app, POW_SCOPE), now, window).await?;
+    Ok(pow_curve(app).difficulty(by_address, by_network))
 }
 
-/// Count a failed answer against the source: for the 429 throttle and for the difficulty.
-async fn record_failure(app: &App, source_hash: &[u8], source: &str, now: i64) -> AppResult<AppError> {
+/// Count a failed answer against the source for the 429 throttle.
+async fn record_failure(app: &App, source_hash: &[u8], now: i64) -> AppResult<AppError> {
     let limits = &app.config.captcha;
-    let (address, network) = pow_keys(app, source);
-    throttles::hit(&app.db, POW_ADDRESS_SCOPE, &address, now, limits.pow_window_secs).await?;
-    throttles::hit(&app.db, POW_NETWORK_SCOPE, &network, now, limits.pow_window_secs).await?;
     let (failures, window_end) = throttles::hit(&app.db, FAILURE_SCOPE, source_hash, now, limits.failure_window_secs).await?;
     if failures > limits.failure_limit {
         return Ok(throttled(window_end - now));
@@ -121,9 +115,9 @@ pub struct Answer<'a> {
 
 /// Judge an answer: the proof of work first (one hash), then the slide. The challenge is spent
 /// whatever the verdict.
-pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &str) -> AppResult<String> {
+pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &Source) -> AppResult<String> {
     let now = app.clock.unix();
-    let source_hash = app.vault.mac(&[FAILURE_SCOPE.as_bytes(), source.as_bytes()]);
+    let source_hash = source.address_key(app, FAILURE_SCOPE);
     let limits = &app.config.captcha;
     let (failures, window_end) = throttles::peek(&app.db, FAILURE_SCOPE, &source_hash, now, limits.failure_window_secs).await?;
     if failures >= limits.failure_limit {
@@ -138,12 +132,12 @@ pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &str) -> App
     let difficulty = u32::try_from(challenge.pow_difficulty).unwrap_or(pow::MAX_DIFFICULTY);
     if !given.pow_nonce.is_some_and(|nonce| pow::verify(id, nonce, difficulty)) {
         tracing::info!(difficulty, "captcha proof of work missing or wrong");
-        return Err(record_failure(app, &source_hash, source, now).await?);
+        return Err(record_failure(app, &source_hash, now).await?);
     }
     let answer_x = u32::try_from(challenge.answer_x).unwrap_or(u32::MAX);
     if let Err(rejection) = jszg_captcha::judge(answer_x, given.x, given.track, given.input) {
         tracing::info!(?rejection, "captcha answer rejected");
-        return Err(record_failure(app, &source_hash, source, now).await?);
+        return Err(record_failure(app, &source_hash, now).await?);
     }
     let token = random_token(32);
     let hash = token_hash(app, &token);

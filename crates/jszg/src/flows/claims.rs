@@ -21,6 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose};
 use crate::flows::notify;
+use crate::flows::quotas::Source;
 use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CUTOFF};
 use crate::flows::reviews::{self, Kind, Photo, IDENTITY_WORKING_DAYS};
 use crate::message::{Channel, Message};
@@ -93,7 +94,7 @@ fn authority_code(answer: &Result<Answer, crate::adapters::authority::Unavailabl
 /// must be held by a live, non-legacy account; the throttles; then one
 /// transaction inserts the claim (the unique index refuses a second pending
 /// one), spends the SMS code and stores the sealed photos.
-pub async fn submit(app: &App, form: ClaimApplication, source: &str) -> AppResult<Submitted> {
+pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppResult<Submitted> {
     let reg = &form.registration;
     check_validity_warning(reg)?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
@@ -107,7 +108,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &str) -> AppResul
     }
     let now = app.clock.unix();
     let phone_key = app.vault.mac(&[b"claim_phone", reg.phone.as_str().as_bytes()]);
-    let address_key = app.vault.mac(&[b"claim_address", source.as_bytes()]);
+    let address_key = app.vault.mac(&[b"claim_address", source.address().as_bytes()]);
     for (scope, key, limit) in [("claim_phone", &phone_key, PER_PHONE), ("claim_address", &address_key, PER_ADDRESS)] {
         let (hits, window_end) = throttles::hit(&app.db, scope, key, now, THROTTLE_WINDOW).await?;
         if hits > limit {

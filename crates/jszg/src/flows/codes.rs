@@ -9,6 +9,7 @@ use jszg_domain::{DocNumber, Email, Phone};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::notify;
+use crate::flows::quotas::{self, Rationed, Source};
 use crate::message::{Channel, Message, SmsTemplate};
 use crate::store::{self, codes, Tx};
 use crate::vault::Field;
@@ -90,13 +91,27 @@ pub struct Sent {
 }
 
 /// Send a fresh code, replacing any earlier one for this target and purpose.
-/// The caller has already spent the captcha token or otherwise proven intent.
-pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<Sent> {
-    let Some(message_to) = outbox_address(target) else {
-        return Err(AppError::internal("WeChat codes are given in the chat, not sent"));
+/// The caller has already spent the captcha token or otherwise proven intent. The target's
+/// daily quota and the source's quotas (ABUSE-1) are taken with the code, so a refusal by any
+/// of them sends nothing and counts nothing.
+pub async fn send(app: &App, target: Target<'_>, purpose: CodePurpose, source: &Source) -> AppResult<Sent> {
+    let (message_to, rationed) = match target {
+        Target::Sms(p) => (OutboxAddress::Sms(p), Rationed::SmsCodes),
+        Target::Email(e) => (OutboxAddress::Email(e), Rationed::EmailCodes),
+        Target::Wechat(_) => return Err(AppError::internal("WeChat codes are given in the chat, not sent")),
     };
     let mut tx = app.db.begin().await?;
-    let (code, sent) = fresh_code(&mut tx, app, target, purpose).await?;
+    let fresh = match fresh_code(&mut tx, app, target, purpose).await {
+        Ok(fresh) => quotas::take(&mut tx, app, source, rationed).await.map(|()| fresh),
+        Err(err) => Err(err),
+    };
+    let (code, sent) = match fresh {
+        Ok(fresh) => fresh,
+        Err(err) => {
+            tx.rollback().await?;
+            return Err(err);
+        }
+    };
     notify::queue(&mut tx, app, &code_message(message_to, &code)).await?;
     tx.commit().await?;
     app.wake_outbox();
@@ -156,14 +171,6 @@ async fn fresh_code(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePur
 enum OutboxAddress<'a> {
     Sms(&'a Phone),
     Email(&'a Email),
-}
-
-fn outbox_address(target: Target<'_>) -> Option<OutboxAddress<'_>> {
-    match target {
-        Target::Sms(p) => Some(OutboxAddress::Sms(p)),
-        Target::Email(e) => Some(OutboxAddress::Email(e)),
-        Target::Wechat(_) => None,
-    }
 }
 
 fn code_message(target: OutboxAddress<'_>, code: &str) -> Message {

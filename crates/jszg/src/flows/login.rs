@@ -1,7 +1,8 @@
 //! 登录 (LOGIN-1..3). An unknown number and a wrong password take the same
 //! path, cost the same argon2 verification and give the same answer;
 //! failures per number are counted in the database, slow the answer and
-//! then lock the number; failures per source address are throttled first.
+//! then lock the number; failures per source address and per network are throttled first, so
+//! stuffing credentials across many numbers from one place costs like guessing one (ABUSE-3).
 
 use std::time::Duration;
 
@@ -11,11 +12,14 @@ use crate::adapters::passwords::Verdict;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{Applicant, Entry};
+use crate::flows::quotas::Source;
 use crate::flows::sessions;
+use crate::metrics::Counter;
 use crate::store::{accounts, audit, logins, throttles};
 use crate::vault::Field;
 
 const ADDRESS_SCOPE: &str = "login_address";
+const NETWORK_SCOPE: &str = "login_network";
 
 pub struct LoggedIn {
     pub token: String,
@@ -46,13 +50,16 @@ fn locked(retry_after: i64) -> AppError {
     )
 }
 
-pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entry: Entry, source: &str) -> AppResult<LoggedIn> {
+pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entry: Entry, source: &Source) -> AppResult<LoggedIn> {
     let policy = &app.config.login;
     let now = app.clock.unix();
-    let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.as_bytes()]);
-    let (hits, window_end) = throttles::peek(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
-    if hits >= policy.address_limit {
-        return Err(AppError::too_many("too_many_attempts", "登录失败次数过多，请稍后再试。", Some(window_end - now)));
+    let address = source.address_key(app, ADDRESS_SCOPE);
+    let network = source.network_key(app, NETWORK_SCOPE);
+    for (scope, key, limit) in [(ADDRESS_SCOPE, &address, policy.address_limit), (NETWORK_SCOPE, &network, policy.network_limit)] {
+        let (hits, window_end) = throttles::peek(&app.db, scope, key, now, policy.address_window_secs).await?;
+        if hits >= limit {
+            return Err(AppError::too_many("too_many_attempts", "登录失败次数过多，请稍后再试。", Some(window_end - now)));
+        }
     }
 
     let name = account_name(raw_number, app.clock.today());
@@ -74,6 +81,8 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     let (Verdict::Valid { rehash }, Some(account)) = (verdict, account) else {
         let recorded = logins::record(&app.db, &doc_hash, &logins::Policy::new(policy, now)).await?;
         throttles::hit(&app.db, ADDRESS_SCOPE, &address, now, policy.address_window_secs).await?;
+        throttles::hit(&app.db, NETWORK_SCOPE, &network, now, policy.address_window_secs).await?;
+        app.metrics.bump(Counter::LoginFailures);
         if recorded.failures == 0 && recorded.locked_until.is_some_and(|u| u > now) {
             tracing::info!("login locked a document number");
         }

@@ -16,6 +16,7 @@ pub mod my_data;
 pub mod notify;
 pub mod oidc;
 pub mod profile;
+pub mod quotas;
 pub mod realname;
 pub mod recovery;
 pub mod registration;

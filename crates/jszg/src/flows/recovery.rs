@@ -15,6 +15,7 @@ use crate::flows::account_changes::new_password;
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify;
+use crate::flows::quotas::Source;
 use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
 use crate::flows::wechat;
 use crate::message::{Channel, Message};
@@ -54,10 +55,10 @@ fn too_many(retry_after: i64) -> AppError {
 /// Step 1. Every way of not naming a live account gives the same answer. Mismatches are counted
 /// per source address and per document number; past either limit the step answers 429 until the
 /// window ends, whatever the input, so guessing names or numbers costs time.
-pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: &str) -> AppResult<Started> {
+pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: &Source) -> AppResult<Started> {
     let limits = &app.config.recovery;
     let now = app.clock.unix();
-    let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.as_bytes()]);
+    let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.address().as_bytes()]);
     let (by_address, address_end) = throttles::peek(&app.db, ADDRESS_SCOPE, &address, now, limits.window_secs).await?;
     if by_address >= limits.address_limit {
         return Err(too_many(address_end - now));
@@ -295,11 +296,11 @@ async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, 
 }
 
 /// REC-2b: a code to the bound phone (CODE-1 limits apply).
-pub async fn send_sms(app: &App, id: &str) -> AppResult<codes::Sent> {
+pub async fn send_sms(app: &App, id: &str, source: &Source) -> AppResult<codes::Sent> {
     let a = applicant(app, id).await?;
     let phone = a.phone(app)?.ok_or_else(|| AppError::conflict("no_phone", "该账号未绑定手机号码，请选择其他方式。"))?;
     let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
-    codes::send(app, Target::Sms(&phone), CodePurpose::Recovery).await
+    codes::send(app, Target::Sms(&phone), CodePurpose::Recovery, source).await
 }
 
 pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm: &str) -> AppResult<()> {

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::{loose_bool, loose_string};
+use crate::flows::quotas::{self, Rationed, Source};
 use crate::store::{accounts, unless_taken};
 use crate::vault::Field;
 
@@ -214,7 +215,7 @@ pub fn check_validity_warning(reg: &Registration) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
+pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResult<Registered> {
     check_validity_warning(&reg)?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
     if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hash).await? {
@@ -261,6 +262,11 @@ pub async fn register(app: &App, reg: Registration) -> AppResult<Registered> {
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
         return Err(codes::count_wrong(app, target, CodePurpose::Register).await?);
+    }
+    // ABUSE-3: counted with the account, so only registrations that happen are counted.
+    if let Err(err) = quotas::take(&mut tx, app, source, Rationed::Registrations).await {
+        tx.rollback().await?;
+        return Err(err);
     }
     // CODE-3: an account registered with a WeChat code is bound to that WeChat.
     let wechat_bound =

@@ -16,6 +16,7 @@ use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::Entry;
 use crate::flows::login::{self, LoggedIn};
+use crate::flows::quotas::Source;
 use crate::store::{accounts, audit, unless_taken, upstream};
 use crate::vault::Field;
 
@@ -283,7 +284,7 @@ impl PendingIdentity {
 /// `POST /api/v1/sessions/upstream-link`: the account's password, once;
 /// then the link. The password check is the login's (throttles, lockout,
 /// same answer for every failure).
-pub async fn link_with_password(app: &App, token: Option<&str>, password: &PasswordAttempt, source: &str) -> AppResult<(LoggedIn, Entry)> {
+pub async fn link_with_password(app: &App, token: Option<&str>, password: &PasswordAttempt, source: &Source) -> AppResult<(LoggedIn, Entry)> {
     let pending = pending(app, token).await?.filter(PendingIdentity::needs_password).ok_or_else(pending_expired)?;
     let logged_in = login::login(app, &pending.doc_number, password, pending.entry, source).await?;
     if Some(logged_in.applicant.id()) != pending.account_id || !make_link(app, &pending, logged_in.applicant.id()).await? {

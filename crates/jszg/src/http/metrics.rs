@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
+use crate::metrics::Counter;
 use crate::store::outbox;
 
 pub async fn render(State(app): State<App>) -> Response {
@@ -16,6 +17,10 @@ pub async fn render(State(app): State<App>) -> Response {
     out.push_str("# HELP jszg_http_requests_total HTTP requests by route pattern and status.\n# TYPE jszg_http_requests_total counter\n");
     for ((method, route, status), n) in app.metrics.snapshot() {
         let _ = writeln!(out, "jszg_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+    }
+    for counter in Counter::ALL {
+        let (name, help) = counter.describe();
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", app.metrics.get(counter));
     }
     let backlog = outbox::backlog(&app.db).await;
     out.push_str("# HELP jszg_outbox_messages Outbox messages by status.\n# TYPE jszg_outbox_messages gauge\n");

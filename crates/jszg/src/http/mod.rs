@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::flows::quotas::Source;
 
 pub mod api;
 pub mod assets;
@@ -250,7 +251,7 @@ pub fn read_json<T: DeserializeOwned>(raw: serde_json::Value) -> Result<T, AppEr
 /// The client's address: the peer, or, when the operator says a trusted
 /// proxy sits in front, the last `X-Forwarded-For` hop: the one that proxy
 /// appended. Earlier hops are whatever the client chose to send.
-pub struct ClientIp(pub String);
+pub struct ClientIp(pub Source);
 
 impl FromRequestParts<App> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -266,7 +267,7 @@ impl FromRequestParts<App> for ClientIp {
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse::<IpAddr>().ok())
             {
-                return Ok(ClientIp(last.to_string()));
+                return Ok(ClientIp(Source::new(&last.to_string())));
             }
         }
         let peer = parts
@@ -274,7 +275,7 @@ impl FromRequestParts<App> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string())
             .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientIp(peer))
+        Ok(ClientIp(Source::new(&peer)))
     }
 }
 

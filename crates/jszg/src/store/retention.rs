@@ -62,6 +62,8 @@ pub const EXPIRY_SWEEPS: &[ExpirySweep] = &[
     },
     ExpirySweep { table: "verification_codes", cutoff: Cutoff::Now, sql: "DELETE FROM verification_codes WHERE expires_at <= $1" },
     ExpirySweep { table: "send_quotas", cutoff: Cutoff::Day, sql: "DELETE FROM send_quotas WHERE day < $1" },
+    // Every counting window is a day or shorter (quotas, throttles); two days leaves a margin.
+    ExpirySweep { table: "throttles", cutoff: Cutoff::Now, sql: "DELETE FROM throttles WHERE window_start <= $1 - 172800" },
     ExpirySweep { table: "captcha_challenges", cutoff: Cutoff::Now, sql: "DELETE FROM captcha_challenges WHERE expires_at <= $1" },
     ExpirySweep { table: "captcha_tokens", cutoff: Cutoff::Now, sql: "DELETE FROM captcha_tokens WHERE expires_at <= $1" },
     ExpirySweep { table: "recoveries", cutoff: Cutoff::Now, sql: "DELETE FROM recoveries WHERE expires_at <= $1" },

@@ -10,7 +10,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use time::Date;
 
-use jszg::config::{Argon2Config, Config};
+use jszg::config::{Argon2Config, CaptchaConfig, Config, LimitsConfig, LoginConfig};
 use jszg::App;
 
 /// An HTTP client for one running server, in-process or not.
@@ -93,8 +93,41 @@ pub fn test_config(database_url: &str) -> Config {
         max_connections: 10,
         // Password hashing is not what these tests measure.
         argon2: Argon2Config { memory_kib: 1024, iterations: 1, parallelism: 1, max_concurrent: 8, queue_limit: 256 },
+        // Every test registers its applicants from 127.0.0.1: the abuse quotas and the rising
+        // proof of work are raised out of the way (API.md "Abuse limits"); tests of them set
+        // the real defaults back with `with_real_limits`.
+        limits: generous_limits(),
+        captcha: CaptchaConfig { pow_max_difficulty: 0, ..CaptchaConfig::default() },
+        login: LoginConfig { network_limit: 1_000_000, ..LoginConfig::default() },
         ..Config::default()
     }
+}
+
+pub fn generous_limits() -> LimitsConfig {
+    let many = 1_000_000;
+    LimitsConfig {
+        sms_per_address_hour: many,
+        sms_per_address_day: many,
+        sms_per_network_hour: many,
+        sms_per_network_day: many,
+        sms_global_hour: many,
+        sms_global_day: many,
+        email_per_address_hour: many,
+        email_per_address_day: many,
+        email_per_network_hour: many,
+        email_per_network_day: many,
+        email_global_hour: many,
+        email_global_day: many,
+        registrations_per_address_hour: many,
+        registrations_per_network_hour: many,
+    }
+}
+
+/// The shipped quotas and proof-of-work curve, for the tests whose subject they are.
+pub fn with_real_limits(config: &mut Config) {
+    config.limits = LimitsConfig::default();
+    config.captcha = CaptchaConfig::default();
+    config.login = LoginConfig::default();
 }
 
 /// A database URL for a new, empty database of the backend under test.

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod abuse;
 mod caching;
 mod captcha;
 mod claims;

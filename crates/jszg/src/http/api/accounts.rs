@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
 use crate::flows::upstream_login;
-use crate::http::Json;
+use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
     Router::new().route("/api/v1/accounts", post(create)).route("/api/v1/accounts/checks", post(check))
@@ -78,6 +78,7 @@ impl AccountCreated {
               (status = 409, description = "account_exists; validity_warning (with expected_period)", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(app): State<App>,
+    ClientIp(source): ClientIp,
     headers: axum::http::HeaderMap,
     Json(form): Json<RegistrationForm>,
 ) -> AppResult<(StatusCode, axum::Json<AccountCreated>)> {
@@ -97,7 +98,7 @@ pub async fn create(
             ));
         }
     }
-    let registered = registration::register(&app, registration).await?;
+    let registered = registration::register(&app, registration, &source).await?;
     if let Some(p) = &pending {
         if !upstream_login::link_registered(&app, p, registered.account_id).await? {
             tracing::warn!(account_id = registered.account_id, "registered, but the upstream identity was linked meanwhile");

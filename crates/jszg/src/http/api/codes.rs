@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::loose_string;
-use crate::http::Json;
+use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
     Router::new().route("/api/v1/verification-codes", post(create))
@@ -53,8 +53,9 @@ fn bad_purpose() -> AppError {
 
 #[utoipa::path(post, path = "/api/v1/verification-codes", tag = "codes", request_body = CodeRequest,
     responses((status = 202, body = CodeSent), (status = 422, body = crate::error::ErrorBody),
-              (status = 429, body = crate::error::ErrorBody)))]
-pub async fn create(State(app): State<App>, Json(body): Json<CodeRequest>) -> AppResult<(StatusCode, axum::Json<CodeSent>)> {
+              (status = 429, description = "daily_limit (this phone or email today); rate_limited (this address or network, with retry_after)", body = crate::error::ErrorBody),
+              (status = 503, description = "sms_unavailable / email_unavailable: the global budget is spent (retry_after)", body = crate::error::ErrorBody)))]
+pub async fn create(State(app): State<App>, ClientIp(source): ClientIp, Json(body): Json<CodeRequest>) -> AppResult<(StatusCode, axum::Json<CodeSent>)> {
     let purpose = body.purpose.as_deref().unwrap_or("").trim();
     let sent = match body.channel.as_deref().map(str::trim) {
         Some("sms") => {
@@ -62,14 +63,14 @@ pub async fn create(State(app): State<App>, Json(body): Json<CodeRequest>) -> Ap
                 .map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
             let purpose = CodePurpose::parse_sms(purpose).ok_or_else(bad_purpose)?;
             captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Sms).await?;
-            codes::send(&app, Target::Sms(&phone), purpose).await?
+            codes::send(&app, Target::Sms(&phone), purpose, &source).await?
         }
         Some("email") => {
             let email = Email::parse(body.email.as_deref().unwrap_or(""))
                 .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
             let purpose = CodePurpose::parse_email(purpose).ok_or_else(bad_purpose)?;
             captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Email).await?;
-            codes::send(&app, Target::Email(&email), purpose).await?
+            codes::send(&app, Target::Email(&email), purpose, &source).await?
         }
         _ => return Err(AppError::invalid("invalid_request", "channel", "请选择验证码发送方式：短信（sms）或邮箱（email）。")),
     };

@@ -73,9 +73,10 @@ pub struct SmsSent {
 }
 
 #[utoipa::path(post, path = "/api/v1/recoveries/{id}/sms-code", tag = "recovery", params(("id" = String, Path)),
-    responses((status = 202, body = SmsSent), (status = 429, description = "daily_limit", body = crate::error::ErrorBody)))]
-pub async fn sms_code(State(app): State<App>, Path(id): Path<String>) -> AppResult<(StatusCode, axum::Json<SmsSent>)> {
-    let sent = recovery::send_sms(&app, &id).await?;
+    responses((status = 202, body = SmsSent), (status = 429, description = "daily_limit; rate_limited (retry_after)", body = crate::error::ErrorBody),
+              (status = 503, description = "sms_unavailable: the global SMS budget is spent", body = crate::error::ErrorBody)))]
+pub async fn sms_code(State(app): State<App>, ClientIp(source): ClientIp, Path(id): Path<String>) -> AppResult<(StatusCode, axum::Json<SmsSent>)> {
+    let sent = recovery::send_sms(&app, &id, &source).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(SmsSent { expires_in: sent.expires_in, remaining_today: sent.remaining_today })))
 }
 
