@@ -6,6 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { HARNESS_ENV } from '../support/harness.mjs';
+
+export { HARNESS_ENV };
 
 const here = new URL('.', import.meta.url).pathname;
 export const BIN = process.env.JSZG_BIN || resolve(here, '../../../../target/debug/jszg');
@@ -29,6 +32,7 @@ export async function startServer(extraEnv = {}) {
     JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`,
     JSZG_DEV: '1',
     JSZG_LOG: 'warn',
+    ...HARNESS_ENV,
     ...extraEnv,
   };
   const child = spawn(BIN, ['serve'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });

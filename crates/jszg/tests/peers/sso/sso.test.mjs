@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HARNESS_ENV } from '../../support/harness.mjs';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { Browser, applicant, setIssuer } from './applicant.mjs';
@@ -83,7 +84,7 @@ post_logout_redirect_uris = ["${rpBase}/${id}/"]
 backchannel_logout_uri = "${rpBase}/${id}/backchannel"
 `;
   writeFileSync(join(dir, 'jszg.toml'), clientToml('certification') + clientToml('renewal'));
-  env = { PATH: process.env.PATH, JSZG_BIND: `127.0.0.1:${port}`, JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`, JSZG_DEV: '1', JSZG_LOG: 'warn' };
+  env = { PATH: process.env.PATH, JSZG_BIND: `127.0.0.1:${port}`, JSZG_DATABASE_URL: `sqlite://${join(dir, 'jszg.db')}`, JSZG_DEV: '1', JSZG_LOG: 'warn', ...HARNESS_ENV };
   for (const id of ['certification', 'renewal']) {
     const out = execFileSync(BIN, ['clients', 'rotate-secret', id], { cwd: dir, env }).toString();
     secrets[id] = out.match(/secret: (\S+)/)[1];

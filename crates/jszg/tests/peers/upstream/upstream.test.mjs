@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { powNonce } from '../../pow.mjs';
+import { HARNESS_ENV } from '../../support/harness.mjs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -187,6 +188,7 @@ before(async () => {
     JSZG_UPSTREAM__CLIENT_ID: CLIENT_ID,
     JSZG_UPSTREAM__CLIENT_SECRET: CLIENT_SECRET,
     JSZG_UPSTREAM__DOC_NUMBER_CLAIM: 'id_number',
+    ...HARNESS_ENV,
   };
   jszg = spawn(BIN, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   jszg.stdout.on('data', (d) => { logs += d; });
