@@ -106,9 +106,9 @@ pub fn captcha_answer(data: &[u8]) {
     }
 }
 
-/// zune-jpeg 0.5.15 panics in its AVX2 IDCT on some crafted files, and `judge_photo` catches it.
+/// zune-jpeg 0.5.15 panics in its AVX2 IDCT on some crafted files, and the gate catches it.
 /// libFuzzer's panic hook aborts before anything can catch, so this target lets panics raised
-/// inside the decoder unwind to `judge_photo`, and still aborts on any other.
+/// inside the decoder unwind to the gate, and still aborts on any other.
 fn tolerate_decoder_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -124,9 +124,14 @@ fn tolerate_decoder_panics() {
 
 pub fn jpeg_gate(data: &[u8]) {
     tolerate_decoder_panics();
-    if let Ok((width, height)) = jszg::flows::reviews::judge_photo(data) {
-        assert!(width >= 120 && height >= 120);
-        assert!(data.starts_with(&[0xFF, 0xD8, 0xFF]));
+    use jszg::adapters::photos;
+    let declared = photos::declared_size(data);
+    if let Ok(stored) = photos::decode_and_clean(data) {
+        // Only what the header allowed is decoded; what is kept is a JPEG without metadata.
+        let (width, height) = declared.unwrap_or_default();
+        assert!(width >= 120 && height >= 120 && u64::from(width) * u64::from(height) <= photos::MAX_PIXELS);
+        assert!(stored.starts_with(&[0xFF, 0xD8]));
+        assert_eq!(photos::strip_metadata(&stored), stored, "stripping is idempotent");
     }
 }
 

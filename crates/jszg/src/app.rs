@@ -25,6 +25,8 @@ pub struct App {
     pub clock: Clock,
     pub vault: Arc<Vault>,
     pub hasher: Hasher,
+    /// Decodes uploaded photos, a bounded number at once.
+    pub photos: crate::adapters::photos::Decoder,
     pub config: Arc<Config>,
     pub couriers: Arc<Couriers>,
     pub outbox_wake: Arc<Notify>,
@@ -143,6 +145,7 @@ impl App {
             signing_keys: Arc::default(),
             vault,
             hasher,
+            photos: crate::adapters::photos::Decoder::new(config.uploads.max_concurrent_decodes, config.uploads.queue_limit),
             config: Arc::new(config),
             couriers: Arc::new(couriers),
             outbox_wake: Arc::new(Notify::new()),

@@ -46,6 +46,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub captcha: CaptchaConfig,
     pub argon2: Argon2Config,
+    /// Decoding uploaded photos (MR-1): how many at once.
+    pub uploads: UploadsConfig,
     pub outbox: OutboxConfig,
     pub login: LoginConfig,
     pub recovery: RecoveryConfig,
@@ -304,6 +306,23 @@ impl Default for Argon2Config {
         // worker per core keeps every core busy and memory at cores × 19 MiB.
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1, max_concurrent: cores.clamp(2, 16), queue_limit: 128 }
+    }
+}
+
+/// `[uploads]`: photo decodes run on at most `max_concurrent_decodes` blocking threads (each
+/// holds up to 36 MB of pixels for a 12-megapixel photo); past `queue_limit` waiting uploads a
+/// request gets 503 `server_busy` at once.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UploadsConfig {
+    pub max_concurrent_decodes: usize,
+    pub queue_limit: usize,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self { max_concurrent_decodes: cores.clamp(1, 8), queue_limit: 32 }
     }
 }
 
@@ -583,6 +602,7 @@ impl Default for Config {
             captcha: CaptchaConfig::default(),
             recovery: RecoveryConfig::default(),
             argon2: Argon2Config::default(),
+            uploads: UploadsConfig::default(),
             outbox: OutboxConfig::default(),
             login: LoginConfig::default(),
             sessions: SessionConfig::default(),

@@ -3,6 +3,7 @@ pub mod delivery;
 pub mod mail;
 pub mod oidc_rp;
 pub mod passwords;
+pub mod photos;
 pub mod signing_keys;
 pub mod sms;
 pub mod totp;

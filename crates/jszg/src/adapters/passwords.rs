@@ -26,6 +26,8 @@ pub struct Hasher {
     /// A hash of a random password at the current parameters, verified
     /// against when the account does not exist so timing tells nothing.
     dummy: Arc<String>,
+    /// Jobs accepted so far (hashes and verifications): what the pool has been asked to spend.
+    accepted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Outcome of checking a password against a stored hash.
@@ -150,7 +152,7 @@ impl Hasher {
                 })
                 .map_err(|e| format!("argon2 worker: {e}"))?;
         }
-        let mut hasher = Self { params, jobs, dummy: Arc::new(String::new()) };
+        let mut hasher = Self { params, jobs, dummy: Arc::new(String::new()), accepted: Arc::default() };
         let mut worker = Worker { params: hasher.params.clone(), memory: Vec::new() };
         hasher.dummy = Arc::new(worker.hash(random_password().as_bytes())?);
         Ok(hasher)
@@ -160,6 +162,11 @@ impl Hasher {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash { password: Zeroizing::new(password.to_owned()), reply })?;
         answer.await.map_err(|_| AppError::internal("argon2 worker dropped a job"))?.map_err(AppError::internal)
+    }
+
+    /// Hashes and verifications accepted since start (tests of the order of checks).
+    pub fn jobs_accepted(&self) -> u64 {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Verify against `stored`, or against the dummy hash when there is no
@@ -180,7 +187,10 @@ impl Hasher {
     /// seconds behind, and the client is better told to come back.
     fn submit(&self, job: Job) -> AppResult<()> {
         match self.jobs.try_send(job) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
             Err(mpsc::TrySendError::Full(_)) => Err(busy()),
             Err(mpsc::TrySendError::Disconnected(_)) => Err(AppError::internal("argon2 workers stopped")),
         }

@@ -23,7 +23,8 @@ use crate::flows::codes::{self, CodePurpose};
 use crate::flows::notify;
 use crate::flows::quotas::Source;
 use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CUTOFF};
-use crate::flows::reviews::{self, Kind, Photo, IDENTITY_WORKING_DAYS};
+use crate::adapters::photos::Upload;
+use crate::flows::reviews::{self, Kind, IDENTITY_WORKING_DAYS};
 use crate::message::{Channel, Message};
 use crate::store::{accounts, audit, claims, enrollments, reviews as store, throttles, unless_taken, Tx};
 use crate::vault::Field;
@@ -60,9 +61,9 @@ pub struct ClaimData {
 pub struct ClaimApplication {
     pub registration: Registration,
     pub reason: String,
-    pub front: Photo,
-    pub back: Photo,
-    pub handheld: Photo,
+    pub front: Upload,
+    pub back: Upload,
+    pub handheld: Upload,
 }
 
 pub struct Submitted {
@@ -90,20 +91,27 @@ fn authority_code(answer: &Result<Answer, crate::adapters::authority::Unavailabl
     }
 }
 
-/// REG-7: file a claim. Checks run before anything is spent: the number
-/// must be held by a live, non-legacy account; the throttles; then one
-/// transaction inserts the claim (the unique index refuses a second pending
-/// one), spends the SMS code and stores the sealed photos.
+/// REG-7: file a claim. Checks run before anything is spent or revealed: the SMS code first
+/// (only someone who proved the phone learns whether the number is held, API.md "Order of
+/// checks"); then the number must be held by a live, non-legacy account; the throttles; the
+/// photos are decoded; the password hashed; then one transaction inserts the claim (the unique
+/// index refuses a second pending one), spends the code and stores the sealed photos.
 pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppResult<Submitted> {
     let reg = &form.registration;
     check_validity_warning(reg)?;
+    let target = reg.code_target();
+    codes::verify(app, target, CodePurpose::Register, &reg.code).await?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
     let holder = match accounts::find_live(&app.db, &doc_hash).await? {
         Some(holder) if holder.registered_at >= LEGACY_CUTOFF => holder,
         // A legacy account is superseded by registering again (REG-4).
-        _ => return Err(no_account()),
+        _ => {
+            codes::count_reveal(app, target, CodePurpose::Register).await?;
+            return Err(no_account());
+        }
     };
     if claims::pending_for(&app.db, holder.id).await? {
+        codes::count_reveal(app, target, CodePurpose::Register).await?;
         return Err(claim_pending());
     }
     let now = app.clock.unix();
@@ -116,6 +124,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
         }
     }
 
+    let photos = reviews::admit_photos(app, form.front, form.back, form.handheld).await?;
     let id = random_token(12);
     let password_hash = app.hasher.hash(reg.password.expose_secret()).await?;
     let answer = app.authority.verify(&reg.doc, &reg.name, &format!("claim-{id}")).await;
@@ -159,13 +168,12 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
         tx.rollback().await?;
         return Err(claim_pending());
     }
-    let target = reg.code_target();
+    // Spent with the claim: a request that raced this one for the same code finds it gone.
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
-        codes::count_wrong(app, target, CodePurpose::Register).await?;
         return Err(codes::wrong_code());
     }
-    for (slot, photo) in [("front", &form.front), ("back", &form.back), ("handheld", &form.handheld)] {
+    for (slot, photo) in ["front", "back", "handheld"].into_iter().zip(&photos) {
         store::insert_photo(&mut tx, &id, slot, &app.vault.seal(Field::Photo, photo.bytes())).await?;
     }
     audit::append(

@@ -215,6 +215,29 @@ pub fn parse_code(raw: &str) -> Option<String> {
     (folded.len() == 6 && folded.bytes().all(|b| b.is_ascii_digit())).then_some(folded)
 }
 
+/// Check a code without spending it: the first thing a request does that could reveal whether
+/// a number is registered or cost a password hash (API.md "Order of checks"), so a wrong code
+/// gets the same answer whatever the rest of the form says. A wrong one is counted at once.
+pub async fn verify(app: &App, target: Target<'_>, purpose: CodePurpose, code: &str) -> AppResult<()> {
+    let channel = target.channel();
+    let target_hash = target.hash(app);
+    let hash = code_hash(app, channel, &target_hash, purpose, code);
+    if codes::matches(&app.db, channel.as_str(), &target_hash, purpose.as_str(), &hash, app.clock.unix()).await? {
+        return Ok(());
+    }
+    Err(count_wrong(app, target, purpose).await?)
+}
+
+/// Count an answer that a right code bought without being spent (`account_exists`,
+/// `no_account`, `claim_pending`) as one of the code's five entries: whoever proved a phone
+/// once learns about at most five numbers with it, not about every number they try.
+pub async fn count_reveal(app: &App, target: Target<'_>, purpose: CodePurpose) -> AppResult<()> {
+    let mut tx = app.db.begin().await?;
+    codes::count_failure(&mut tx, target.channel().as_str(), &target.hash(app), purpose.as_str()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Spend a code inside the caller's transaction, so the code survives if
 /// the rest of the change is rolled back. A wrong code is counted by
 /// [`count_wrong`] outside that transaction.

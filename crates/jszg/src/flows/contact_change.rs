@@ -16,7 +16,8 @@ use crate::flows::applicant::{mask_email, mask_phone};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify;
 use crate::flows::recovery::{self, mail_reset_link};
-use crate::flows::reviews::{self, parse_reason, Kind, Photo, CONTACT_WORKING_DAYS};
+use crate::adapters::photos::Upload;
+use crate::flows::reviews::{self, parse_reason, Kind, CONTACT_WORKING_DAYS};
 use crate::message::Message;
 use crate::store::{accounts, audit, enrollments, recoveries, reviews as store, unless_taken, Tx};
 use crate::vault::Field;
@@ -77,7 +78,7 @@ pub async fn request(
     new_value: &str,
     code: &str,
     reason: &str,
-    handheld: Photo,
+    handheld: Upload,
 ) -> AppResult<Requested> {
     let a = precheck(app, recovery_id).await?;
     let kind =
@@ -96,6 +97,9 @@ pub async fn request(
             (Target::Email(&email), email.as_str().to_owned())
         }
     };
+    // The code before the photo is decoded (API.md "Order of checks").
+    codes::verify(app, target, CodePurpose::ContactChange, &code).await?;
+    let handheld = app.photos.admit(handheld).await?;
     let id = random_token(12);
     let due = reviews::due_date(app, CONTACT_WORKING_DAYS);
     let payload = serde_json::to_vec(&ContactRequest { kind, new_value: value }).map_err(AppError::internal)?;
@@ -122,7 +126,7 @@ pub async fn request(
     }
     if !codes::consume(&mut tx, app, target, CodePurpose::ContactChange, &code).await? {
         tx.rollback().await?;
-        return Err(codes::count_wrong(app, target, CodePurpose::ContactChange).await?);
+        return Err(codes::wrong_code());
     }
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
     audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "contact_change_submitted", &id)).await?;

@@ -217,9 +217,14 @@ pub fn check_validity_warning(reg: &Registration) -> AppResult<()> {
 
 pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResult<Registered> {
     check_validity_warning(&reg)?;
+    // The code first: only someone who proved the phone learns whether the number is taken,
+    // and nobody costs a password hash without it (API.md "Order of checks").
+    let target = reg.code_target();
+    codes::verify(app, target, CodePurpose::Register, &reg.code).await?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
     if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hash).await? {
         if registered_at >= LEGACY_CUTOFF {
+            codes::count_reveal(app, target, CodePurpose::Register).await?;
             return Err(account_exists());
         }
     }
@@ -230,9 +235,8 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
 
     let mut tx = app.db.begin().await?;
     let superseded = accounts::archive_legacy(&mut tx, &doc_hash, LEGACY_CUTOFF, now).await?;
-    // Insert before spending the code: a concurrent registration of the same
-    // number waits on the unique index and then learns the number is taken,
-    // instead of finding the code already spent.
+    // A concurrent registration of the same number waits on the unique index and then learns
+    // the number is taken.
     let inserted = unless_taken(
         accounts::insert(
             &mut tx,
@@ -258,10 +262,10 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
         tx.rollback().await?;
         return Err(account_exists());
     };
-    let target = reg.code_target();
+    // Spent here, with the account: a request that raced this one for the same code finds it gone.
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;
-        return Err(codes::count_wrong(app, target, CodePurpose::Register).await?);
+        return Err(codes::wrong_code());
     }
     // ABUSE-3: counted with the account, so only registrations that happen are counted.
     if let Err(err) = quotas::take(&mut tx, app, source, Rationed::Registrations).await {

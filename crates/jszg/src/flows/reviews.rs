@@ -1,13 +1,14 @@
 //! 人工审核 (MR-1..6): an applicant whose self-check failed sends the
 //! identity data, three photos and a reason; staff decide within seven
-//! working days. Photos must be real JPEGs under 190 KB, and are stored
-//! sealed, readable only through staff endpoints.
+//! working days. Photos must be real JPEGs under 190 KB (`adapters/photos.rs`), and are stored
+//! sealed and without metadata, readable only through staff endpoints.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use jszg_domain::{PersonName, ReviewPeriod, Validity};
 
+use crate::adapters::photos::{Photo, Upload};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
@@ -24,9 +25,6 @@ pub const PERIOD_LIMIT: i64 = 3;
 /// MR-3 and CC-3: working days staff have to decide.
 pub const IDENTITY_WORKING_DAYS: u32 = 7;
 pub const CONTACT_WORKING_DAYS: u32 = 1;
-/// The manual: 图片大小小于190KB. Counted in decimal kilobytes, so a file
-/// a desktop shows as 186 KB or more is refused rather than let through.
-pub const MAX_PHOTO_BYTES: usize = 190_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -55,61 +53,10 @@ impl Kind {
     }
 }
 
-/// A photo that decoded as a JPEG of sane size.
-pub struct Photo(Vec<u8>);
-
-impl Photo {
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-fn bad_photo(field: &'static str, message: &'static str) -> AppError {
-    AppError::invalid("invalid_photo", field, message)
-}
-
-/// Judge a photo by decoding it, never by its name or declared type.
-pub async fn check_photo(field: &'static str, bytes: Vec<u8>) -> AppResult<Photo> {
-    // Decoding takes milliseconds of CPU: off the async workers.
-    let (judged, bytes) = tokio::task::spawn_blocking(move || (judge_photo(&bytes), bytes)).await?;
-    judged.map(|_| Photo(bytes)).map_err(|message| bad_photo(field, message))
-}
-
-/// The JPEG gate on its own: the picture's size, or what to tell the applicant.
-pub fn judge_photo(bytes: &[u8]) -> Result<(u32, u32), &'static str> {
-    if bytes.is_empty() {
-        return Err("请上传照片（JPG格式，小于190KB）。");
-    }
-    if bytes.len() >= MAX_PHOTO_BYTES {
-        return Err("照片大小应小于190KB，请压缩后重新上传。");
-    }
-    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err("照片格式应为JPG或JPEG，请重新选择。");
-    }
-    // Decoders fill a cut-off image with grey rather than fail, so insist
-    // on the end-of-image marker (FF D9 appears nowhere else but at the end
-    // of entropy-coded data); some writers pad a few bytes after it.
-    let end = bytes.iter().rposition(|b| *b != 0x00 && !b.is_ascii_whitespace()).unwrap_or(0);
-    if end < 1 || bytes[end - 1..=end] != [0xFF, 0xD9] {
-        return Err("照片文件不完整，请重新选择或重新拍摄。");
-    }
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(10_000);
-    limits.max_image_height = Some(10_000);
-    limits.max_alloc = Some(256 * 1024 * 1024);
-    reader.limits(limits);
-    // A decoder bug must not become a 500: zune-jpeg 0.5.15 panics in its AVX2 IDCT on some
-    // crafted files (found by fuzzing, kept in fuzz/regressions/jpeg_gate). Such a file is a
-    // picture we cannot read.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || reader.decode()));
-    let Ok(Ok(img)) = decoded else {
-        return Err("照片无法识别（文件不完整或不是JPG图片），请重新选择。");
-    };
-    if img.width() < 120 || img.height() < 120 {
-        return Err("照片太小，无法看清证件信息，请上传清晰的照片。");
-    }
-    Ok((img.width(), img.height()))
+/// The three photos of an application, decoded (after every cheap check of the request) in
+/// the bounded decoder.
+pub async fn admit_photos(app: &App, front: Upload, back: Upload, handheld: Upload) -> AppResult<[Photo; 3]> {
+    Ok([app.photos.admit(front).await?, app.photos.admit(back).await?, app.photos.admit(handheld).await?])
 }
 
 /// What an identity review asks staff to confirm.
@@ -125,9 +72,9 @@ pub struct IdentityApplication {
     pub name: String,
     pub validity: ValidityInput,
     pub reason: String,
-    pub front: Photo,
-    pub back: Photo,
-    pub handheld: Photo,
+    pub front: Upload,
+    pub back: Upload,
+    pub handheld: Upload,
 }
 
 pub struct Submitted {
@@ -180,6 +127,7 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
     let id = random_token(12);
     let due = due_date(app, IDENTITY_WORKING_DAYS);
     let payload = serde_json::to_vec(&claim).map_err(AppError::internal)?;
+    let photos = admit_photos(app, form.front, form.back, form.handheld).await?;
 
     let mut tx = app.db.begin().await?;
     let Some(used) = reviews::take_quota(&mut tx, a.id(), &period.key(), PERIOD_LIMIT).await? else {
@@ -216,7 +164,7 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
         tx.rollback().await?;
         return Err(review_pending());
     }
-    for (slot, photo) in [("front", &form.front), ("back", &form.back), ("handheld", &form.handheld)] {
+    for (slot, photo) in ["front", "back", "handheld"].into_iter().zip(&photos) {
         reviews::insert_photo(&mut tx, &id, slot, &app.vault.seal(Field::Photo, photo.bytes())).await?;
     }
     accounts::set_realname_status(&mut tx, a.id(), RealnameStatus::ReviewPending.as_str()).await?;
@@ -294,15 +242,4 @@ pub async fn apply_identity_decision(
         notify::queue(tx, app, &Message::sms_notice(&to, text)).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::judge_photo;
-
-    #[test]
-    fn a_file_that_panics_the_jpeg_decoder_is_refused() {
-        let bytes = include_bytes!("../../../../fuzz/regressions/jpeg_gate/zune_jpeg_avx2_idct_panic.jpg");
-        assert_eq!(judge_photo(bytes), Err("照片无法识别（文件不完整或不是JPG图片），请重新选择。"));
-    }
 }

@@ -2,8 +2,8 @@
 //! are stored as keyed hashes; a new code replaces the old one for the same
 //! target and purpose; five wrong entries kill a code.
 
-use super::Tx;
-use crate::tx_run;
+use super::{Db, Tx};
+use crate::{db_run, tx_run};
 
 pub const MAX_FAILED_ATTEMPTS: i64 = 5;
 
@@ -53,6 +53,23 @@ pub async fn put(tx: &mut Tx, code: NewCode<'_>) -> Result<(), sqlx::Error> {
         .await?
         .rows_affected());
     Ok(())
+}
+
+/// Whether the code matches, is live and not killed by wrong entries, without spending it.
+pub async fn matches(db: &Db, channel: &str, target_hash: &[u8], purpose: &str, code_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "SELECT COUNT(*) FROM verification_codes
+        WHERE channel = $1 AND target_hash = $2 AND purpose = $3 AND code_hash = $4
+          AND expires_at > $5 AND failed_attempts < $6";
+    let n: i64 = db_run!(db, pool => sqlx::query_scalar(SQL)
+        .bind(channel)
+        .bind(target_hash)
+        .bind(purpose)
+        .bind(code_hash)
+        .bind(now)
+        .bind(MAX_FAILED_ATTEMPTS)
+        .fetch_one(pool)
+        .await?);
+    Ok(n > 0)
 }
 
 /// Spend the code if it matches, is live and not killed by wrong entries.

@@ -78,7 +78,9 @@ async fn a_rejected_claim_then_an_approved_one_moves_the_number() {
     assert_eq!(other.login(&holder.doc, CLAIM_PASSWORD, "certification").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.get("/api/v1/me").await.status(), StatusCode::OK);
     // One pending claim per number.
-    let (status, error) = error_code(submit(&app.another_client(), claim_form(&holder.doc, &phone(), "123456")).await).await;
+    let second_phone = phone();
+    let second_code = app.sms_code(&second_phone).await;
+    let (status, error) = error_code(submit(&app.another_client(), claim_form(&holder.doc, &second_phone, &second_code)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("claim_pending")));
 
     // 2. Staff see it in its own queue, with both parties and the evidence.
@@ -188,8 +190,18 @@ async fn a_rejected_claim_then_an_approved_one_moves_the_number() {
 async fn a_free_number_needs_no_claim() {
     let app = spawn_app().await;
     let doc = resident_id(date("1990-01-01"));
-    let (status, error) = error_code(submit(&app, claim_form(&doc, &phone(), "123456")).await).await;
+    // Told only to someone who proved the phone (API.md "Order of checks").
+    let mobile = phone();
+    let code = app.sms_code(&mobile).await;
+    let (status, error) = error_code(submit(&app, claim_form(&doc, &mobile, &code)).await).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("no_account")));
+    // Each such answer uses one of the code's five entries: one code probes at most five numbers.
+    for _ in 0..4 {
+        let other = resident_id(date("1990-01-01"));
+        assert_eq!(error_code(submit(&app, claim_form(&other, &mobile, &code)).await).await.1["code"], "no_account");
+    }
+    let (status, error) = error_code(submit(&app, claim_form(&doc, &mobile, &code)).await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_verification_code")));
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     assert!(doc["paths"].get("/api/v1/ownership-claims").is_some());
 }
@@ -242,22 +254,40 @@ async fn registration_and_photo_errors_are_those_of_registration_and_review() {
     assert!(pending_claims(&staff).await.is_empty());
 }
 
+/// A JPEG whose headers are sound (it passes the cheap checks) but whose scan names Huffman
+/// tables that were never defined, so the real decode refuses it.
+fn undecodable_jpeg() -> Vec<u8> {
+    let mut bytes = jpeg(320, 200, false);
+    let sos = bytes.windows(2).position(|w| w == [0xFF, 0xDA]).expect("SOS");
+    // FF DA, length (2), component count (1), then (id, tables) per component.
+    bytes[sos + 6] = 0x33;
+    bytes
+}
+
+/// Claims are throttled per phone and per address, counting the attempts that got past the
+/// code and the number (a wrong code is refused first and counts against the code instead).
 #[tokio::test]
 async fn claims_are_throttled_per_phone() {
     let app = spawn_app().await;
     let holder = app.register_as("resident_id").await;
     let mobile = phone();
+    let code = app.sms_code(&mobile).await;
+    let bad = || {
+        claim_form(&holder.doc, &mobile, &code).part("front", part(undecodable_jpeg(), "front.jpg"))
+    };
     for _ in 0..jszg::flows::claims::PER_PHONE {
-        let (_, error) = error_code(submit(&app, claim_form(&holder.doc, &mobile, "000000")).await).await;
-        assert_eq!(error["code"], "invalid_verification_code");
+        let (_, error) = error_code(submit(&app, bad()).await).await;
+        assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("invalid_photo"), Some("front")), "{error}");
     }
-    let res = submit(&app, claim_form(&holder.doc, &mobile, "000000")).await;
+    let res = submit(&app, bad()).await;
     assert!(res.headers().contains_key("retry-after"));
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")));
     // Another phone from the same address still may, up to its own limit.
-    let (_, error) = error_code(submit(&app, claim_form(&holder.doc, &phone(), "000000")).await).await;
-    assert_eq!(error["code"], "invalid_verification_code");
+    let other = phone();
+    let other_code = app.sms_code(&other).await;
+    let res = submit(&app, claim_form(&holder.doc, &other, &other_code)).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,6 +12,7 @@ mod codes;
 mod delivery;
 mod dev;
 mod errors;
+mod hardening;
 mod keys;
 mod login_transport;
 mod overload;

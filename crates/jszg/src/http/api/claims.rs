@@ -8,6 +8,7 @@ use axum::Router;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::adapters::photos;
 use crate::app::App;
 use crate::error::AppResult;
 use crate::flows::claims::{self, ClaimApplication};
@@ -89,13 +90,15 @@ pub async fn create(
         agree_terms: text("agree_terms").is_some_and(|v| truthy(&v)),
         confirm_validity_warning: text("confirm_validity_warning").is_some_and(|v| truthy(&v)),
     };
-    // The registration rules first, in the order of the form; then the photos and the reason.
+    // The cheap checks first: the registration rules in the order of the form, the reason, then
+    // what the photos' headers declare. Decoding comes last, in the flow, after the code.
     let registration = form.parse(app.clock.today())?;
+    let reason = reviews::parse_reason(&text("reason").unwrap_or_default())?;
     let application = ClaimApplication {
-        front: reviews::check_photo("front", front).await?,
-        back: reviews::check_photo("back", back).await?,
-        handheld: reviews::check_photo("handheld", handheld).await?,
-        reason: reviews::parse_reason(&text("reason").unwrap_or_default())?,
+        front: photos::inspect("front", front)?,
+        back: photos::inspect("back", back)?,
+        handheld: photos::inspect("handheld", handheld)?,
+        reason,
         registration,
     };
     let submitted = claims::submit(&app, application, &source).await?;

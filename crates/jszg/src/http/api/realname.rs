@@ -9,6 +9,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::adapters::photos;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::flows::applicant::Entry;
@@ -148,9 +149,9 @@ pub async fn apply(
         name: text(&parts, "name"),
         validity: ValidityInput { period: Some(text(&parts, "validity_period")), start: Some(text(&parts, "validity_start")) },
         reason: text(&parts, "reason"),
-        front: reviews::check_photo("front", front).await?,
-        back: reviews::check_photo("back", back).await?,
-        handheld: reviews::check_photo("handheld", handheld).await?,
+        front: photos::inspect("front", front)?,
+        back: photos::inspect("back", back)?,
+        handheld: photos::inspect("handheld", handheld)?,
     };
     let submitted = reviews::submit_identity(&app, &current.applicant, form).await?;
     Ok((

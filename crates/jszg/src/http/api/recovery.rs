@@ -8,12 +8,13 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::adapters::photos;
 use crate::app::App;
 use crate::error::AppResult;
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
 use crate::flows::recovery::{self, Method};
-use crate::flows::{contact_change, reviews};
+use crate::flows::contact_change;
 use crate::http::api::realname::{multipart_body, read_multipart};
 use crate::http::{ClientIp, Json};
 
@@ -157,8 +158,8 @@ pub async fn contact_change_request(
     let mut parts = read_multipart(multipart).await?;
     let text = |name: &str| parts.get(name).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     let (kind, value, code, reason) = (text("kind"), text("new_value"), text("verification_code"), text("reason"));
-    let handheld = reviews::check_photo("handheld", parts.remove("handheld").unwrap_or_default());
-    let requested = contact_change::request(&app, &id, &kind, &value, &code, &reason, handheld.await?).await?;
+    let handheld = photos::inspect("handheld", parts.remove("handheld").unwrap_or_default())?;
+    let requested = contact_change::request(&app, &id, &kind, &value, &code, &reason, handheld).await?;
     Ok((StatusCode::CREATED, axum::Json(ChangeRequested { id: requested.id, status: "pending", due_date: requested.due_date })))
 }
 
