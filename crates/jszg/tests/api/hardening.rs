@@ -261,3 +261,42 @@ async fn registrations_hash_the_password_only_after_the_code() {
     assert_eq!(app.register(&form(&resident_id(date("1990-01-01")), &phone, &code)).await.status(), StatusCode::CREATED);
     assert_eq!(app.app.hasher.jobs_accepted(), before + 1);
 }
+
+/// Item 7: what staff receive carries no EXIF (GPS position, phone model) nor comments.
+#[tokio::test]
+async fn staff_get_photos_without_their_metadata() {
+    let app = spawn_app().await;
+    app.applicant().await;
+    let with_exif = |bytes: Vec<u8>| {
+        let body = b"Exif\0\0MM\0\x2a\0\0\0\x08 GPS 39.9042N 116.4074E Apple iPhone 15 Pro";
+        let mut out = bytes[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x09]);
+        out.extend_from_slice(b"secret!");
+        out.extend_from_slice(&bytes[2..]);
+        out
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("validity_period", "20y")
+        .text("validity_start", "2020-05-01")
+        .text("name", "张三")
+        .text("reason", "实名认证不通过，信息确认无误")
+        .part("front", part(with_exif(jpeg(320, 200, false)), "front.jpg"))
+        .part("back", part(with_exif(jpeg(320, 200, false)), "back.jpg"))
+        .part("handheld", part(with_exif(jpeg(300, 400, false)), "handheld.jpg"));
+    let res = app.submit_review(form).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let staff = app.staff("rev1", jszg::flows::staff::Role::Reviewer).await;
+    for slot in ["front", "back", "handheld"] {
+        let res = staff.get(&format!("/api/v1/staff/reviews/{id}/photos/{slot}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap();
+        for needle in [&b"GPS"[..], b"iPhone", b"Exif", b"secret!"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{slot} still carries {:?}", String::from_utf8_lossy(needle));
+        }
+        assert!(image::load_from_memory(&bytes).is_ok(), "{slot} is still a picture");
+    }
+}
