@@ -76,3 +76,14 @@ pub fn rfc3339(unix: i64) -> String {
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
+
+/// An instant as Beijing wall-clock time to the minute (`2026-03-02 14:05`), as messages and
+/// pages show it to applicants.
+pub fn beijing_minutes(unix: i64) -> String {
+    const MINUTES: &[time::format_description::FormatItem<'_>] = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .map(|t| t.to_offset(jszg_domain::BEIJING))
+        .and_then(|t| t.format(MINUTES).ok())
+        .unwrap_or_default()
+}

@@ -12,7 +12,8 @@ use jszg_domain::{Email, Phone};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
-use crate::flows::applicant::{mask_email, mask_phone};
+use crate::clock::beijing_minutes;
+use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::notify;
 use crate::flows::recovery::{self, mail_reset_link};
@@ -102,7 +103,7 @@ pub async fn request(
     let handheld = app.photos.admit(handheld).await?;
     let id = random_token(12);
     let due = reviews::due_date(app, CONTACT_WORKING_DAYS);
-    let payload = serde_json::to_vec(&ContactRequest { kind, new_value: value }).map_err(AppError::internal)?;
+    let payload = serde_json::to_vec(&ContactRequest { kind, new_value: value.clone() }).map_err(AppError::internal)?;
     let mut tx = app.db.begin().await?;
     let inserted = unless_taken(
         store::insert(
@@ -130,8 +131,148 @@ pub async fn request(
     }
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
     audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "contact_change_submitted", &id)).await?;
+    announce(&mut tx, app, &a, &id, kind, &value).await?;
     tx.commit().await?;
+    app.wake_outbox();
     Ok(Requested { id, due_date: due })
+}
+
+/// A withdrawal link lives as long as any request could stay pending.
+const CANCEL_TTL: i64 = 14 * 86_400;
+
+impl ContactKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Email => "邮箱地址",
+            Self::Phone => "手机号码",
+        }
+    }
+
+    fn masked(self, value: &str) -> String {
+        match self {
+            Self::Email => mask_email(value),
+            Self::Phone => mask_phone(value),
+        }
+    }
+}
+
+/// Tell the account's current phone and email at once what was asked, when, and how to stop
+/// it: someone who knows a number and its name (both semi-public) could otherwise replace the
+/// phone while its owner hears nothing until the account is gone. Each channel gets a link of
+/// its own, so staff see which one was used.
+async fn announce(tx: &mut Tx, app: &App, a: &Applicant, id: &str, kind: ContactKind, new_value: &str) -> AppResult<()> {
+    let now = app.clock.unix();
+    let when = beijing_minutes(now);
+    let (what, new) = (kind.label(), kind.masked(new_value));
+    for (channel, to) in [("phone", a.phone(app)?), ("email", a.email(app)?)] {
+        let Some(to) = to else { continue };
+        let token = random_token(24);
+        store::insert_cancel(tx, &cancel_hash(app, &token), id, channel, now + CANCEL_TTL).await?;
+        let link = format!("{}/contact-changes/cancel?token={token}", app.config.public_url());
+        let message = if channel == "phone" {
+            Message::sms_notice(
+                &to,
+                format!(
+                    "【中国教师资格网】您的账号于{when}提交了修改{what}申请（新{what}：{new}），正在等待审核。如非本人操作，请打开{link}撤销申请，或登录账号在个人中心撤销。"
+                ),
+            )
+        } else {
+            Message::email(
+                &to,
+                "中国教师资格网：您的账号提交了修改联系方式申请",
+                format!(
+                    "您好：\n\n您在中国教师资格网的账号于{when}（北京时间）提交了修改{what}申请，新{what}为{new}，正在等待工作人员审核，审核通过后账号绑定的{what}将被修改。\n\n如果这是您本人的操作，请忽略本邮件。\n如非本人操作，请立即打开以下链接撤销该申请：\n{link}\n也可以登录账号，在个人中心撤销。\n\n中国教师资格网"
+                ),
+            )
+        };
+        notify::queue(tx, app, &message).await?;
+    }
+    Ok(())
+}
+
+fn cancel_hash(app: &App, token: &str) -> Vec<u8> {
+    app.vault.mac(&[b"contact_change_cancel", token.as_bytes()])
+}
+
+/// A pending contact change of the account, as the personal centre shows it.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub id: String,
+    pub kind: ContactKind,
+    pub submitted_at: i64,
+    pub new_value_masked: String,
+}
+
+pub async fn pending_of(app: &App, account_id: i64) -> AppResult<Option<Pending>> {
+    let Some(review) = store::latest(&app.db, account_id, Kind::ContactChange.as_str()).await? else {
+        return Ok(None);
+    };
+    if review.status != "pending" {
+        return Ok(None);
+    }
+    let r = open(app, &review)?;
+    Ok(Some(Pending { id: review.id, kind: r.kind, submitted_at: review.submitted_at, new_value_masked: r.kind.masked(&r.new_value) }))
+}
+
+/// How a withdrawal came about, as staff read it in the item's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WithdrawnBy {
+    Login,
+    PhoneLink,
+    EmailLink,
+}
+
+impl WithdrawnBy {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Login => "账号持有人登录后在个人中心撤销了该申请",
+            Self::PhoneLink => "账号持有人通过原绑定手机号码收到的短信链接撤销了该申请",
+            Self::EmailLink => "账号持有人通过原绑定邮箱收到的邮件链接撤销了该申请",
+        }
+    }
+}
+
+fn not_pending() -> AppError {
+    AppError::gone("token_invalid", "该修改联系方式申请已审核完毕、已撤销或链接已失效，无需再撤销。")
+}
+
+async fn withdraw(app: &App, review: &store::Review, by: WithdrawnBy) -> AppResult<()> {
+    let mut tx = app.db.begin().await?;
+    if !store::withdraw(&mut tx, &review.id, by.text(), app.clock.unix()).await? {
+        tx.rollback().await?;
+        return Err(not_pending());
+    }
+    let detail = format!("{} {:?}", review.id, by);
+    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), review.account_id, "contact_change_withdrawn", &detail)).await?;
+    tx.commit().await?;
+    tracing::info!(account_id = review.account_id, ?by, "contact change withdrawn by the account holder");
+    Ok(())
+}
+
+/// The signed-in holder withdraws their account's pending request.
+pub async fn withdraw_signed_in(app: &App, a: &Applicant, id: &str) -> AppResult<()> {
+    let review = store::find(&app.db, id).await?.filter(|r| r.account_id == a.id() && r.kind == Kind::ContactChange.as_str());
+    let review = review.ok_or_else(|| AppError::not_found("not_found", "没有这条修改联系方式申请。"))?;
+    withdraw(app, &review, WithdrawnBy::Login).await
+}
+
+/// What a withdrawal link is about, for the page that asks before withdrawing.
+pub async fn by_cancel_link(app: &App, token: &str) -> AppResult<(store::Review, Pending, WithdrawnBy)> {
+    if token.is_empty() || token.len() > 64 {
+        return Err(not_pending());
+    }
+    let (review_id, channel) = store::cancel_link(&app.db, &cancel_hash(app, token), app.clock.unix()).await?.ok_or_else(not_pending)?;
+    let review = store::find(&app.db, &review_id).await?.filter(|r| r.status == "pending").ok_or_else(not_pending)?;
+    let r = open(app, &review)?;
+    let pending = Pending { id: review.id.clone(), kind: r.kind, submitted_at: review.submitted_at, new_value_masked: r.kind.masked(&r.new_value) };
+    let by = if channel == "phone" { WithdrawnBy::PhoneLink } else { WithdrawnBy::EmailLink };
+    Ok((review, pending, by))
+}
+
+/// Withdraw by the link sent to the current phone or email.
+pub async fn withdraw_by_link(app: &App, token: &str) -> AppResult<()> {
+    let (review, _, by) = by_cancel_link(app, token).await?;
+    withdraw(app, &review, by).await
 }
 
 fn open(app: &App, review: &store::Review) -> AppResult<ContactRequest> {

@@ -436,6 +436,10 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     }
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
     let already = || AppError::conflict("already_decided", "该申请已由其他工作人员处理。");
+    if review.status == "withdrawn" {
+        // The account holder stopped it (a contact change announced to their phone and email).
+        return Err(AppError::conflict("already_decided", "账号持有人已撤销该申请，无需审核。").with("status", "withdrawn"));
+    }
     if review.status != "pending" {
         return Err(already());
     }

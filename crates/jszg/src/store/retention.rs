@@ -66,6 +66,7 @@ pub const EXPIRY_SWEEPS: &[ExpirySweep] = &[
     ExpirySweep { table: "throttles", cutoff: Cutoff::Now, sql: "DELETE FROM throttles WHERE window_start <= $1 - 172800" },
     ExpirySweep { table: "captcha_challenges", cutoff: Cutoff::Now, sql: "DELETE FROM captcha_challenges WHERE expires_at <= $1" },
     ExpirySweep { table: "captcha_tokens", cutoff: Cutoff::Now, sql: "DELETE FROM captcha_tokens WHERE expires_at <= $1" },
+    ExpirySweep { table: "contact_change_cancels", cutoff: Cutoff::Now, sql: "DELETE FROM contact_change_cancels WHERE expires_at <= $1" },
     ExpirySweep { table: "recoveries", cutoff: Cutoff::Now, sql: "DELETE FROM recoveries WHERE expires_at <= $1" },
     ExpirySweep {
         table: "password_resets",

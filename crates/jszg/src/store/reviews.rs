@@ -130,6 +130,28 @@ pub async fn decide(tx: &mut Tx, id: &str, status: &str, reason: Option<&str>, s
     Ok(done == 1)
 }
 
+/// Remember a link that withdraws the pending review `review_id` (a contact change announced to
+/// `channel`, the account's current `phone` or `email`).
+pub async fn insert_cancel(tx: &mut Tx, token_hash: &[u8], review_id: &str, channel: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO contact_change_cancels (token_hash, review_id, channel, expires_at) VALUES ($1, $2, $3, $4)";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(token_hash).bind(review_id).bind(channel).bind(expires_at).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// The review and channel of a live withdrawal link.
+pub async fn cancel_link(db: &Db, token_hash: &[u8], now: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT review_id, channel FROM contact_change_cancels WHERE token_hash = $1 AND expires_at > $2";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(pool).await?))
+}
+
+/// Withdraw a pending item, saying how; false when it was no longer pending.
+pub async fn withdraw(tx: &mut Tx, id: &str, how: &str, now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "UPDATE reviews SET status = 'withdrawn', decision_reason = $2, decided_at = $3
+        WHERE id = $1 AND status = 'pending'";
+    let done = tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(how).bind(now).execute(conn).await?.rows_affected());
+    Ok(done == 1)
+}
+
 /// What `/api/v1/me` shows beside the account row, in one round trip: the
 /// day's verification attempts, the period's review applications, the
 /// latest review of `kind`, whether a ministry login is linked and whether a WeChat is bound.

@@ -300,3 +300,81 @@ async fn staff_get_photos_without_their_metadata() {
         assert!(image::load_from_memory(&bytes).is_ok(), "{slot} is still a picture");
     }
 }
+
+/// The withdrawal link's token in a message body.
+fn cancel_token(body: &str) -> String {
+    let at = body.find("/contact-changes/cancel?token=").expect("a withdrawal link") + "/contact-changes/cancel?token=".len();
+    body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// Item 4: a contact change is announced at once to the current phone and email (what, when,
+/// how to stop it); the link withdraws it and staff see who withdrew it and how; the personal
+/// centre shows a pending request and withdraws it too.
+#[tokio::test]
+async fn a_contact_change_is_announced_to_the_current_contacts_and_can_be_withdrawn() {
+    let app = spawn_app().await;
+    let who = app.register_as("resident_id").await;
+    let recovery = app.recovery_for(&who.doc).await;
+    let review = app.email_change(&recovery, "99887766@qq.com").await;
+
+    let sms = app.outbox(&who.phone).await;
+    let notice = sms.iter().find(|m| m["body"].as_str().unwrap_or("").contains("修改邮箱地址申请")).expect("an SMS to the current phone");
+    let text = notice["body"].as_str().unwrap();
+    assert!(text.contains("99*****6@qq.com") || text.contains("@qq.com"), "{text}");
+    assert!(text.contains("如非本人操作") && text.contains("撤销"), "{text}");
+    let mails = app.outbox("123456@qq.com").await;
+    let mail = mails.iter().find(|m| m["body"].as_str().unwrap_or("").contains("修改邮箱地址申请")).expect("a mail to the current email");
+    let phone_token = cancel_token(text);
+    let mail_token = cancel_token(mail["body"].as_str().unwrap());
+    assert_ne!(phone_token, mail_token, "one link per channel");
+
+    // Opening the link asks; it changes nothing by itself (mail scanners open links).
+    let page = app.get(&format!("/contact-changes/cancel?token={phone_token}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("修改邮箱地址申请") && html.contains("撤销申请"), "{html}");
+    let staff = app.staff("rev1", jszg::flows::staff::Role::Reviewer).await;
+    let queue: Vec<serde_json::Value> = staff.get("/api/v1/staff/reviews?kind=contact_change&status=pending").await.json().await.unwrap();
+    assert_eq!(queue.len(), 1);
+
+    // The link from the SMS withdraws it; staff see how; deciding it is refused.
+    let res = app.post("/api/v1/contact-changes/cancellations", &serde_json::json!({ "token": phone_token })).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let item: serde_json::Value = staff.get(&format!("/api/v1/staff/reviews/{review}")).await.json().await.unwrap();
+    assert_eq!(item["status"], "withdrawn", "{item}");
+    assert!(item["decision_reason"].as_str().unwrap().contains("短信链接"), "{item}");
+    let res = staff.post(&format!("/api/v1/staff/reviews/{review}/decision"), &serde_json::json!({ "approve": true })).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("already_decided")));
+    assert!(error["message"].as_str().unwrap().contains("撤销"));
+    // Both links are spent now.
+    for token in [&phone_token, &mail_token] {
+        let res = app.post("/api/v1/contact-changes/cancellations", &serde_json::json!({ "token": token })).await;
+        assert_eq!(error_code(res).await.1["code"], "token_invalid");
+    }
+    assert_eq!(app.get(&format!("/contact-changes/cancel?token={mail_token}")).await.status(), StatusCode::GONE);
+
+    // A new request can be filed; signed in, the holder sees it and withdraws it.
+    let recovery = app.recovery_for(&who.doc).await;
+    let review = app.email_change(&recovery, "55443322@qq.com").await;
+    assert_eq!(app.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    let mine: serde_json::Value = app.get("/api/v1/me/contact-changes").await.json().await.unwrap();
+    assert_eq!(mine["pending"]["id"], review.as_str());
+    assert_eq!(mine["pending"]["kind"], "email");
+    let centre = app.get("/me/profile").await.text().await.unwrap();
+    assert!(centre.contains("id=\"pending-change\"") && centre.contains("修改邮箱地址申请"), "the centre shows it");
+    let res = app.post(&format!("/api/v1/me/contact-changes/{review}/withdrawal"), &serde_json::json!({})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let item: serde_json::Value = staff.get(&format!("/api/v1/staff/reviews/{review}")).await.json().await.unwrap();
+    assert_eq!(item["status"], "withdrawn");
+    assert!(item["decision_reason"].as_str().unwrap().contains("登录"), "{item}");
+    let mine: serde_json::Value = app.get("/api/v1/me/contact-changes").await.json().await.unwrap();
+    assert!(mine["pending"].is_null());
+    // Another account's request is not this holder's to withdraw.
+    let other = app.another_client();
+    let stranger = other.register_as("resident_id").await;
+    let recovery = other.recovery_for(&stranger.doc).await;
+    let theirs = other.email_change(&recovery, "11223344@qq.com").await;
+    let res = app.post(&format!("/api/v1/me/contact-changes/{theirs}/withdrawal"), &serde_json::json!({})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

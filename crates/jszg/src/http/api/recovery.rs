@@ -3,7 +3,7 @@
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,6 +16,7 @@ use crate::flows::loose::loose_string;
 use crate::flows::recovery::{self, Method};
 use crate::flows::contact_change;
 use crate::http::api::realname::{multipart_body, read_multipart};
+use crate::http::session::SignedIn;
 use crate::http::{ClientIp, Json};
 
 pub fn router() -> Router<App> {
@@ -27,6 +28,62 @@ pub fn router() -> Router<App> {
         .route("/api/v1/recoveries/{id}/wechat", post(wechat_qr))
         .route("/api/v1/recoveries/{id}/contact-changes", post(contact_change_request).layer(crate::http::upload_limit()))
         .route("/api/v1/password-resets", post(reset))
+        .route("/api/v1/me/contact-changes", get(my_contact_changes))
+        .route("/api/v1/me/contact-changes/{id}/withdrawal", post(withdraw_contact_change))
+        .route("/api/v1/contact-changes/cancellations", post(cancel_contact_change))
+}
+
+/// A contact change waiting for staff, as its account holder sees it.
+#[derive(Serialize, ToSchema)]
+pub struct PendingChange {
+    pub id: String,
+    /// `phone` or `email`.
+    pub kind: String,
+    pub submitted_at: String,
+    pub new_value_masked: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyContactChanges {
+    pub pending: Option<PendingChange>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/contact-changes", tag = "recovery",
+    responses((status = 200, body = MyContactChanges), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn my_contact_changes(State(app): State<App>, SignedIn(current): SignedIn) -> AppResult<axum::Json<MyContactChanges>> {
+    let pending = contact_change::pending_of(&app, current.applicant.id()).await?.map(|p| PendingChange {
+        id: p.id,
+        kind: match p.kind {
+            contact_change::ContactKind::Phone => "phone".into(),
+            contact_change::ContactKind::Email => "email".into(),
+        },
+        submitted_at: crate::clock::rfc3339(p.submitted_at),
+        new_value_masked: p.new_value_masked,
+    });
+    Ok(axum::Json(MyContactChanges { pending }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/contact-changes/{id}/withdrawal", tag = "recovery", params(("id" = String, Path)),
+    responses((status = 204, description = "Withdrawn: staff see the holder withdrew it"),
+              (status = 404, body = crate::error::ErrorBody), (status = 410, description = "token_invalid: no longer pending", body = crate::error::ErrorBody)))]
+pub async fn withdraw_contact_change(State(app): State<App>, SignedIn(current): SignedIn, Path(id): Path<String>) -> AppResult<StatusCode> {
+    contact_change::withdraw_signed_in(&app, &current.applicant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(default)]
+pub struct CancelForm {
+    /// From the link sent to the account's current phone or email.
+    #[serde(deserialize_with = "loose_string")]
+    pub token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/contact-changes/cancellations", tag = "recovery", request_body = CancelForm,
+    responses((status = 204, description = "Withdrawn"), (status = 410, description = "token_invalid: unknown, expired, or no longer pending", body = crate::error::ErrorBody)))]
+pub async fn cancel_contact_change(State(app): State<App>, Json(form): Json<CancelForm>) -> AppResult<StatusCode> {
+    contact_change::withdraw_by_link(&app, form.token.as_deref().unwrap_or("").trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]

@@ -29,6 +29,34 @@ pub fn router() -> Router<App> {
         .route("/me/data", get(data_page))
         .route("/me/upstream/unlink", axum::routing::post(upstream_unlink))
         .route("/me/wechat/unbind", axum::routing::post(wechat_unbind))
+        .route("/me/contact-changes/{id}/withdraw", axum::routing::post(contact_change_withdraw))
+}
+
+/// 撤销 a contact change filed for this account (hardening round 2): the holder, signed in,
+/// stops a request someone else may have filed.
+async fn contact_change_withdraw(
+    State(app): State<App>,
+    MaybeSignedIn(current): MaybeSignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let current = match require(current) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_token(&app, &current, &f) {
+        return r;
+    }
+    match crate::flows::contact_change::withdraw_signed_in(&app, &current.applicant, &id).await {
+        Ok(()) => Redirect::to("/me/profile?saved=contact_change").into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The banner of a pending contact change: its id and what to say.
+pub struct PendingChange {
+    pub id: String,
+    pub text: String,
 }
 
 /// 解除绑定 of the WeChat service account (WX-3).
@@ -90,6 +118,7 @@ impl Centre {
             Some("email") => Some("安全邮箱修改成功。"),
             Some("upstream") => Some("已解除与教育部账号的关联。"),
             Some("wechat") => Some("已解除与微信服务号的绑定。"),
+            Some("contact_change") => Some("已撤销修改联系方式申请，账号绑定的联系方式保持不变。"),
             _ => None,
         };
         Self {
@@ -136,6 +165,7 @@ struct Saved {
 #[template(path = "centre_profile.html")]
 struct ProfilePage {
     c: Centre,
+    pending_change: Option<PendingChange>,
     captcha: bool,
     me: Me,
     derived: bool,
@@ -165,6 +195,19 @@ async fn render_profile(
         Err(err) => return err.into_response(),
     };
     let a = &current.applicant;
+    let pending_change = match crate::flows::contact_change::pending_of(app, a.id()).await {
+        Ok(p) => p.map(|p| PendingChange {
+            text: format!(
+                "您的账号于{}提交了修改{}申请（新{}：{}），正在等待审核。如非本人操作，请立即撤销该申请并修改密码。",
+                crate::clock::beijing_minutes(p.submitted_at),
+                p.kind.label(),
+                p.kind.label(),
+                p.new_value_masked
+            ),
+            id: p.id,
+        }),
+        Err(err) => return err.into_response(),
+    };
     let doc_type = a.doc_type();
     let derived = matches!(doc_type, DocType::ResidentId | DocType::HmtResidence);
     let mut c = Centre::new(app, current, "/me/profile", saved);
@@ -193,6 +236,7 @@ async fn render_profile(
     }
     super::render(&ProfilePage {
         c,
+        pending_change,
         captcha: false,
         derived,
         sex_label: a.sex().map(|s| s.label_zh().to_owned()).unwrap_or_default(),

@@ -12,7 +12,8 @@ use axum::Router;
 use jszg_domain::DocType;
 
 use crate::app::App;
-use crate::flows::recovery;
+use crate::clock::beijing_minutes;
+use crate::flows::{contact_change, recovery};
 
 use super::register::EntryQuery;
 
@@ -21,6 +22,50 @@ pub fn router() -> Router<App> {
         .route("/recover", get(recover_page))
         .route("/reset/{token}", get(reset_page))
         .route("/wechat/reset", get(wechat_reset_page))
+        .route("/contact-changes/cancel", get(cancel_page).post(cancel_submit))
+}
+
+/// What the withdrawal page shows of the request before asking.
+struct PendingView {
+    submitted: String,
+    what: &'static str,
+    new_value_masked: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact_change_cancel.html")]
+struct CancelPage {
+    pending: Option<PendingView>,
+    token: String,
+    message: String,
+}
+
+/// The page behind the link sent to the account's current phone and email when a contact
+/// change was filed: what was asked and when, and a button that withdraws it. Opening the link
+/// changes nothing (mail scanners open links); only the button does.
+async fn cancel_page(State(app): State<App>, query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let token = query.map(|Query(q)| q.token).unwrap_or_default().trim().to_owned();
+    let page = match contact_change::by_cancel_link(&app, &token).await {
+        Ok((_, p, _)) => CancelPage {
+            pending: Some(PendingView { submitted: beijing_minutes(p.submitted_at), what: p.kind.label(), new_value_masked: p.new_value_masked }),
+            token,
+            message: String::new(),
+        },
+        Err(err) if err.status.is_client_error() => CancelPage { pending: None, token: String::new(), message: err.message.into_owned() },
+        Err(err) => return err.into_response(),
+    };
+    let status = if page.pending.is_some() { StatusCode::OK } else { StatusCode::GONE };
+    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
+}
+
+async fn cancel_submit(State(app): State<App>, axum::extract::Form(f): axum::extract::Form<TokenQuery>) -> Response {
+    let (status, message) = match contact_change::withdraw_by_link(&app, f.token.trim()).await {
+        Ok(()) => (StatusCode::OK, "已撤销该修改联系方式申请，账号绑定的联系方式保持不变。建议您登录账号修改密码。".to_owned()),
+        Err(err) if err.status.is_client_error() => (err.status, err.message.into_owned()),
+        Err(err) => return err.into_response(),
+    };
+    let page = CancelPage { pending: None, token: String::new(), message };
+    (status, [(header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
 }
 
 #[derive(Template)]

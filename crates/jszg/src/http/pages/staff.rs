@@ -167,6 +167,7 @@ fn status_label(status: &str) -> &'static str {
         "pending" => "待审核",
         "approved" => "已通过",
         "rejected" => "未通过",
+        "withdrawn" => "账号持有人已撤销",
         _ => "未知",
     }
 }
