@@ -705,8 +705,16 @@ impl Config {
         if self.keys.is_none() && self.keys_file.is_none() {
             missing.push("keys_file or [keys]");
         }
-        if self.authority.provider == AuthorityProvider::Http && (self.authority.url.is_none() || self.authority.secret.is_none()) {
-            missing.push("[authority] url and secret");
+        match self.authority.provider {
+            AuthorityProvider::Http if self.authority.url.is_none() || self.authority.secret.is_none() => {
+                missing.push("[authority] url and secret");
+            }
+            // The reference registry knows nobody until it is filled: in production without a
+            // registry file every real-name check would fail, silently.
+            AuthorityProvider::Registry if self.authority.registry_csv.is_none() => {
+                missing.push("[authority] provider = \"http\" with url and secret (or a registry_csv)");
+            }
+            _ => {}
         }
         if !missing.is_empty() {
             return Err(ConfigError::Refused(format!(
@@ -748,6 +756,37 @@ mod tests {
         assert!(!partial.is_dev());
         let err = partial.check().unwrap_err().to_string();
         assert!(err.contains("[sms]") && err.contains("keys_file"), "{err}");
+    }
+
+    /// Hardening round 2, item 10: production without an identity authority is refused, as
+    /// without SMTP or SMS, instead of checking every applicant against an empty registry.
+    #[test]
+    fn production_needs_an_identity_authority() {
+        let sms = SmsConfig {
+            provider: SmsProvider::Aliyun,
+            access_key_id: "id".into(),
+            access_key_secret: "secret".into(),
+            sign_name: "s".into(),
+            code_template: "SMS_1".into(),
+            notice_template: "SMS_2".into(),
+            sdk_app_id: None,
+            region: None,
+            endpoint: None,
+        };
+        let production = Config {
+            smtp: Some(SmtpConfig { url: "smtp://localhost".into(), from: "a@b.cn".into() }),
+            sms: Some(sms),
+            keys_file: Some("jszg.keys".into()),
+            ..Config::default()
+        };
+        let err = production.check().unwrap_err().to_string();
+        assert!(err.contains("[authority]"), "{err}");
+        let mut http = production.clone();
+        http.authority = AuthorityConfig { provider: AuthorityProvider::Http, url: Some("https://ra.example.cn".into()), secret: Some("s".into()), ..AuthorityConfig::default() };
+        assert!(http.check().is_ok());
+        let mut registry = production.clone();
+        registry.authority.registry_csv = Some("registry.csv".into());
+        assert!(registry.check().is_ok());
     }
 
     #[test]

@@ -176,6 +176,16 @@ impl StaffCurrent {
     pub fn role(&self) -> Role {
         Role::parse(&self.member.role).unwrap_or(Role::Reviewer)
     }
+
+    /// Whether this member may work. In production the printed initial password (`jszg staff
+    /// add`) opens nothing but its own change: whoever saw the printout must not read full
+    /// document numbers with it. Development only invites the change.
+    pub fn ready(&self, app: &App) -> AppResult<()> {
+        if self.member.must_change_password && !app.dev {
+            return Err(AppError::forbidden("password_change_required", "请先修改初始密码，再使用审核系统。"));
+        }
+        Ok(())
+    }
 }
 
 pub async fn resolve(app: &App, token: &str) -> AppResult<Option<StaffCurrent>> {

@@ -196,7 +196,7 @@ impl HttpBody for DeadlineBody {
 }
 
 async fn readyz(State(app): State<App>) -> Response {
-    match app.db.ping().await {
+    match app.db.probe_write(app.clock.unix()).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");

@@ -79,19 +79,36 @@ pub fn not_logged_in() -> AppError {
     AppError::unauthorized("not_logged_in", "您尚未登录或登录已超时，请重新登录。")
 }
 
-/// A signed-in staff member (cookie `jszg_staff`); 401 otherwise. An
-/// applicant's session is no staff session, whatever it carries.
+/// A signed-in staff member (cookie `jszg_staff`) who may work: 401 without a session (an
+/// applicant's session is no staff session, whatever it carries); in production 403
+/// `password_change_required` while the printed initial password is still in use (API.md "Staff").
 pub struct StaffSignedIn(pub crate::flows::staff::StaffCurrent);
+
+/// A signed-in staff member, initial password or not: for changing that password.
+pub struct StaffWithAnyPassword(pub crate::flows::staff::StaffCurrent);
+
+async fn staff_session(parts: &Parts, app: &App) -> Result<crate::flows::staff::StaffCurrent, AppError> {
+    let token = cookie(&parts.headers, crate::flows::staff::COOKIE).unwrap_or("");
+    crate::flows::staff::resolve(app, token)
+        .await?
+        .ok_or_else(|| AppError::unauthorized("not_logged_in", "请先以工作人员身份登录审核系统。"))
+}
 
 impl FromRequestParts<App> for StaffSignedIn {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let token = cookie(&parts.headers, crate::flows::staff::COOKIE).unwrap_or("");
-        match crate::flows::staff::resolve(app, token).await? {
-            Some(current) => Ok(StaffSignedIn(current)),
-            None => Err(AppError::unauthorized("not_logged_in", "请先以工作人员身份登录审核系统。")),
-        }
+        let current = staff_session(parts, app).await?;
+        current.ready(app)?;
+        Ok(StaffSignedIn(current))
+    }
+}
+
+impl FromRequestParts<App> for StaffWithAnyPassword {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(StaffWithAnyPassword(staff_session(parts, app).await?))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use crate::config::DatabaseUrl;
 
@@ -84,6 +84,10 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // A connection whose rollback failed (the server went away mid-transaction) still
+                // counts a transaction: close it rather than hand it to the next request, which
+                // would fail with "begin_with at non-zero transaction depth".
+                .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)
                 .await?;
             Ok(Db::Postgres(pool))
@@ -97,6 +101,15 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // The same for SQLite, where a dropped transaction's ROLLBACK is queued to the
+                // connection's worker: the ping waits for it, then a depth left over means the
+                // ROLLBACK failed (an I/O error, a file made read-only) and the connection is closed.
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        conn.ping().await?;
+                        Ok(!conn.is_in_transaction())
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Db::Sqlite(pool))
@@ -129,6 +142,16 @@ impl Db {
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         db_run!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    /// Readiness: one small write, so an instance whose database answers reads but refuses
+    /// writes (a full disk, a file made read-only, a replica) is not sent traffic. The value
+    /// always differs: SQLite writes nothing for an update that changes nothing.
+    pub async fn probe_write(&self, now: i64) -> Result<(), sqlx::Error> {
+        const SQL: &str = "INSERT INTO settings (key, value) VALUES ('readiness_probe', $1)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        let value = format!("{now} {:016x}", rand::random::<u64>());
+        db_run!(self, pool => sqlx::query(SQL).bind(&value).execute(pool).await.map(|_| ()))
     }
 
     pub async fn close(&self) {
@@ -167,5 +190,30 @@ pub fn unless_taken<T>(result: Result<T, sqlx::Error>) -> Result<Option<T>, sqlx
         Ok(value) => Ok(Some(value)),
         Err(err) if is_unique_violation(&err) => Ok(None),
         Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hardening round 2, item 10: a connection whose ROLLBACK failed goes back to the pool
+    /// still counting a transaction; the next request on it failed with "attempted to call
+    /// begin_with at non-zero transaction depth". The pool now closes such a connection.
+    #[tokio::test]
+    async fn a_connection_left_in_a_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("t.db").display()));
+        // One connection, so the next request gets the same one unless it was closed.
+        let db = Db::connect(&url, 1).await.expect("connect");
+        let mut tx = db.begin().await.expect("begin");
+        // End the transaction behind sqlx's back: its own ROLLBACK on drop then fails, as an
+        // I/O error would make it fail.
+        crate::tx_run!(&mut tx, conn => sqlx::query("ROLLBACK").execute(conn).await.map(|_| ()).expect("rollback"));
+        drop(tx);
+        for _ in 0..3 {
+            let tx = db.begin().await.expect("a fresh connection, not the poisoned one");
+            tx.commit().await.expect("commit");
+        }
     }
 }

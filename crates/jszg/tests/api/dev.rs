@@ -4,8 +4,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use jszg::config::{SmsConfig, SmsProvider, SmtpConfig};
-use jszg::vault::KeyMaterial;
 
 use crate::helpers::*;
 
@@ -148,22 +146,7 @@ async fn cross_site_posts_with_cookies_are_refused() {
 #[tokio::test]
 async fn production_mode_hides_development_aids() {
     let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.dev = None;
-    config.keys = Some(KeyMaterial::generate());
-    config.smtp = Some(SmtpConfig { url: "smtp://127.0.0.1:9".into(), from: "中国教师资格网 <noreply@example.cn>".into() });
-    config.sms = Some(SmsConfig {
-        provider: SmsProvider::Aliyun,
-        access_key_id: "id".into(),
-        access_key_secret: "secret".into(),
-        sign_name: "中国教师资格网".into(),
-        code_template: "SMS_1".into(),
-        notice_template: "SMS_2".into(),
-        sdk_app_id: None,
-        region: None,
-        endpoint: Some("http://127.0.0.1:9/".into()),
-    });
-    config.outbox.worker = false;
+    let config = production_config(&url);
     let app = spawn_with(config, dir).await;
     assert!(!app.app.dev);
     assert_eq!(app.get("/api/v1/dev/outbox").await.status(), StatusCode::NOT_FOUND);

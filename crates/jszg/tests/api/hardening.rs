@@ -378,3 +378,66 @@ async fn a_contact_change_is_announced_to_the_current_contacts_and_can_be_withdr
     let res = app.post(&format!("/api/v1/me/contact-changes/{theirs}/withdrawal"), &serde_json::json!({})).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+/// Item 10: readiness proves a write. With the SQLite files made immutable (the probe's
+/// `chattr +i`), `/readyz` answers 503 while reads still work; afterwards every request works
+/// again (no "begin_with at non-zero transaction depth" from a poisoned pooled connection).
+#[tokio::test]
+async fn readiness_proves_a_write_and_recovers() {
+    if is_postgres() {
+        return; // file attributes are SQLite's failure mode; the write probe itself is shared
+    }
+    let app = spawn_app().await;
+    let who = app.register_as("resident_id").await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    // Not the -shm file: it is memory-mapped, and a write to an immutable mapping is SIGBUS.
+    let files: Vec<String> = ["", "-wal"].iter().map(|s| format!("{path}{s}")).filter(|f| std::path::Path::new(f).exists()).collect();
+    let chattr = |flag: &str| {
+        files.iter().all(|f| std::process::Command::new("chattr").arg(flag).arg(f).status().is_ok_and(|s| s.success()))
+    };
+    if !chattr("+i") {
+        chattr("-i");
+        eprintln!("skipped: chattr +i is not available here (not root, or the filesystem has no immutable flag)");
+        return;
+    }
+    let during = app.get("/readyz").await.status();
+    // A write fails meanwhile (a captcha challenge is a row).
+    let refused = app.post("/api/v1/captchas", &serde_json::json!({ "purpose": "sms" })).await.status();
+    assert!(chattr("-i"), "chattr -i");
+    assert_eq!(during, StatusCode::SERVICE_UNAVAILABLE, "readiness must fail while writes fail");
+    assert!(refused.is_server_error(), "{refused}");
+    // After recovery: ready, and every request works, more than the pool has connections.
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    for _ in 0..12 {
+        let res = app.login(&who.doc, PASSWORD, "certification").await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    }
+}
+
+/// Item 9: in production a reviewer on the printed initial password reaches nothing but the
+/// password change (API 403 `password_change_required`, pages redirect there); afterwards all.
+#[tokio::test]
+async fn staff_on_the_initial_password_only_change_it_in_production() {
+    let (url, dir) = fresh_database().await;
+    let app = spawn_with(production_config(&url), dir).await;
+    let added = jszg::flows::staff::add(&app.app, "rev1", jszg::flows::staff::Role::Reviewer).await.expect("add");
+    let totp = jszg::adapters::totp::code_at(&crate::reviews::base32_decode(&added.totp_secret), app.app.clock.unix());
+    let staff = app.another_client();
+    let res = staff.post("/api/v1/staff/sessions", &serde_json::json!({ "username": "rev1", "password": added.password, "totp": totp })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["must_change_password"], true);
+    for path in ["/api/v1/staff/reviews?status=pending", "/api/v1/staff/audit", "/api/v1/staff/reviews/x"] {
+        let (status, error) = error_code(staff.get(path).await).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("password_change_required")), "{path}");
+    }
+    let res = staff.post("/api/v1/staff/reviews/x/decision", &serde_json::json!({ "approve": true })).await;
+    assert_eq!(error_code(res).await.1["code"], "password_change_required");
+    let page = staff.client.get(staff.url("/staff")).send().await.unwrap();
+    assert!(page.url().path().ends_with("/staff/password"), "the console sends to the password change: {}", page.url());
+    let res = staff
+        .post("/api/v1/staff/password", &serde_json::json!({ "current_password": added.password, "new_password": "Reviewer#2026new" }))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(staff.get("/api/v1/staff/reviews?status=pending").await.status(), StatusCode::OK);
+}

@@ -103,6 +103,32 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// A production configuration (no development aids) whose deliveries and identity authority
+/// point at a closed port: nothing is sent during a test.
+pub fn production_config(database_url: &str) -> Config {
+    use jszg::config::{AuthorityProvider, SmsConfig, SmsProvider, SmtpConfig};
+    let mut config = test_config(database_url);
+    config.dev = None;
+    config.keys = Some(jszg::vault::KeyMaterial::generate());
+    config.smtp = Some(SmtpConfig { url: "smtp://127.0.0.1:9".into(), from: "中国教师资格网 <noreply@example.cn>".into() });
+    config.sms = Some(SmsConfig {
+        provider: SmsProvider::Aliyun,
+        access_key_id: "id".into(),
+        access_key_secret: "secret".into(),
+        sign_name: "中国教师资格网".into(),
+        code_template: "SMS_1".into(),
+        notice_template: "SMS_2".into(),
+        sdk_app_id: None,
+        region: None,
+        endpoint: Some("http://127.0.0.1:9/".into()),
+    });
+    config.authority.provider = AuthorityProvider::Http;
+    config.authority.url = Some("http://127.0.0.1:9/verify".into());
+    config.authority.secret = Some("authority-secret".into());
+    config.outbox.worker = false;
+    config
+}
+
 pub fn generous_limits() -> LimitsConfig {
     let many = 1_000_000;
     LimitsConfig {

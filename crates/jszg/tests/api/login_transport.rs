@@ -5,9 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use jszg::config::{SmsConfig, SmsProvider, SmtpConfig};
 use jszg::flows::staff::Role;
-use jszg::vault::KeyMaterial;
 
 use crate::helpers::*;
 
@@ -94,22 +92,7 @@ async fn hsts_is_sent_outside_development_only() {
     assert!(dev.get("/healthz").await.headers().get("strict-transport-security").is_none(), "dev is plain HTTP");
 
     let (url, dir) = fresh_database().await;
-    let mut config = test_config(&url);
-    config.dev = None;
-    config.keys = Some(KeyMaterial::generate());
-    config.smtp = Some(SmtpConfig { url: "smtp://127.0.0.1:9".into(), from: "中国教师资格网 <noreply@example.cn>".into() });
-    config.sms = Some(SmsConfig {
-        provider: SmsProvider::Aliyun,
-        access_key_id: "id".into(),
-        access_key_secret: "secret".into(),
-        sign_name: "中国教师资格网".into(),
-        code_template: "SMS_1".into(),
-        notice_template: "SMS_2".into(),
-        sdk_app_id: None,
-        region: None,
-        endpoint: Some("http://127.0.0.1:9/".into()),
-    });
-    config.outbox.worker = false;
+    let config = production_config(&url);
     let app = spawn_with(config, dir).await;
     for path in ["/healthz", "/", "/api/v1/me", "/api/v1/no-such-route"] {
         let res = app.get(path).await;

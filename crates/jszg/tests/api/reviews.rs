@@ -283,7 +283,7 @@ async fn staff_sign_in_checks_the_totp_code() {
     assert!(jszg::flows::staff::add(&app.app, "otp1", Role::Admin).await.is_err(), "usernames are unique");
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub fn base32_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0);
     for c in s.bytes() {

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::reviews::Kind;
 use crate::flows::staff::{self, AuditEntry, QueueItem, ReviewDetail};
-use crate::http::session::{clear_staff_cookie, cookie, staff_cookie, StaffSignedIn};
+use crate::http::session::{clear_staff_cookie, cookie, staff_cookie, StaffSignedIn, StaffWithAnyPassword};
 use crate::http::Json;
 
 pub fn router() -> Router<App> {
@@ -85,7 +85,7 @@ pub struct StaffPasswordChange {
     responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn change_password(
     State(app): State<App>,
-    StaffSignedIn(me): StaffSignedIn,
+    StaffWithAnyPassword(me): StaffWithAnyPassword,
     Json(body): Json<StaffPasswordChange>,
 ) -> AppResult<StatusCode> {
     staff::change_password(&app, &me, body.current_password.as_deref().unwrap_or(""), body.new_password.as_deref().unwrap_or("")).await?;

@@ -57,10 +57,18 @@ impl FromRequestParts<App> for MaybeStaff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        match cookie(&parts.headers, staff::COOKIE) {
-            Some(token) => staff::resolve(app, token).await.map(MaybeStaff).map_err(error_page),
-            None => Ok(MaybeStaff(None)),
+        let Some(token) = cookie(&parts.headers, staff::COOKIE) else {
+            return Ok(MaybeStaff(None));
+        };
+        let current = staff::resolve(app, token).await.map_err(error_page)?;
+        // In production the initial password opens nothing but its own change (API.md "Staff").
+        let free = ["/staff/password", "/staff/logout", "/staff/login"].contains(&parts.uri.path());
+        if let Some(c) = &current {
+            if !free && c.ready(app).is_err() {
+                return Err(Redirect::to("/staff/password").into_response());
+            }
         }
+        Ok(MaybeStaff(current))
     }
 }
 
