@@ -23,7 +23,15 @@ const MIN_POINTER_POINTS: usize = 8;
 const MIN_KEYBOARD_POINTS: usize = 3;
 /// The first point must be this close to the origin, the last this close to the submitted x.
 const SLACK_PX: i64 = 3;
+/// A pointer step this long is fine however little time it took: samples of one frame may carry
+/// (nearly) the same time stamp.
 const MAX_POINTER_STEP_PX: i64 = 50;
+/// Beyond [`MAX_POINTER_STEP_PX`], a step is a jump when it is faster than a hand moves: 5 px/ms
+/// crosses the whole picture in 64 ms. How far a pointer moves between two samples depends on
+/// how often the device (and the page, which thins samples) reports it, so a longer step is
+/// judged by its speed, not by its length: a fast drag sampled at 30-60 Hz, or one whose page
+/// skipped a sample, moves 50-70 px between samples at 2-4 px/ms.
+const MAX_POINTER_PX_PER_MS: i64 = 5;
 /// Faster than any keyboard's auto-repeat.
 const MIN_KEY_INTERVAL_MS: i64 = 15;
 
@@ -59,7 +67,7 @@ pub enum Rejection {
     BadStart,
     /// A pointer track that never moves vertically.
     NoJitter,
-    /// A step too long to be a drag (or a key press).
+    /// A pointer step longer and faster than a hand moves, or a key press moving too far.
     Jump,
     /// A pointer track that does not slow down towards the end.
     NoDeceleration,
@@ -133,8 +141,16 @@ fn steps(track: &[TrackPoint]) -> impl Iterator<Item = (TrackPoint, TrackPoint)>
     track.windows(2).map(|w| (w[0], w[1]))
 }
 
+/// A step longer than [`MAX_POINTER_STEP_PX`] and faster than [`MAX_POINTER_PX_PER_MS`]: a
+/// teleport, not a drag sampled sparsely.
+fn pointer_jump(a: TrackPoint, b: TrackPoint) -> bool {
+    let distance = a.x.abs_diff(b.x);
+    let elapsed = b.t.saturating_sub(a.t).max(0).unsigned_abs();
+    distance > MAX_POINTER_STEP_PX.unsigned_abs() && distance > elapsed.saturating_mul(MAX_POINTER_PX_PER_MS.unsigned_abs())
+}
+
 fn judge_pointer(track: &[TrackPoint]) -> Result<(), Rejection> {
-    if steps(track).any(|(a, b)| a.x.abs_diff(b.x) > MAX_POINTER_STEP_PX.unsigned_abs()) {
+    if steps(track).any(|(a, b)| pointer_jump(a, b)) {
         return Err(Rejection::Jump);
     }
     let y0 = track.first().map_or(0, |p| p.y);
@@ -320,6 +336,75 @@ mod tests {
         let mid = track.len() / 2;
         track[mid].x += 60;
         assert_eq!(pointer(&track, 200), Err(Rejection::Jump));
+    }
+
+    fn points(raw: &[(i64, i64, i64)]) -> Vec<TrackPoint> {
+        raw.iter().map(|&(t, x, y)| TrackPoint { t, x, y }).collect()
+    }
+
+    /// ABUSE-4: tracks Chromium's page sent for 20-step eased drags to the hole, where the page
+    /// thinned out a sample 5 ms after the one before it: the next step covers two (53 px in
+    /// 24 ms, 56 px in 22 ms: 2.2-2.5 px/ms, an ordinary speed).
+    #[test]
+    fn a_fast_drag_with_a_skipped_sample_is_no_jump() {
+        let at_360 = points(&[
+            (0, 0, 0), (56, 35, -1), (69, 66, 1), (93, 119, -2), (109, 140, 1), (127, 160, -1), (142, 176, 1),
+            (162, 191, -1), (177, 203, -1), (199, 213, -1), (213, 221, 2), (227, 227, 2), (243, 233, 0),
+            (270, 236, -1), (282, 239, 2), (292, 241, 0), (311, 242, 0), (325, 243, 0), (346, 243, -2),
+            (365, 243, 0), (494, 243, 0),
+        ]);
+        assert_eq!(judge(243, 243, &at_360, InputKind::Pointer), Ok(()));
+        let at_1280 = points(&[
+            (0, 0, 0), (80, 37, 1), (93, 69, 2), (115, 125, 1), (131, 148, -1), (148, 168, 0), (165, 186, -1),
+            (182, 201, 0), (199, 213, 1), (218, 224, 1), (230, 233, -2), (246, 240, 0), (263, 245, -2),
+            (280, 249, -1), (297, 252, -1), (317, 254, -2), (334, 255, 0), (349, 256, -1), (364, 256, -1),
+            (382, 256, 0), (453, 256, 0),
+        ]);
+        assert_eq!(judge(256, 256, &at_1280, InputKind::Pointer), Ok(()));
+    }
+
+    /// The same drag at any x: 20 frames of an ease-out, any one sample of the first half missing.
+    #[test]
+    fn a_skipped_sample_passes_anywhere_in_the_picture() {
+        for target in (40..=280).step_by(4) {
+            let full = along(21, 340, true, |u| target as f64 * (1.0 - (1.0 - u).powi(3)));
+            for skip in 1..10 {
+                let mut track = full.clone();
+                track.remove(skip);
+                assert_eq!(judge(target as u32, target, &track, InputKind::Pointer), Ok(()), "x {target}, sample {skip} skipped");
+            }
+        }
+    }
+
+    /// A device that reports a fast drag at 30 Hz moves the pointer up to 2.6 px/ms · 33 ms.
+    #[test]
+    fn a_sparsely_sampled_fast_drag_passes() {
+        let track = along(12, 363, true, |u| 276.0 * (1.0 - (1.0 - u).powi(3)));
+        assert!(steps(&track).any(|(a, b)| b.x - a.x > MAX_POINTER_STEP_PX), "{track:?}");
+        assert_eq!(judge(276, 276, &track, InputKind::Pointer), Ok(()));
+    }
+
+    /// Faster than a hand beyond 50 px is still a jump, and so is anything beyond 50 px at once.
+    #[test]
+    fn a_step_faster_than_a_hand_is_a_jump() {
+        let mut track = human(6);
+        let mid = track.len() / 2;
+        let (a, b) = (track[mid - 1], track[mid]);
+        let elapsed = b.t - a.t;
+        // Pushing the rest of the track 5 px/ms · elapsed + 1 further makes that step too fast.
+        let shift = (MAX_POINTER_STEP_PX + 1).max(MAX_POINTER_PX_PER_MS * elapsed + 1) - (b.x - a.x);
+        for p in &mut track[mid..] {
+            p.x += shift;
+        }
+        let end = 200 + shift;
+        assert_eq!(judge(end as u32, end, &track, InputKind::Pointer), Err(Rejection::Jump));
+        let at_once = points(&[(0, 0, 0), (100, 10, 1), (200, 20, 0), (300, 30, 1), (300, 120, 0), (400, 150, 1), (500, 160, 0), (700, 170, 1)]);
+        assert_eq!(judge(170, 170, &at_once, InputKind::Pointer), Err(Rejection::Jump));
+        assert!(pointer_jump(TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 10, x: 51, y: 0 }));
+        assert!(!pointer_jump(TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 11, x: 55, y: 0 }));
+        assert!(!pointer_jump(TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 0, x: 50, y: 0 }));
+        assert!(pointer_jump(TrackPoint { t: 0, x: 200, y: 0 }, TrackPoint { t: 0, x: 149, y: 0 }));
+        assert!(pointer_jump(TrackPoint { t: i64::MAX, x: i64::MIN, y: 0 }, TrackPoint { t: i64::MIN, x: i64::MAX, y: 0 }));
     }
 
     #[test]

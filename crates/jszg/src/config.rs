@@ -161,6 +161,11 @@ pub struct ServerConfig {
     /// Open client connections at once; one more is answered 503 and closed.
     /// Keep it well below the open-file limit (`ulimit -n`, often 1024).
     pub max_connections: usize,
+    /// Open connections from one client address, so one address cannot hold them all (a
+    /// computer room's browsers keep up to six each). Unset: a quarter of `max_connections`.
+    /// Off behind a proxy (`trust_forwarded_for`), where every connection is the proxy's: limit
+    /// connections per client there.
+    pub max_connections_per_address: Option<usize>,
     /// From the first byte of a request (or the end of the previous one on a
     /// kept-alive connection) to the end of its headers.
     pub header_timeout_secs: u64,
@@ -170,7 +175,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_connections: 800, header_timeout_secs: 10, body_timeout_secs: 30 }
+        Self { max_connections: 800, max_connections_per_address: None, header_timeout_secs: 10, body_timeout_secs: 30 }
     }
 }
 

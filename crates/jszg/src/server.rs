@@ -7,7 +7,7 @@
 //! too long for hyper (which would otherwise answer an empty 414).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -48,9 +48,16 @@ pub async fn serve(
     tasks.push(tokio::spawn(housekeeping(app.clone(), stop_rx)));
     let router = crate::http::router(app.clone());
     let limits = &app.config.server;
-    let result =
-        accept_loop(listener, router, limits.max_connections.max(1), Duration::from_secs(limits.header_timeout_secs.max(1)), shutdown)
-            .await;
+    let max_connections = limits.max_connections.max(1);
+    let caps = Caps {
+        total: max_connections,
+        per_address: if app.config.trust_forwarded_for {
+            None
+        } else {
+            Some(limits.max_connections_per_address.unwrap_or(max_connections / 4).max(1))
+        },
+    };
+    let result = accept_loop(listener, router, caps, Duration::from_secs(limits.header_timeout_secs.max(1)), shutdown).await;
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = task.await;
@@ -58,14 +65,55 @@ pub async fn serve(
     result
 }
 
+/// What the accept loop lets in: connections in all, and from one address.
+struct Caps {
+    total: usize,
+    per_address: Option<usize>,
+}
+
+/// Open connections per client address; a [`Slot`] gives its place back when dropped.
+#[derive(Clone, Default)]
+struct PerAddress(Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>);
+
+struct Slot {
+    map: PerAddress,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, ip: IpAddr, cap: usize) -> Option<Slot> {
+        let mut map = self.0.lock().ok()?;
+        let open = map.entry(ip).or_insert(0);
+        if *open >= cap {
+            return None;
+        }
+        *open += 1;
+        Some(Slot { map: self.clone(), ip })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.map.0.lock() {
+            if let Some(open) = map.get_mut(&self.ip) {
+                *open -= 1;
+                if *open == 0 {
+                    map.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
-    max_connections: usize,
+    caps: Caps,
     header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> io::Result<()> {
-    let permits = Arc::new(Semaphore::new(max_connections));
+    let permits = Arc::new(Semaphore::new(caps.total));
+    let per_address = PerAddress::default();
     // Each connection holds a receiver: `true` asks it to finish gracefully,
     // and the sender sees it closed once every connection has ended.
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -84,15 +132,25 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
+        let slot = match caps.per_address {
+            Some(cap) => match per_address.take(peer.ip().to_canonical(), cap) {
+                Some(slot) => Some(slot),
+                None => {
+                    refuse_busy(&stream, "too many open connections from one address");
+                    continue;
+                }
+            },
+            None => None,
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            refuse_busy(&stream);
+            refuse_busy(&stream, "too many open connections");
             continue;
         };
         let router = router.clone();
         let closing = closing_rx.clone();
         tokio::spawn(async move {
             serve_connection(stream, peer, router, header_timeout, closing).await;
-            drop(permit);
+            drop((permit, slot));
         });
     }
     drop(listener);
@@ -102,9 +160,9 @@ async fn accept_loop(
     Ok(())
 }
 
-/// Over the connection cap: say so in one write and close, without a task.
-fn refuse_busy(stream: &TcpStream) {
-    tracing::warn!("connection refused: too many open connections");
+/// Over a connection cap: say so in one write and close, without a task.
+fn refuse_busy(stream: &TcpStream, why: &'static str) {
+    tracing::warn!("connection refused: {why}");
     let body = crate::http::status_error(StatusCode::SERVICE_UNAVAILABLE).body().to_string();
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n",

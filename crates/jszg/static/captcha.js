@@ -26,7 +26,10 @@
   };
   var KEY_STEP = 4, KEY_STEP_SHIFT = 10;
   var MAX_POINTS = 900;     // the server refuses more than 1000
-  var MIN_GAP_MS = 8;       // at most ~120 samples a second
+  var MIN_GAP_MS = 8;       // at most ~120 samples a second while the piece barely moves…
+  var MIN_STEP_PX = 8;      // …but a sample that moved it this far (picture px) is always kept:
+                            // skipping one would double the next step (the server judges steps)
+  var MAX_MERGED_PX = 40;   // thinning a long track never merges steps beyond this
   var FAIL_PAUSE_MS = 800;
   var TOKEN_LIFE_MS = 110 * 1000; // a token lives 2 minutes; give it up a little before
 
@@ -123,14 +126,25 @@
       var last = track[track.length - 1];
       t = Math.max(Math.round(t), last ? last.t : 0);
       var point = { t: t, x: Math.round(x), y: Math.round(y) };
-      if (last && !force && t - last.t < minGap) return;
+      if (last && !force && t - last.t < minGap && Math.abs(point.x - last.x) < MIN_STEP_PX) return;
       if (last && force && last.t === point.t && last.x === point.x && last.y === point.y) return;
       if (track.length >= MAX_POINTS) {
         // Too long a drag: halve the sampling rather than drop its end.
-        track = track.filter(function (p, i) { return i % 2 === 0; });
+        track = thin(track);
         minGap *= 2;
       }
       track.push(point);
+    }
+
+    // Every other point, keeping those whose loss would merge two steps into a long one.
+    function thin(points) {
+      var out = [points[0]];
+      for (var i = 1; i < points.length; i++) {
+        var next = points[i + 1];
+        if (i % 2 === 1 && next && Math.abs(next.x - out[out.length - 1].x) <= MAX_MERGED_PX) continue;
+        out.push(points[i]);
+      }
+      return out.length < MAX_POINTS ? out : points.filter(function (p, i) { return i % 2 === 0; });
     }
 
     function clearToken() {
