@@ -1,9 +1,13 @@
 //! Personal names as printed on the document (SPEC NAME-1..3).
 //!
 //! The stored value is what the applicant typed, minus surrounding white space, with full-width
-//! Latin letters and spaces folded and every look-alike dot made U+00B7. Nothing else is touched:
-//! in particular no NFC/NFKC, which would turn CJK compatibility ideographs into other code
-//! points and lose the exact character printed on the document (NAME-2).
+//! Latin letters and spaces folded, every look-alike dot made U+00B7, and the ideographs of the
+//! BMP's compatibility block (U+F900–U+FAFF) made the unified ideograph Unicode says they are
+//! (NFKC): they came from Korean and Japanese code pages, no Chinese document prints them as
+//! distinct characters, and two names that look identical must not differ in the database.
+//! Nothing else is touched: the Compatibility Ideographs Supplement (U+2F800…, variants some
+//! documents do print) and the twelve unified ideographs inside U+F900–U+FAFF that have no
+//! decomposition are stored exactly (NAME-2), and compared in NFC (NAME-3).
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
@@ -99,6 +103,8 @@ fn fold(c: char, inner: bool) -> char {
         // Full-width Latin letters to ASCII.
         '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
+        // One character to one: each decomposes to a single unified ideograph, or not at all.
+        '\u{F900}'..='\u{FAFF}' => std::iter::once(c).nfkc().next().unwrap_or(c),
         c if is_dot_lookalike(c) => MIDDLE_DOT,
         c if inner && is_full_stop(c) => MIDDLE_DOT,
         c => c,
@@ -250,18 +256,26 @@ mod tests {
 
     #[test]
     fn rare_characters_are_kept_exactly() {
-        // Ext B 𠀀, Ext G 𰀀, compatibility 﨎 and 丽 (U+2F800): NFC would change the last two.
-        for s in ["王𠀀", "𰀀明", "李\u{FA0E}", "陈\u{2F800}", "王\u{F900}"] {
+        // Ext B 𠀀, Ext G 𰀀, the unified 﨎 of the compatibility block and 丽 of the supplement
+        // (U+2F800): NFC would change the last one.
+        for s in ["王𠀀", "𰀀明", "李\u{FA0E}", "陈\u{2F800}"] {
             assert_eq!(ok(RID, s), s);
         }
-        // Compared in NFC: U+F900 and U+8C48 are the same character.
+        // U+F900 is U+8C48 (hardening round 2): stored alike, so two names that look identical
+        // are identical.
         let a = PersonName::parse(RID, "王\u{F900}").unwrap();
         let b = PersonName::parse(RID, "王\u{8C48}").unwrap();
-        assert_ne!(a.as_str(), b.as_str());
-        assert_eq!(a, b);
-        assert!(a.matches(&b));
-        assert_eq!(a.nfc(), "王\u{8C48}");
+        assert_eq!((a.as_str(), b.as_str()), ("王\u{8C48}", "王\u{8C48}"));
+        // Rows stored before that still compare equal, in NFC.
+        let old = PersonName::from_storage("王\u{F900}".to_owned());
+        assert_eq!(old, b);
+        assert!(old.matches(&b));
+        assert_eq!(old.nfc(), "王\u{8C48}");
         assert!(matches!(b.nfc(), Cow::Borrowed(_)));
+        // The supplement's variants compare equal to their unified forms too, stored as typed.
+        let c = PersonName::parse(RID, "陈\u{2F800}").unwrap();
+        assert_eq!(c, PersonName::parse(RID, "陈\u{4E3D}").unwrap());
+        let a = old;
         let set: HashSet<PersonName> = [a, b].into_iter().collect();
         assert_eq!(set.len(), 1);
         assert_ne!(PersonName::parse(RID, "王明").unwrap(), PersonName::parse(RID, "王鸣").unwrap());
@@ -379,7 +393,11 @@ mod tests {
         ) {
             let s: String = chars.into_iter().collect();
             let n = PersonName::parse(RID, &s).unwrap();
-            prop_assert_eq!(n.as_str(), s.as_str());
+            // The supplement exactly; the BMP block as NFKC has it, one character for one.
+            let expected: String = s.chars().map(|c| if c < '\u{FB00}' { c.to_string().nfkc().collect() } else { c.to_string() }).collect();
+            prop_assert_eq!(n.as_str(), expected.as_str());
+            prop_assert_eq!(n.char_count(), s.chars().count());
+            prop_assert_eq!(&n, &PersonName::parse(RID, &s).unwrap());
             prop_assert_eq!(&n, &PersonName::from_storage(n.nfc().into_owned()));
         }
 

@@ -33,6 +33,8 @@ use crate::config::UpstreamConfig;
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// At most one JWKS re-fetch for an unknown `kid` in this window: a flood
 /// of tokens with made-up key ids must not become a flood of requests upstream.
+/// How far ahead of our clock an upstream ID token's `iat` may be.
+const MAX_CLOCK_SKEW_SECS: i64 = 300;
 const JWKS_COOL_DOWN: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -241,6 +243,14 @@ impl OidcRp {
         )
         .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256])
         .set_time_fn(move || chrono::DateTime::from_timestamp(now, 0).unwrap_or_default())
+        // A token issued in the future (beyond clock skew) was not issued for this login: it was
+        // minted ahead to be replayed later, or the provider's clock is wrong.
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat.timestamp() > now + MAX_CLOCK_SKEW_SECS {
+                return Err("issued in the future".to_owned());
+            }
+            Ok(())
+        })
     }
 
     async fn verify(&self, token: &CoreIdToken, issuer: &IssuerUrl, nonce: &Nonce, access: &AccessToken, now: i64) -> Result<(), RpError> {

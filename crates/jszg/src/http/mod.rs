@@ -72,7 +72,18 @@ pub fn router(app: App) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(uniform_errors))
         .layer(middleware::from_fn_with_state(app.dev, security_headers))
+        .layer(axum::Extension(PublicScheme::of(&app.config.public_url())))
         .with_state(app)
+}
+
+/// The scheme applicants reach the site by (`public_url`'s): an `Origin` must carry it too.
+#[derive(Clone, Copy)]
+struct PublicScheme(&'static str);
+
+impl PublicScheme {
+    fn of(public_url: &str) -> Self {
+        Self(if public_url.to_ascii_lowercase().starts_with("https://") { "https" } else { "http" })
+    }
 }
 
 fn is_api(path: &str) -> bool {
@@ -151,6 +162,13 @@ async fn body_deadline(State(app): State<App>, req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     let api = is_api(req.uri().path());
+    // A declared length past what any route of its kind accepts is refused at once, not after
+    // waiting for a body that would be refused anyway (a 10 GB `Content-Length`).
+    let multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
+    let most = if multipart { UPLOAD_BODY_LIMIT } else { JSON_BODY_LIMIT };
+    if req.body().size_hint().lower() > most as u64 {
+        return status_response(StatusCode::PAYLOAD_TOO_LARGE, api);
+    }
     let expired = Arc::new(AtomicBool::new(false));
     let timeout = Duration::from_secs(app.config.server.body_timeout_secs.max(1));
     let req = req.map(|inner| Body::new(DeadlineBody { inner, deadline: Box::pin(tokio::time::sleep(timeout)), expired: expired.clone() }));
@@ -227,16 +245,88 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(status_error(StatusCode::PAYLOAD_TOO_LARGE)),
-            Err(rejection) => {
-                // Only the kind: serde's message quotes the offending value (PRIV-3).
-                tracing::debug!(status = rejection.status().as_u16(), "unreadable JSON body");
-                Err(unreadable_json())
-            }
+        if !json_content_type(req.headers()) {
+            tracing::debug!("JSON body without a JSON content type");
+            return Err(unreadable_json());
         }
+        let bytes = match Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(status_error(StatusCode::PAYLOAD_TOO_LARGE)),
+            Err(_) => return Err(unreadable_json()),
+        };
+        // A key given twice is ambiguous (which one did the client mean, and which one did a proxy
+        // or a log check?): refused everywhere, as the typed bodies refuse it, not only where
+        // serde's derive happens to.
+        if serde_json::from_slice::<Unambiguous>(&bytes).is_err() {
+            tracing::debug!("unreadable or ambiguous JSON body");
+            return Err(unreadable_json());
+        }
+        // Only the kind in the log: serde's message quotes the offending value (PRIV-3).
+        serde_json::from_slice(&bytes).map(Json).map_err(|_| unreadable_json())
     }
+}
+
+/// Any JSON value in which no object names a key twice (at any depth).
+struct Unambiguous;
+
+impl<'de> serde::Deserialize<'de> for Unambiguous {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnambiguousVisitor)
+    }
+}
+
+struct UnambiguousVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
+    type Value = Unambiguous;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON without duplicate keys")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+    fn visit_unit<E>(self) -> Result<Unambiguous, E> {
+        Ok(Unambiguous)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unambiguous, A::Error> {
+        while seq.next_element::<Unambiguous>()?.is_some() {}
+        Ok(Unambiguous)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unambiguous, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !seen.insert(key.into_owned()) {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            map.next_value::<Unambiguous>()?;
+        }
+        Ok(Unambiguous)
+    }
+}
+
+/// `application/json` or any `+json` type, as axum's own extractor asks.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn unreadable_json() -> AppError {
@@ -322,8 +412,13 @@ fn is_cross_site(req: &Request) -> bool {
         return false;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("null");
-    !origin_host.eq_ignore_ascii_case(host)
+    let Some((scheme, origin_host)) = origin.split_once("://") else {
+        return true; // `null` and anything else that names no origin
+    };
+    // The scheme counts: a page on http://host (which anyone on the path can write) is another
+    // origin than the site at https://host.
+    let expected = req.extensions().get::<PublicScheme>().map_or("http", |s| s.0);
+    !scheme.eq_ignore_ascii_case(expected) || !origin_host.eq_ignore_ascii_case(host)
 }
 
 /// Fixed security headers, and `Cache-Control: no-store` on everything but

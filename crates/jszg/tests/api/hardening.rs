@@ -441,3 +441,70 @@ async fn staff_on_the_initial_password_only_change_it_in_production() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(staff.get("/api/v1/staff/reviews?status=pending").await.status(), StatusCode::OK);
 }
+
+/// Item 11: the smaller findings.
+#[tokio::test]
+async fn the_smaller_findings_of_the_probe() {
+    let app = spawn_app().await;
+    let who = app.applicant().await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+
+    // The CSRF origin check counts the scheme: https://host is not the site served at http://host.
+    for (origin, expected) in [(format!("https://{host}"), StatusCode::FORBIDDEN), (format!("http://{host}"), StatusCode::OK)] {
+        let res = app.client.put(app.url("/api/v1/me/profile")).header("origin", origin.as_str()).json(&serde_json::json!({ "ethnicity": "01" })).send().await.unwrap();
+        assert_eq!(res.status(), expected, "{origin}");
+    }
+
+    // Duplicate JSON keys are refused on /me/profile as on the typed bodies.
+    let res = app
+        .client
+        .put(app.url("/api/v1/me/profile"))
+        .header("content-type", "application/json")
+        .body(r#"{"ethnicity": "01", "ethnicity": "02"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
+    let nested = r#"{"doc_type": "resident_id", "validity": {"period": "20y", "period": "long"}}"#;
+    let res = app.client.post(app.url("/api/v1/accounts")).header("content-type", "application/json").body(nested).send().await.unwrap();
+    assert_eq!(error_code(res).await.1["code"], "invalid_request", "nested duplicates too");
+
+    // A 10 GB Content-Length is refused at once with 413, not after the body deadline.
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("POST /api/v1/sessions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await.expect("an answer within 5 s").unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 413"), "{}", String::from_utf8_lossy(&answer[..n]));
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A compatibility ideograph is stored as the unified one it is (U+F900 豈 → U+8C48 豈).
+    let phone = phone();
+    let code = app.sms_code(&phone).await;
+    let mut body = form(&resident_id(date("1990-01-01")), &phone, &code);
+    body["name"] = serde_json::json!("王\u{F900}");
+    let res = app.register(&body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["account"]["name"], "王\u{8C48}");
+    let _ = who;
+}
+
+/// Item 11: the production OpenAPI document lists only what production serves.
+#[tokio::test]
+async fn the_production_openapi_document_has_no_development_endpoints() {
+    let dev = spawn_app().await;
+    let doc: serde_json::Value = dev.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"].get("/api/v1/dev/outbox").is_some(), "development lists them");
+    let (url, dir) = fresh_database().await;
+    let app = spawn_with(production_config(&url), dir).await;
+    let doc: serde_json::Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert!(paths.iter().all(|p| !p.starts_with("/api/v1/dev/")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.as_str() == "/api/v1/accounts"));
+    assert!(doc["tags"].as_array().unwrap().iter().all(|t| t["name"] != "dev"));
+}

@@ -80,9 +80,23 @@ pub mod wechat;
 )]
 pub struct ApiDoc;
 
+/// The document a server publishes: what it serves. Production has no development endpoints,
+/// so its document does not list them (nor their tag).
+pub fn published(dev: bool) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    if !dev {
+        doc.paths.paths.retain(|path, _| !path.starts_with("/api/v1/dev/"));
+        if let Some(tags) = doc.tags.as_mut() {
+            tags.retain(|t| t.name != "dev");
+        }
+    }
+    doc
+}
+
 pub fn router(dev: bool) -> Router<App> {
+    let document = std::sync::Arc::new(published(dev));
     let mut router = Router::new()
-        .route("/api/v1/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(document.as_ref().clone()) }))
         .merge(captchas::router())
         .merge(codes::router())
         .merge(accounts::router())

@@ -353,6 +353,22 @@ test('an attempt older than 10 minutes is refused', async () => {
   assert.match(await res.text(), /已超时/);
 });
 
+test('an ID token issued 24 hours ahead is refused (hardening round 2)', async () => {
+  // The provider's clock runs a day ahead for this login: its ID token says iat = now + 24 h.
+  const realNow = Date.now;
+  Date.now = () => realNow() + 24 * 3600 * 1000;
+  let res;
+  const agent = new Agent();
+  try {
+    res = await agent.get(await throughProvider(agent, 'moe-existing'));
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(res.status, 502);
+  assert.match(await res.text(), /返回登录/);
+  assert.equal((await me(agent)).status, 401, 'nobody signed in');
+});
+
 test('no secret, code or token reaches the log', async () => {
   assert.ok(logs.length > 0);
   assert.ok(!logs.includes(CLIENT_SECRET), 'client secret in the log');
