@@ -204,12 +204,9 @@ pub struct Pending {
 }
 
 pub async fn pending_of(app: &App, account_id: i64) -> AppResult<Option<Pending>> {
-    let Some(review) = store::latest(&app.db, account_id, Kind::ContactChange.as_str()).await? else {
+    let Some(review) = store::pending(&app.db, account_id, Kind::ContactChange.as_str()).await? else {
         return Ok(None);
     };
-    if review.status != "pending" {
-        return Ok(None);
-    }
     let r = open(app, &review)?;
     Ok(Some(Pending { id: review.id, kind: r.kind, submitted_at: review.submitted_at, new_value_masked: r.kind.masked(&r.new_value) }))
 }

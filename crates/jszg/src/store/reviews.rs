@@ -97,6 +97,12 @@ pub async fn latest(db: &Db, account_id: i64, kind: &str) -> Result<Option<Revie
     Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).bind(kind).fetch_optional(pool).await?))
 }
 
+/// The account's pending item of `kind`, if any (the unique index allows one).
+pub async fn pending(db: &Db, account_id: i64, kind: &str) -> Result<Option<Review>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM reviews WHERE account_id = $1 AND kind = $2 AND status = 'pending'");
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).bind(kind).fetch_optional(pool).await?))
+}
+
 pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Review>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM reviews WHERE account_id = $1 ORDER BY submitted_at DESC, id DESC");
     Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).fetch_all(pool).await?))
