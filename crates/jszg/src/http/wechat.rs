@@ -58,24 +58,36 @@ fn not_configured() -> Response {
 }
 
 /// The platform signs with its own clock: compare with the real time, never the development clock.
-fn fresh(timestamp: &str) -> bool {
+fn real_now() -> i64 {
     #[allow(clippy::disallowed_methods)]
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    timestamp.parse::<i64>().is_ok_and(|t| (t - now).abs() <= FRESHNESS)
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn fresh(timestamp: &str) -> bool {
+    timestamp.parse::<i64>().is_ok_and(|t| (t - real_now()).abs() <= FRESHNESS)
 }
 
 fn signed(account: &ServiceAccount, q: &Signed) -> bool {
     fresh(&q.timestamp) && safe_mode::signature_ok(&q.signature, &[&account.token, &q.timestamp, &q.nonce])
 }
 
-/// URL verification when the callback is set in the console: the `echostr` back.
+/// URL verification when the callback is set in the console: the `echostr` back, for a fresh
+/// signature only (a captured one must not verify another URL a month later).
 async fn verify(State(app): State<App>, query: Result<Query<Signed>, QueryRejection>) -> Response {
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let Some(account) = app.wechat.as_deref() else { return not_configured() };
-    if !safe_mode::signature_ok(&q.signature, &[&account.token, &q.timestamp, &q.nonce]) {
+    if !signed(account, &q) {
         return refused();
     }
     text(StatusCode::OK, q.echostr)
+}
+
+/// The URL signature (`signature`, `timestamp`, `nonce`) does not cover the body: remember each
+/// triple with its body for the freshness window, so a captured one carries no other body.
+async fn fresh_triple(app: &App, q: &Signed, body: &[u8]) -> crate::error::AppResult<bool> {
+    let key = app.vault.mac(&[b"wechat_nonce", q.timestamp.as_bytes(), q.nonce.as_bytes(), q.signature.as_bytes()]);
+    let body_hash = app.vault.mac(&[b"wechat_body", body]);
+    Ok(crate::store::wechat::nonce_fits(&app.db, &key, &body_hash, real_now()).await?)
 }
 
 async fn queue_late(app: &App, message: &Message) -> crate::error::AppResult<()> {
@@ -93,12 +105,29 @@ async fn receive(State(app): State<App>, query: Result<Query<Signed>, QueryRejec
         tracing::info!("wechat callback with a bad or stale signature refused");
         return refused();
     }
+    // Safe mode configured: only encrypted, envelope-signed messages. A plaintext body with the
+    // URL signature of a captured safe-mode call is a downgrade.
+    let encrypted = q.encrypt_type.eq_ignore_ascii_case("aes");
+    if account.safe_mode.is_some() && (!encrypted || q.msg_signature.is_empty()) {
+        tracing::info!("wechat callback without encryption refused: safe mode is configured");
+        return refused();
+    }
+    match fresh_triple(&app, &q, &body).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("wechat callback signature replayed with another body refused");
+            return refused();
+        }
+        Err(err) => {
+            tracing::error!(%err, "wechat nonce not recorded");
+            return success();
+        }
+    }
     let Ok(body) = std::str::from_utf8(&body) else {
         tracing::info!("wechat callback body is not UTF-8");
         return success();
     };
     // Safe mode: the envelope's own signature, then the AES layer.
-    let encrypted = q.encrypt_type.eq_ignore_ascii_case("aes");
     let xml = if encrypted {
         let Some(safe) = account.safe_mode.as_ref() else {
             tracing::warn!("an encrypted wechat message arrived but no encoding_aes_key is configured");

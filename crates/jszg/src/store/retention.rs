@@ -75,6 +75,8 @@ pub const EXPIRY_SWEEPS: &[ExpirySweep] = &[
     },
     // The platform stops retrying within a minute; a day is ample.
     ExpirySweep { table: "wechat_deliveries", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_deliveries WHERE received_at <= $1 - 86400" },
+    // Only the freshness window (5 minutes) matters; a day is ample.
+    ExpirySweep { table: "wechat_nonces", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_nonces WHERE received_at <= $1 - 86400" },
     ExpirySweep { table: "wechat_chats", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_chats WHERE until_at <= $1" },
     ExpirySweep { table: "wechat_scenes", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_scenes WHERE expires_at <= $1" },
     ExpirySweep { table: "wechat_resets", cutoff: Cutoff::Now, sql: "DELETE FROM wechat_resets WHERE expires_at <= $1 OR used_at IS NOT NULL" },

@@ -11,6 +11,17 @@ pub async fn first_delivery(db: &Db, key_hash: &[u8], now: i64) -> Result<bool, 
     Ok(inserted == 1)
 }
 
+/// Remember the signed query `key_hash` with the body it came with; false when that query was
+/// already used with another body (a replay). One statement: two instances agree.
+pub async fn nonce_fits(db: &Db, key_hash: &[u8], body_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    const SQL: &str = "INSERT INTO wechat_nonces (key_hash, body_hash, received_at) VALUES ($1, $2, $3)
+        ON CONFLICT (key_hash) DO UPDATE SET received_at = wechat_nonces.received_at
+        WHERE wechat_nonces.body_hash = excluded.body_hash
+        RETURNING received_at";
+    let row: Option<i64> = db_run!(db, pool => sqlx::query_scalar(SQL).bind(key_hash).bind(body_hash).bind(now).fetch_optional(pool).await?);
+    Ok(row.is_some())
+}
+
 /// The chat of `openid_hash` now waits for `awaiting` until `until_at`.
 pub async fn await_input(db: &Db, openid_hash: &[u8], awaiting: &str, until_at: i64) -> Result<(), sqlx::Error> {
     const SQL: &str = "INSERT INTO wechat_chats (openid_hash, awaiting, until_at) VALUES ($1, $2, $3)

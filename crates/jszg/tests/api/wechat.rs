@@ -74,8 +74,8 @@ async fn a_message_retried_on_two_instances_is_acted_on_once() {
     let replies = answers.iter().filter(|(_, body)| body.contains("<Content>")).count();
     let successes = answers.iter().filter(|(_, body)| body == "success").count();
     assert_eq!((replies, successes), (1, 5), "{answers:?}");
-    // Another message from the same applicant is answered.
-    let (_, body) = post(&b.api, &q, text_message("o_retry", "7000000000000000002", "你好")).await;
+    // Another message from the same applicant (its own nonce) is answered.
+    let (_, body) = post(&b.api, &query(&ts, "n2"), text_message("o_retry", "7000000000000000002", "你好")).await;
     assert!(body.contains("<ToUserName><![CDATA[o_retry]]></ToUserName>"), "{body}");
 }
 
@@ -294,7 +294,9 @@ fn scan(openid: &str, created: i64, event: &str, key: &str) -> String {
 
 /// Post a signed message; the Content of the passive reply (or the raw body when there is none).
 async fn reply_to(api: &Api, xml: String) -> String {
-    let (status, body) = post(api, &query(&now(), "n"), xml).await;
+    // A fresh nonce per message, as the platform sends: a signed query carries one body only.
+    let nonce = rand::random::<u32>().to_string();
+    let (status, body) = post(api, &query(&now(), &nonce), xml).await;
     assert_eq!(status, StatusCode::OK);
     jszg::adapters::wechat::wire::Fields::parse(&body).ok().and_then(|f| f.get("Content").map(str::to_owned)).unwrap_or(body)
 }
@@ -543,4 +545,36 @@ async fn the_simulator_plays_the_phone_through_the_signed_callback() {
     assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_openid")));
     let (status, _) = error_code(app.post("/api/v1/dev/wechat/phones/o_sim/actions", &json!({"action": "fly"})).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Hardening round 2, item 5: with safe mode configured, a plaintext body under a captured
+/// URL signature is refused, the same signed query carries no other body, and URL verification
+/// needs a fresh timestamp.
+#[tokio::test]
+async fn safe_mode_cannot_be_downgraded_or_replayed() {
+    let app = spawn_wechat(KEY).await;
+    let ts = now();
+    let xml = text_message("o_victim", "7200000000000000001", "你好");
+    let sealed = SafeMode::new(KEY, APP_ID).unwrap().encrypt(&xml, *b"abcdefghijklmnop");
+    let envelope = format!("<xml><ToUserName>gh_test</ToUserName><Encrypt><![CDATA[{sealed}]]></Encrypt></xml>");
+    let captured = format!("{}&encrypt_type=aes&msg_signature={}", query(&ts, "n9"), signature(&[TOKEN, &ts, "n9", &sealed]));
+    assert_eq!(post(&app.api, &captured, envelope.clone()).await.0, StatusCode::OK);
+    // The captured URL signature with a plaintext body: without the envelope's parameters...
+    let forged = text_message("o_attacker", "7200000000000000002", "取验证码");
+    assert_eq!(post(&app.api, &query(&ts, "n9"), forged.clone()).await.0, StatusCode::UNAUTHORIZED);
+    // ...and with them.
+    assert_eq!(post(&app.api, &captured, forged.clone()).await.0, StatusCode::UNAUTHORIZED);
+    // Another sealed body under the same signed query.
+    let other = SafeMode::new(KEY, APP_ID).unwrap().encrypt(&forged, *b"ponmlkjihgfedcba");
+    let other_envelope = format!("<xml><ToUserName>gh_test</ToUserName><Encrypt><![CDATA[{other}]]></Encrypt></xml>");
+    let re_signed = format!("{}&encrypt_type=aes&msg_signature={}", query(&ts, "n9"), signature(&[TOKEN, &ts, "n9", &other]));
+    assert_eq!(post(&app.api, &re_signed, other_envelope).await.0, StatusCode::UNAUTHORIZED);
+    // The platform's retry of the same body is answered (and not acted on twice).
+    assert_eq!(post(&app.api, &captured, envelope).await, (StatusCode::OK, "success".to_owned()));
+    // URL verification: a month-old signature no longer verifies.
+    let old = (ts.parse::<i64>().unwrap() - 30 * 86_400).to_string();
+    let res = app.client.get(app.url(&format!("/wechat/callback?{}&echostr=42", query(&old, "n")))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.client.get(app.url(&format!("/wechat/callback?{}&echostr=42", query(&ts, "n")))).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "42");
 }

@@ -10,6 +10,7 @@ $JSZG_PEER_DATABASE_URL.
 
 import concurrent.futures
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -41,7 +42,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, aes_key=AES_KEY):
         self.dir = tempfile.mkdtemp()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -54,7 +55,7 @@ class Server:
             "JSZG_WECHAT__APP_ID": APP_ID,
             "JSZG_WECHAT__APP_SECRET": "peer-secret",
             "JSZG_WECHAT__TOKEN": TOKEN,
-            "JSZG_WECHAT__ENCODING_AES_KEY": AES_KEY,
+            "JSZG_WECHAT__ENCODING_AES_KEY": aes_key,
             # Nothing here should call the platform's API: point it at a closed port.
             "JSZG_WECHAT__API_BASE": f"http://127.0.0.1:{free_port()}",
         })
@@ -74,8 +75,14 @@ class Server:
         self.log.close()
 
 
-def signed_query(extra=None, timestamp=None, nonce="461056294", token=TOKEN):
+def fresh_nonce():
+    # The platform sends a new nonce with every push; a signed query carries one body only.
+    return str(random.randint(100000000, 999999999))
+
+
+def signed_query(extra=None, timestamp=None, nonce=None, token=TOKEN):
     timestamp = str(timestamp if timestamp is not None else int(time.time()))
+    nonce = nonce or fresh_nonce()
     signer = WeChatSigner()
     signer.add_data(token, timestamp, nonce)
     q = {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": "o_peer"}
@@ -103,28 +110,55 @@ def call(server, method, query, body=None):
 class Callback(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Safe mode (what production should run) and, as a second account, plaintext mode.
         cls.server = Server()
+        cls.plain_server = Server(aes_key="")
         cls.crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
-        with open(os.path.join(cls.server.dir, "server.log")) as f:
-            log = f.read()
-        assert AES_KEY not in log and "peer-secret" not in log, "a secret reached the log"
+        for server in (cls.server, cls.plain_server):
+            server.stop()
+            with open(os.path.join(server.dir, "server.log")) as f:
+                log = f.read()
+            assert AES_KEY not in log and "peer-secret" not in log, "a secret reached the log"
 
     def plain(self, xml, **extra):
-        return call(self.server, "POST", signed_query(extra), xml)
+        return call(self.plain_server, "POST", signed_query(extra), xml)
 
-    def sealed(self, xml, timestamp=None, nonce="461056294", tamper=False):
+    def sealed(self, xml, timestamp=None, nonce=None, tamper=False, server=None):
         timestamp = str(timestamp or int(time.time()))
+        nonce = nonce or fresh_nonce()
         envelope = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
         msg_signature = envelope["MsgSignature"]
         if tamper:
             msg_signature = ("0" if msg_signature[0] != "0" else "1") + msg_signature[1:]
         body = xmltodict.unparse({"xml": {"ToUserName": ACCOUNT, "Encrypt": envelope["Encrypt"]}}, full_document=False)
         q = signed_query({"encrypt_type": "aes", "msg_signature": msg_signature}, timestamp=timestamp, nonce=nonce)
-        return call(self.server, "POST", q, body), timestamp, nonce
+        self.last_sealed = (q, body)
+        return call(server or self.server, "POST", q, body), timestamp, nonce
+
+    def test_safe_mode_cannot_be_downgraded_nor_its_signature_replayed(self):
+        # Hardening round 2, item 5: a captured safe-mode call...
+        (status, _), _, _ = self.sealed(message("text", openid="o_victim", Content="你好", MsgId="1000000000000000900"))
+        self.assertEqual(status, 200)
+        q, body = self.last_sealed
+        # ...cannot carry a plaintext body (with or without its encryption parameters)...
+        forged = message("text", openid="o_attacker", Content="取验证码", MsgId="1000000000000000901")
+        bare = {k: v for k, v in q.items() if k not in ("encrypt_type", "msg_signature")}
+        self.assertEqual(call(self.server, "POST", bare, forged)[0], 401)
+        self.assertEqual(call(self.server, "POST", q, forged)[0], 401)
+        # ...nor another sealed body under the same URL signature.
+        other = self.crypto.encrypt_message(forged, q["nonce"], q["timestamp"])
+        other_body = xmltodict.unparse({"xml": {"ToUserName": ACCOUNT, "Encrypt": xmltodict.parse(other)["xml"]["Encrypt"]}}, full_document=False)
+        self.assertEqual(call(self.server, "POST", q, other_body)[0], 401)
+        # The platform's own retry (the same body) is still answered.
+        self.assertEqual(call(self.server, "POST", q, body)[0], 200)
+
+    def test_url_verification_needs_a_fresh_timestamp(self):
+        month_ago = int(time.time()) - 30 * 86400
+        q = signed_query({"echostr": "8012419366958765519"}, timestamp=month_ago)
+        self.assertEqual(call(self.server, "GET", q)[0], 401)
 
     def test_url_verification(self):
         q = signed_query({"echostr": "8012419366958765519"})
