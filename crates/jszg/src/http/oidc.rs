@@ -3,6 +3,7 @@
 //! here speak OAuth (`{"error", "error_description"}`), not the JSON of the
 //! rest of the API; an unknown client or redirect URI gets a page.
 
+use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,7 +26,7 @@ pub fn router() -> Router<App> {
         .route("/oidc/authorize", get(authorize))
         .route("/oidc/token", post(token))
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
-        .route("/oidc/logout", get(end_session))
+        .route("/oidc/logout", get(end_session).post(confirm_end_session))
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -211,6 +212,13 @@ async fn userinfo(State(app): State<App>, headers: HeaderMap) -> Result<Response
     })
 }
 
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirm {
+    form_token: String,
+    fields: Vec<(String, String)>,
+}
+
 async fn end_session(
     State(app): State<App>,
     MaybeSignedIn(current): MaybeSignedIn,
@@ -219,9 +227,44 @@ async fn end_session(
     let Ok(Query(pairs)) = query else {
         return Ok(error_page(StatusCode::BAD_REQUEST, "退出登录的请求无效，请直接关闭页面。"));
     };
-    let outcome = logout::end_session(&app, &Params(&pairs), current.as_ref()).await?;
+    finish_end_session(&app, current.as_ref(), &pairs, false).await
+}
+
+/// The applicant's answer to the question the end-session endpoint asked: a form post of this
+/// site, with the session's synchronizer token.
+async fn confirm_end_session(
+    State(app): State<App>,
+    MaybeSignedIn(current): MaybeSignedIn,
+    axum::extract::Form(pairs): axum::extract::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let token = pairs.iter().find(|(k, _)| k == "form_token").map(|(_, v)| v.as_str()).unwrap_or("");
+    if let Some(current) = &current {
+        if !crate::flows::sessions::form_token_ok(&app, &current.id_hash, token) {
+            return Ok(crate::http::pages::csrf_page());
+        }
+    }
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "form_token").collect();
+    finish_end_session(&app, current.as_ref(), &pairs, true).await
+}
+
+async fn finish_end_session(
+    app: &App,
+    current: Option<&crate::flows::sessions::Current>,
+    pairs: &[(String, String)],
+    confirmed: bool,
+) -> Result<Response, AppError> {
+    let outcome = logout::end_session(app, &Params(pairs), current, confirmed).await?;
     let mut response = match outcome {
         Err(message) => return Ok(error_page(StatusCode::BAD_REQUEST, message)),
+        Ok(logout::Ended::Confirm) => {
+            let form_token = current.map(|c| crate::flows::sessions::form_token(app, &c.id_hash)).unwrap_or_default();
+            let fields = pairs
+                .iter()
+                .filter(|(k, _)| ["client_id", "post_logout_redirect_uri", "state", "ui_locales"].contains(&k.as_str()))
+                .cloned()
+                .collect();
+            return Ok(no_store(render(&LogoutConfirm { form_token, fields })));
+        }
         Ok(logout::Ended::Redirect(url)) => found(&url),
         Ok(logout::Ended::Page) => render(&crate::http::pages::login::Notice {
             title: "已退出登录",
@@ -231,7 +274,7 @@ async fn end_session(
         }),
     };
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, clear_session_cookie(&app));
-    headers.append(header::SET_COOKIE, pending_cookie(&app, "", 0));
+    headers.append(header::SET_COOKIE, clear_session_cookie(app));
+    headers.append(header::SET_COOKIE, pending_cookie(app, "", 0));
     Ok(response)
 }

@@ -3,22 +3,13 @@
 //! session signed into that registered a `backchannel_logout_uri` gets a
 //! logout token (Back-Channel Logout 1.0) through the outbox.
 
-use serde::Deserialize;
-
 use crate::app::App;
 use crate::error::AppResult;
 use crate::flows::sessions::Current;
 use crate::store::{oidc as store, sessions};
 
-use super::{client, keys, with_params, Params};
+use super::{client, keys, with_params, IdTokenHint, Params};
 
-/// The claims we read from an `id_token_hint`.
-#[derive(Deserialize)]
-struct Hint {
-    aud: String,
-    #[serde(default)]
-    sid: Option<String>,
-}
 
 /// What the end-session endpoint does.
 pub enum Ended {
@@ -26,19 +17,22 @@ pub enum Ended {
     Redirect(String),
     /// No (valid) return address: show that the applicant is signed out.
     Page,
+    /// Nothing proves the applicant's client asked (no `id_token_hint`): ask the applicant
+    /// first (RP-Initiated Logout 1.0 §2), so a link on another site cannot sign them out.
+    Confirm,
 }
 
 /// The end-session endpoint. Err is a message for an error page (an
 /// unregistered return address is never redirected to).
-pub async fn end_session(app: &App, params: &Params<'_>, current: Option<&Current>) -> AppResult<Result<Ended, &'static str>> {
+pub async fn end_session(app: &App, params: &Params<'_>, current: Option<&Current>, confirmed: bool) -> AppResult<Result<Ended, &'static str>> {
     let bad = "退出登录的请求无效：返回地址未登记。请直接关闭页面或重新登录。";
     let (Ok(hint), Ok(client_id), Ok(return_to), Ok(state)) =
         (params.get("id_token_hint"), params.get("client_id"), params.get("post_logout_redirect_uri"), params.get("state"))
     else {
         return Ok(Err(bad));
     };
-    let hint: Option<Hint> = match hint {
-        Some(token) => match keys::verify_ours::<Hint>(app, token).await {
+    let hint: Option<IdTokenHint> = match hint {
+        Some(token) => match keys::verify_ours::<IdTokenHint>(app, token).await {
             Some(h) => Some(h),
             None => return Ok(Err("退出登录的请求无效：身份令牌无法验证。请直接关闭页面或重新登录。")),
         },
@@ -60,6 +54,9 @@ pub async fn end_session(app: &App, params: &Params<'_>, current: Option<&Curren
             Some(uri)
         }
     };
+    if hint.is_none() && current.is_some() && !confirmed {
+        return Ok(Ok(Ended::Confirm));
+    }
     // End the browser's session and the one the hint names (it may be another browser's cookie jar).
     let mut ended: Vec<Vec<u8>> = Vec::new();
     if let Some(current) = current {

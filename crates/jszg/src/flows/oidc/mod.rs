@@ -223,6 +223,15 @@ pub fn validate_against<'c>(
     Ok((request, prompt))
 }
 
+/// The claims read from an `id_token_hint` (authorization and logout).
+#[derive(serde::Deserialize)]
+pub(crate) struct IdTokenHint {
+    pub sub: String,
+    pub aud: String,
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prompt {
     Default,
@@ -242,7 +251,21 @@ pub async fn authorize(app: &App, params: &Params<'_>, session: Option<&Current>
     let fail = |error: &'static str, description: &'static str| {
         Ok(Ok(Step::Redirect(error_redirect(app, &request.redirect_uri, request.state.as_deref(), error, description))))
     };
+    // Core 3.1.2.1: an `id_token_hint` names who the client expects. A hint we did not issue is
+    // refused; a session of somebody else does not count (prompt=none: login_required).
+    let hinted = match params.get("id_token_hint") {
+        Ok(Some(token)) => match keys::verify_ours::<IdTokenHint>(app, token).await {
+            Some(hint) => Some(hint.sub),
+            None => return fail("invalid_request", "id_token_hint is not an ID token issued here"),
+        },
+        Ok(None) => None,
+        Err(_) => return fail("invalid_request", "a parameter was given more than once"),
+    };
     let session = match session {
+        Some(current) if hinted.as_ref().is_some_and(|sub| *sub != subject(app, current.applicant.id())) => {
+            tracing::info!("authorization hinted at another applicant than the session's");
+            None
+        }
         Some(current) => store::session_auth_time(&app.db, &current.id_hash).await?.map(|t| (current, t)),
         None => None,
     };
