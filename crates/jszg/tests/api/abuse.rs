@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 impl Api {
     /// The same server seen from source address `ip` (no cookies shared).
-    pub fn from_address(&self, ip: &str) -> Api {
+    pub fn seen_from(&self, ip: &str) -> Api {
         let ip: IpAddr = ip.parse().expect("ip");
         Api { base: self.base.clone(), client: Client::builder().cookie_store(true).local_address(ip).build().expect("client") }
     }
@@ -32,7 +32,7 @@ async fn spawn_real_limits() -> TestApp {
 async fn tokens(app: &Api, purpose: &str, n: usize, batch: u8) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..n {
-        let peer = app.from_address(&format!("127.99.{batch}.{}", i + 1));
+        let peer = app.seen_from(&format!("127.99.{batch}.{}", i + 1));
         out.push(peer.captcha_token(purpose).await);
     }
     out
@@ -83,8 +83,8 @@ async fn sms_per_address_quota_is_exact_under_concurrency_on_two_instances() {
 
     let tokens = tokens(&app, "sms", quota as usize + 10, 1).await;
     let (first, race) = tokens.split_at(quota as usize - 10);
-    let here = app.from_address("127.50.0.1");
-    let there = sibling.from_address("127.50.0.1");
+    let here = app.seen_from("127.50.0.1");
+    let there = sibling.seen_from("127.50.0.1");
     for (i, token) in first.iter().enumerate() {
         let from = if i % 2 == 0 { &here } else { &there };
         assert_eq!(ask_sms(from, token).await.status(), StatusCode::ACCEPTED);
@@ -100,8 +100,8 @@ async fn sms_per_address_quota_is_exact_under_concurrency_on_two_instances() {
 
     // Its neighbour in the /24 and another network still get codes.
     let more = tokens_from_fresh(&app, 2).await;
-    assert_eq!(ask_sms(&app.from_address("127.50.0.2"), &more[0]).await.status(), StatusCode::ACCEPTED);
-    assert_eq!(ask_sms(&app.from_address("127.51.0.1"), &more[1]).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(ask_sms(&app.seen_from("127.50.0.2"), &more[0]).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(ask_sms(&app.seen_from("127.51.0.1"), &more[1]).await.status(), StatusCode::ACCEPTED);
 
     // The hour's quota is free again at most an hour after it was reached.
     let retry = refused[0].1["retry_after"].as_i64().unwrap();
@@ -117,7 +117,7 @@ async fn tokens_from_fresh(app: &Api, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..n {
         let k = NEXT.fetch_add(1, Ordering::Relaxed);
-        let peer = app.from_address(&format!("127.98.{}.{}", k / 200, k % 200 + 1));
+        let peer = app.seen_from(&format!("127.98.{}.{}", k / 200, k % 200 + 1));
         out.push(peer.captcha_token("sms").await);
     }
     out
@@ -134,19 +134,19 @@ async fn sms_per_network_quota_binds_the_whole_slash_24() {
     // Four addresses of 127.60.1.0/24, 50 each: under their own quota, at the network's.
     let mut accepted = 0;
     for (i, token) in tokens[..200].iter().enumerate() {
-        let from = app.from_address(&format!("127.60.1.{}", i % 4 + 1));
+        let from = app.seen_from(&format!("127.60.1.{}", i % 4 + 1));
         assert_eq!(ask_sms(&from, token).await.status(), StatusCode::ACCEPTED, "code {i}");
         accepted += 1;
     }
     assert_eq!(accepted, 200);
     // A fifth address of the same /24, which has sent nothing itself, is refused.
-    let res = ask_sms(&app.from_address("127.60.1.200"), &tokens[200]).await;
+    let res = ask_sms(&app.seen_from("127.60.1.200"), &tokens[200]).await;
     let (_, refused) = statuses(vec![res]).await;
     assert_rate_limited(&refused, 3600);
     assert!(refused[0].1["message"].as_str().unwrap().contains("您所在网络"));
     // Another /24 is not.
     let more = tokens_from_fresh(&app, 1).await;
-    assert_eq!(ask_sms(&app.from_address("127.60.2.1"), &more[0]).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(ask_sms(&app.seen_from("127.60.2.1"), &more[0]).await.status(), StatusCode::ACCEPTED);
 }
 
 /// ABUSE-1: past the global budget every source gets 503 `sms_unavailable`, pointed at the
@@ -159,11 +159,11 @@ async fn the_global_sms_budget_refuses_everyone_with_a_wechat_hint_and_a_metric(
     let app = spawn_with(config, dir).await;
     let tokens = tokens(&app, "sms", 7, 3).await;
     for (i, token) in tokens[..5].iter().enumerate() {
-        let from = app.from_address(&format!("127.70.{i}.1"));
+        let from = app.seen_from(&format!("127.70.{i}.1"));
         assert_eq!(ask_sms(&from, token).await.status(), StatusCode::ACCEPTED);
     }
     for (i, token) in tokens[5..].iter().enumerate() {
-        let res = ask_sms(&app.from_address(&format!("127.71.{i}.1")), token).await;
+        let res = ask_sms(&app.seen_from(&format!("127.71.{i}.1")), token).await;
         assert!(res.headers().get("retry-after").is_some());
         let (status, error) = error_code(res).await;
         assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("sms_unavailable")));
@@ -183,10 +183,10 @@ async fn email_codes_have_their_own_quotas() {
     let app = spawn_real_limits().await;
     let quota = app.app.config.limits.email_per_address_hour;
     assert_eq!(quota, 20);
-    let from = app.from_address("127.80.0.1");
+    let from = app.seen_from("127.80.0.1");
     let mut tokens_left = Vec::new();
     for i in 0..=quota {
-        tokens_left.push(app.from_address(&format!("127.97.0.{}", i + 1)).captcha_token("email").await);
+        tokens_left.push(app.seen_from(&format!("127.97.0.{}", i + 1)).captcha_token("email").await);
     }
     for (i, token) in tokens_left.iter().enumerate() {
         let res = from
@@ -216,7 +216,7 @@ async fn a_refused_code_takes_nothing_from_the_phone() {
     let mut config = test_config(&url);
     config.limits.sms_per_address_hour = 1;
     let app = spawn_with(config, dir).await;
-    let from = app.from_address("127.81.0.1");
+    let from = app.seen_from("127.81.0.1");
     let tokens = tokens(&app, "sms", 3, 4).await;
     assert_eq!(ask_sms(&from, &tokens[0]).await.status(), StatusCode::ACCEPTED);
     let victim = phone();
@@ -227,7 +227,7 @@ async fn a_refused_code_takes_nothing_from_the_phone() {
     assert!(app.outbox(&victim).await.is_empty());
     // The victim's phone still has all three of its daily codes.
     let res = app
-        .from_address("127.81.1.1")
+        .seen_from("127.81.1.1")
         .post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": victim, "purpose": "register", "captcha_token": tokens[2] }))
         .await;
     assert_eq!(res.json::<Value>().await.unwrap()["remaining_today"], 2);
@@ -239,11 +239,11 @@ async fn registrations_per_address_are_bounded() {
     let app = spawn_real_limits().await;
     let quota = app.app.config.limits.registrations_per_address_hour;
     assert_eq!(quota, 60);
-    let from = app.from_address("127.82.0.1");
+    let from = app.seen_from("127.82.0.1");
     let mut last = None;
     for i in 0..=quota {
         // The code comes from another address (the phone's owner's), as a script farm would arrange.
-        let helper = app.from_address(&format!("127.96.{}.{}", i / 50, i % 50 + 1));
+        let helper = app.seen_from(&format!("127.96.{}.{}", i / 50, i % 50 + 1));
         let phone = phone();
         let code = helper.sms_code(&phone).await;
         let doc = resident_id(date("1990-01-01"));
@@ -258,7 +258,7 @@ async fn registrations_per_address_are_bounded() {
     let (_, refused) = statuses(vec![res]).await;
     assert_rate_limited(&refused, 3600);
     // The refused registration kept its code: from another network it goes through.
-    let res = app.from_address("127.83.0.1").register(&form(&doc, &phone, &code)).await;
+    let res = app.seen_from("127.83.0.1").register(&form(&doc, &phone, &code)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
@@ -276,18 +276,18 @@ async fn failed_logins_per_network_are_bounded_and_counted() {
     let app = spawn_with(config, dir).await;
     let who = app.register_as("resident_id").await;
     for i in 0..40 {
-        let from = app.from_address(&format!("127.84.0.{}", i % 4 + 1));
+        let from = app.seen_from(&format!("127.84.0.{}", i % 4 + 1));
         let stranger = resident_id(date("1970-01-01"));
         let res = from.login(&stranger, "Wrong#pass1", "certification").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "try {i}");
     }
     // A fifth address of the /24 that never failed is refused before its password is checked.
-    let res = app.from_address("127.84.0.9").login(&who.doc, PASSWORD, "certification").await;
+    let res = app.seen_from("127.84.0.9").login(&who.doc, PASSWORD, "certification").await;
     let (status, error) = error_code(res).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")));
     assert!(error["retry_after"].as_i64().unwrap() <= 900);
     // Another network is not.
-    assert_eq!(app.from_address("127.85.0.1").login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+    assert_eq!(app.seen_from("127.85.0.1").login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("jszg_login_failures_total 40"), "{metrics}");
 }
@@ -306,7 +306,7 @@ async fn proof_of_work_rises_with_volume_and_falls_after_a_quiet_window() {
     let app = spawn_real_limits().await;
     let c = app.app.config.captcha.clone();
     assert_eq!((c.pow_base_difficulty, c.pow_free_per_address, c.pow_bits_per_doubling, c.pow_window_secs), (14, 4, 2, 3600));
-    let from = app.from_address("127.86.0.1");
+    let from = app.seen_from("127.86.0.1");
     let mut seen = Vec::new();
     for _ in 0..16 {
         let challenge = from.new_captcha("sms").await;
@@ -321,15 +321,15 @@ async fn proof_of_work_rises_with_volume_and_falls_after_a_quiet_window() {
     assert_eq!(seen, [14, 14, 14, 14, 15, 16, 16, 16, 17, 17, 17, 18, 18, 18, 18, 18]);
     assert_eq!(difficulty_from(&from).await, 19);
     // Its neighbour pays the base until the /24 passes its allowance of 64.
-    assert_eq!(difficulty_from(&app.from_address("127.86.0.2")).await, 14);
+    assert_eq!(difficulty_from(&app.seen_from("127.86.0.2")).await, 14);
     for i in 0..46 {
-        difficulty_from(&app.from_address(&format!("127.86.0.{}", i % 40 + 3))).await;
+        difficulty_from(&app.seen_from(&format!("127.86.0.{}", i % 40 + 3))).await;
     }
     // 65 challenges from the /24 so far: its 66th costs more even from a fresh address.
-    assert_eq!(difficulty_from(&app.from_address("127.86.0.250")).await, 15);
-    assert_eq!(difficulty_from(&app.from_address("127.87.0.1")).await, 14);
+    assert_eq!(difficulty_from(&app.seen_from("127.86.0.250")).await, 15);
+    assert_eq!(difficulty_from(&app.seen_from("127.87.0.1")).await, 14);
     // Quiet for the window: back at the base.
     app.advance_clock(c.pow_window_secs + 1).await;
     assert_eq!(difficulty_from(&from).await, 14);
-    assert_eq!(difficulty_from(&app.from_address("127.86.0.250")).await, 14);
+    assert_eq!(difficulty_from(&app.seen_from("127.86.0.250")).await, 14);
 }

@@ -137,7 +137,7 @@ async fn a_flood_of_uploads_keeps_memory_bounded() {
         forms.push(claim_form_from(&held.doc, &phone, &code, &big, "账号被他人占用"));
     }
     // Each from an address of its own: claims are also limited per address.
-    let senders: Vec<Api> = (0..forms.len()).map(|i| api.from_address(&format!("127.88.0.{}", i + 1))).collect();
+    let senders: Vec<Api> = (0..forms.len()).map(|i| api.seen_from(&format!("127.88.0.{}", i + 1))).collect();
     let answers = futures::future::join_all(forms.into_iter().zip(&senders).map(|(form, from)| post_claim(from, form))).await;
     for res in answers {
         assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());

@@ -179,6 +179,6 @@ async fn one_address_cannot_hold_every_connection() {
     // Closing its connections gives the address its share back.
     held.clear();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let from_attacker = app.from_address("127.91.0.1");
+    let from_attacker = app.seen_from("127.91.0.1");
     assert_eq!(from_attacker.get("/healthz").await.status(), StatusCode::OK);
 }

@@ -144,3 +144,72 @@ export async function lastCode(base, to) {
 
 /** Solve a challenge's proof of work (API.md "Captcha"), as the page's worker does. */
 export { powNonce } from '../pow.mjs';
+
+/**
+ * Drag the slider handle to `targetX` (picture pixels) in `steps` eased moves, the way quick hands
+ * and simple automation do: `gap` ms between moves (a number or [min, max]; 0 is a loop of awaited
+ * `page.mouse.move` calls), easing out along `curve`, a pixel or two of wobble; with the mouse or,
+ * with `touch`, a finger through CDP (the context needs hasTouch). `hold` ms pass between press
+ * and first move, `rest` ms between last move and release.
+ *
+ * With `stamps` (ms between samples, cycled, e.g. [5, 15]) the events go through CDP with time
+ * stamps on that schedule and the pointer is where the curve puts it at each stamp, as from a
+ * device that reports at uneven intervals; they are still sent in real time.
+ */
+export async function dragEased(page, targetX, {
+  steps = 20, gap = [0, 6], stamps = null, hold = 120, rest = 180, touch = false,
+  curve = (p) => 1 - (1 - p) ** 3, host = '#captcha',
+} = {}) {
+  const handle = page.locator(`${host} .jszg-captcha__handle`);
+  await handle.scrollIntoViewIfNeeded();
+  const box = await handle.boundingBox();
+  const scale = await page.evaluate((sel) => {
+    const pic = document.querySelector(`${sel} .jszg-captcha__picture`);
+    return pic.getBoundingClientRect().width / 320;
+  }, host);
+  const x0 = box.x + box.width / 2;
+  const y0 = box.y + box.height / 2;
+  const cdp = touch || stamps ? await page.context().newCDPSession(page) : null;
+  const t0 = Date.now();
+  let at = 0; // ms after the press, on the device's clock
+  const send = async (kind, x, y) => {
+    const wait = t0 + at - Date.now();
+    if (stamps && wait > 0) await sleep(wait);
+    const timestamp = stamps ? (t0 + at) / 1000 : undefined;
+    if (touch) {
+      const type = { down: 'touchStart', move: 'touchMove', up: 'touchEnd' }[kind];
+      const touchPoints = kind === 'up' ? [] : [{ x, y, radiusX: 4, radiusY: 4, force: 1, id: 1 }];
+      await cdp.send('Input.dispatchTouchEvent', { type, touchPoints, ...(stamps && { timestamp }) });
+    } else if (stamps) {
+      if (kind === 'down') await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y, timestamp });
+      const type = { down: 'mousePressed', move: 'mouseMoved', up: 'mouseReleased' }[kind];
+      await cdp.send('Input.dispatchMouseEvent', { type, x, y, button: 'left', buttons: kind === 'up' ? 0 : 1, clickCount: 1, timestamp });
+    } else if (kind === 'down') {
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+    } else if (kind === 'move') {
+      await page.mouse.move(x, y);
+    } else {
+      await page.mouse.up();
+    }
+  };
+  await send('down', x0, y0);
+  const state = await page.getAttribute(host, 'data-state');
+  if (state !== 'dragging') throw new Error(`dragEased: the press did not grab the handle (state ${state})`);
+  const times = [0];
+  for (let i = 1; i <= steps; i++) times.push(times[i - 1] + (stamps ? stamps[(i - 1) % stamps.length] : 0));
+  const pause = () => sleep(Array.isArray(gap) ? gap[0] + Math.random() * (gap[1] - gap[0]) : gap);
+  if (!stamps) await sleep(hold);
+  let x = x0;
+  for (let i = 1; i <= steps; i++) {
+    const wobble = i === steps ? 0 : Math.round((Math.random() - 0.5) * 4);
+    x = x0 + targetX * scale * curve(stamps ? times[i] / times[steps] : i / steps);
+    at = hold + times[i];
+    await send('move', x, y0 + wobble);
+    if (!stamps && i < steps) await pause();
+  }
+  if (!stamps) await sleep(rest);
+  at = hold + times[steps] + rest;
+  await send('up', x, y0);
+  await cdp?.detach();
+}
