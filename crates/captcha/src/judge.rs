@@ -346,6 +346,7 @@ mod tests {
     /// thinned out a sample 5 ms after the one before it: the next step covers two (53 px in
     /// 24 ms, 56 px in 22 ms: 2.2-2.5 px/ms, an ordinary speed).
     #[test]
+    #[rustfmt::skip]
     fn a_fast_drag_with_a_skipped_sample_is_no_jump() {
         let at_360 = points(&[
             (0, 0, 0), (56, 35, -1), (69, 66, 1), (93, 119, -2), (109, 140, 1), (127, 160, -1), (142, 176, 1),
@@ -398,7 +399,8 @@ mod tests {
         }
         let end = 200 + shift;
         assert_eq!(judge(end as u32, end, &track, InputKind::Pointer), Err(Rejection::Jump));
-        let at_once = points(&[(0, 0, 0), (100, 10, 1), (200, 20, 0), (300, 30, 1), (300, 120, 0), (400, 150, 1), (500, 160, 0), (700, 170, 1)]);
+        let at_once =
+            points(&[(0, 0, 0), (100, 10, 1), (200, 20, 0), (300, 30, 1), (300, 120, 0), (400, 150, 1), (500, 160, 0), (700, 170, 1)]);
         assert_eq!(judge(170, 170, &at_once, InputKind::Pointer), Err(Rejection::Jump));
         assert!(pointer_jump(TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 10, x: 51, y: 0 }));
         assert!(!pointer_jump(TrackPoint { t: 0, x: 0, y: 0 }, TrackPoint { t: 11, x: 55, y: 0 }));
