@@ -2,6 +2,8 @@
  *
  *   var captcha = JszgCaptcha.mount(element, { purpose: 'sms', onToken: function (token) { … } });
  *   captcha.reset();   // tokens are single use: ask for a new puzzle after spending one
+ *   captcha.rest(msg); // or wait, saying `msg`, until the applicant wants another one (a click,
+ *                      // Enter): every puzzle handed out raises the address's proof of work
  *   captcha.token();   // the current token, or null
  *
  * Elements with a data-jszg-captcha="purpose" attribute are mounted automatically.
@@ -205,12 +207,13 @@
       if (c.expires_in > 0) later(c.expires_in * 1000, expire);
     }
 
-    function expire() {
+    function expire(message) {
+      clearTimeout(timer);
       challenge = null;
       stopPow();
       clearToken();
       moveTo(0);
-      setState('expired', TEXT.expired);
+      setState('expired', typeof message === 'string' ? message : TEXT.expired);
     }
 
     function stopPow() {
@@ -402,6 +405,7 @@
     var api = {
       element: root,
       reset: load,
+      rest: function (message) { generation++; expire(message); },
       token: function () { return token; },
       configure: function (o) {
         if (o.purpose) opts.purpose = o.purpose;

@@ -32,8 +32,13 @@
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
     }).then(function (res) {
-      if (res.status === 202) { say('验证码已发送，5分钟内有效。', true); cooldown = 60; tick(); }
-      else { say(((res.body || {}).error || {}).message || '获取验证码失败，请稍后重试。', false); }
+      if (res.status === 202) {
+        say('验证码已发送，5分钟内有效。', true); cooldown = 60; tick();
+        // No new puzzle until one is needed: each raises the address's proof of work (ABUSE-2).
+        if (captcha) captcha.rest('验证码已发送。如需重新获取，请点击此处刷新拼图。');
+        return;
+      }
+      say(((res.body || {}).error || {}).message || '获取验证码失败，请稍后重试。', false);
       if (captcha) captcha.reset();
     }).catch(function () { say('网络异常，请稍后重试。', false); if (captcha) captcha.reset(); });
   });

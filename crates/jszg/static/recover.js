@@ -320,13 +320,14 @@
     changeToken = null; // single use, whatever the answer
     syncSend();
     post('/api/v1/verification-codes', body).then(function (res) {
-      if (changeCaptcha) changeCaptcha.reset();
       if (res.status === 202) {
+        if (changeCaptcha) changeCaptcha.rest('验证码已发送。如需重新获取，请点击此处刷新拼图。');
         fieldMsg(form, 'verification_code', '验证码已发送，5分钟内有效。', 'good');
         changeCooldown = 60;
         changeTick();
         return;
       }
+      if (changeCaptcha) changeCaptcha.reset();
       var e = res.error;
       if (e.field === 'phone' || e.field === 'email') fieldMsg(form, 'new_value', e.message);
       else fieldMsg(form, 'verification_code', e.message || '获取验证码失败，请稍后重试。');

@@ -187,7 +187,8 @@
         msg('verification_code', '验证码已发送，5分钟内有效。今日还可获取' + res.body.remaining_today + '次。', 'good');
         cooldown = 60;
         tick();
-        if (captcha) captcha.reset();
+        // No new puzzle until one is needed: each raises the address's proof of work (ABUSE-2).
+        if (captcha) captcha.rest('验证码已发送。如需重新获取，请点击此处刷新拼图。');
       } else {
         var e = (res.body && res.body.error) || {};
         var f = fieldOf(e.field);
