@@ -58,9 +58,32 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 static CLEANED: OnceLock<()> = OnceLock::new();
+/// The migrated database every test database of this process is copied from (crates.io's
+/// template database): `CREATE DATABASE … TEMPLATE` instead of fourteen migrations per test.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn template(admin_url: &str) -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            use sqlx::Connection;
+            let name = format!("jszg_t_{}_template", std::process::id());
+            let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create the template");
+            let url = jszg::config::DatabaseUrl::new(with_database(admin_url, &name));
+            let db = jszg::store::Db::connect(&url, 1).await.expect("connect to the template");
+            db.migrate().await.expect("migrate the template");
+            // A template may have no other session while it is copied.
+            db.close().await;
+            name
+        })
+        .await
+        .clone()
+}
 
 async fn fresh_postgres(admin_url: &str) -> String {
     use sqlx::Connection;
+    let template = template(admin_url).await;
     let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
     if CLEANED.set(()).is_ok() {
         // Databases left behind by earlier runs.
@@ -79,7 +102,8 @@ async fn fresh_postgres(admin_url: &str) -> String {
         }
     }
     let name = format!("jszg_t_{}_{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create database");
+    // Copies of one template are made one at a time by the server; a concurrent copy waits.
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).execute(&mut admin).await.expect("create database");
     with_database(admin_url, &name)
 }
 
