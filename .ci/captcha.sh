@@ -12,5 +12,5 @@ if ! "$venv/bin/python" -c "import numpy, scipy, cv2" 2>/dev/null; then
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-timeout 600 cargo run --quiet -p jszg-captcha --example dump -- "$out" 300 "${CAPTCHA_SEED:-1}"
+timeout 600 cargo run --release --quiet -p jszg-captcha --example dump -- "$out" 300 "${CAPTCHA_SEED:-1}"
 timeout 600 "$venv/bin/python" crates/captcha/solvers/solve.py "$out" --max-rate 0.10
