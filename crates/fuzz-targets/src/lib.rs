@@ -166,12 +166,12 @@ pub fn oidc_params(data: &[u8]) {
     let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query) else { return };
     let params = jszg::flows::oidc::Params(&pairs);
     let registered = ["https://rp.example/cb".to_owned()];
-    let lookup = |client_id: &str| (client_id == "rdzs").then_some(&registered[..]);
+    let lookup = |client_id: &str| (client_id == "rdzs").then_some((&registered[..], true));
     if let Ok((request, _prompt)) = jszg::flows::oidc::validate_against(lookup, &params) {
         assert_eq!(request.client_id, "rdzs");
         assert_eq!(request.redirect_uri, registered[0]);
         assert!(request.scope.split(' ').any(|s| s == "openid"));
-        assert_eq!(request.code_challenge.len(), 43);
+        assert_eq!(request.code_challenge.map(|c| c.len()), Some(43), "PKCE is required");
     }
 }
 

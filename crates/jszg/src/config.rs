@@ -451,7 +451,7 @@ pub struct ClientsConfig {
     pub renewal: Option<ClientConfig>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ClientConfig {
     pub redirect_uris: Vec<String>,
@@ -460,6 +460,22 @@ pub struct ClientConfig {
     /// Where the personal centre's entry button sends the applicant so the
     /// business starts a sign-in (OpenID Connect third-party-initiated login).
     pub initiate_login_uri: Option<String>,
+    /// PKCE S256 on every authorization (the default, OAuth 2.1). `false` lets this confidential
+    /// client leave it out (a `code_challenge` sent is still enforced): the OpenID Foundation's
+    /// conformance suite sends one in only one of its Basic OP modules (docs/sso.md).
+    pub require_pkce: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            initiate_login_uri: None,
+            require_pkce: true,
+        }
+    }
 }
 
 impl ClientsConfig {
@@ -875,6 +891,7 @@ impl ClientsConfig {
                 post_logout_redirect_uris: vec![base.clone()],
                 backchannel_logout_uri: Some(format!("{base}/backchannel")),
                 initiate_login_uri: Some(format!("{base}/login")),
+                ..ClientConfig::default()
             })
         };
         ClientsConfig { certification: one("certification"), renewal: one("renewal") }

@@ -143,6 +143,7 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             initiate_login_uri: None,
+            ..jszg::config::ClientConfig::default()
         })
     };
     config.clients = jszg::config::ClientsConfig { certification: client(RP_CALLBACK), renewal: client("https://zc.example.cn/cb") };

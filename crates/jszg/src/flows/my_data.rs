@@ -54,6 +54,28 @@ fn slot_label(slot: &str) -> &'static str {
     }
 }
 
+/// The claims single sign-on may give a business, with what the applicant reads.
+const DISCLOSABLE: [(&str, &str); 10] = [
+    ("sub", "账号标识"),
+    ("name", "姓名"),
+    ("doc_type", "证件类型"),
+    ("doc_number", "完整证件号码"),
+    ("realname_status", "实名认证状态"),
+    ("sex", "性别"),
+    ("birth_date", "出生日期"),
+    ("ethnicity", "民族"),
+    ("email", "邮箱"),
+    ("phone_number", "手机号码"),
+];
+
+fn business_label(client: &str) -> &'static str {
+    match client {
+        "certification" => "教师资格认定系统",
+        "renewal" => "中小学教师资格定期注册系统",
+        _ => "业务系统",
+    }
+}
+
 /// What each staff action opened. Opening an item shows its material and
 /// the full document number beside it; decisions are listed as what they are.
 fn describe(action: &str, detail: &str) -> (Vec<&'static str>, String) {
@@ -63,6 +85,13 @@ fn describe(action: &str, detail: &str) -> (Vec<&'static str>, String) {
         "review_viewed" => (vec!["review", "doc_number"], "审核材料、完整证件号码".into()),
         "photo_viewed" => (vec!["photo"], slot_label(words.next().unwrap_or("")).into()),
         "doc_number_viewed" => (vec!["doc_number"], "完整证件号码".into()),
+        // Single sign-on (SSO-4, PRIV-2): `client claim,claim,…`.
+        "sso_claims_disclosed" => {
+            let claims: Vec<&'static str> =
+                words.next().unwrap_or("").split(',').filter_map(|c| DISCLOSABLE.iter().find(|(k, _)| *k == c).map(|(k, _)| *k)).collect();
+            let label = claims.iter().filter_map(|c| DISCLOSABLE.iter().find(|(k, _)| k == c).map(|(_, l)| *l)).collect::<Vec<_>>().join("、");
+            (claims, label)
+        }
         a if a.ends_with("_approved") => (Vec::new(), "审核决定：通过".into()),
         a if a.ends_with("_rejected") => (Vec::new(), "审核决定：不通过".into()),
         _ => (Vec::new(), "其他操作".into()),
@@ -76,15 +105,19 @@ pub async fn access_log(app: &App, a: &Applicant) -> AppResult<Vec<Access>> {
         .into_iter()
         .map(|r| {
             let (opened, opened_label) = describe(&r.action, &r.detail);
-            let role = r.role.unwrap_or_else(|| "staff".into());
+            let business = (r.action == "sso_claims_disclosed").then(|| r.detail.split_whitespace().next().unwrap_or("").to_owned());
+            let role = business.clone().or(r.role).unwrap_or_else(|| "staff".into());
             Access {
                 at: rfc3339(r.at),
-                role_label: role_label(&role).into(),
+                role_label: match &business {
+                    Some(client) => business_label(client).into(),
+                    None => role_label(&role).into(),
+                },
                 role,
                 action: r.action,
                 opened,
                 opened_label,
-                item: r.detail.split_whitespace().next().map(str::to_owned),
+                item: if business.is_some() { None } else { r.detail.split_whitespace().next().map(str::to_owned) },
             }
         })
         .collect())

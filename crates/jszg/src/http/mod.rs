@@ -381,7 +381,9 @@ async fn follow_dev_clock(State(app): State<App>, req: Request, next: Next) -> R
 /// another site is refused. Requests without cookies (API clients) and
 /// same-origin ones pass; HTML forms carry a synchronizer token as well.
 async fn refuse_cross_site(req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // The authorization endpoint takes POST from the business systems' pages (Core 3.1.2.1): it
+    // does exactly what its GET does, which any link may already ask.
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || req.uri().path() == "/oidc/authorize";
     if !safe && req.headers().contains_key(header::COOKIE) && is_cross_site(&req) {
         return AppError::forbidden("csrf", "请求来源不被允许，请从中国教师资格网页面操作。").into_response();
     }

@@ -23,7 +23,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
-        .route("/oidc/authorize", get(authorize))
+        .route("/oidc/authorize", get(authorize).post(authorize_posted))
         .route("/oidc/token", post(token))
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .route("/oidc/logout", get(end_session).post(confirm_end_session))
@@ -66,7 +66,25 @@ async fn authorize(
     let Ok(Query(pairs)) = query else {
         return Ok(error_page(StatusCode::BAD_REQUEST, "登录请求无效，请从业务系统的正式入口进入。"));
     };
-    match oidc::authorize(&app, &Params(&pairs), current.as_ref()).await? {
+    authorize_with(&app, current.as_ref(), &pairs).await
+}
+
+/// Core 3.1.2.1: the authorization endpoint MUST support POST (form serialization), with the
+/// same checks and answers as GET.
+async fn authorize_posted(
+    State(app): State<App>,
+    MaybeSignedIn(current): MaybeSignedIn,
+    form: Result<axum::extract::Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, AppError> {
+    let Ok(axum::extract::Form(pairs)) = form else {
+        return Ok(error_page(StatusCode::BAD_REQUEST, "登录请求无效，请从业务系统的正式入口进入。"));
+    };
+    authorize_with(&app, current.as_ref(), &pairs).await
+}
+
+async fn authorize_with(app: &App, current: Option<&crate::flows::sessions::Current>, pairs: &[(String, String)]) -> Result<Response, AppError> {
+    let app = app.clone();
+    match oidc::authorize(&app, &Params(pairs), current).await? {
         Err(refusal) => Ok(match refusal.into_url(&app) {
             Ok(url) => found(&url),
             Err(message) => error_page(StatusCode::BAD_REQUEST, message),
@@ -122,12 +140,16 @@ pub fn basic_credentials_of(value: &str) -> Option<Result<(String, String), ()>>
     })
 }
 
-async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    let invalid = |d: &'static str| TokenError { error: "invalid_request", description: d };
-    let is_form = headers
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")))
+}
+
+async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let invalid = |d: &'static str| TokenError { error: "invalid_request", description: d };
+    let is_form = is_form(&headers);
     let basic = basic_credentials(&headers);
     let is_basic = basic.is_some();
     if !is_form {
@@ -178,9 +200,6 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Resul
     let (Some(code), Some(redirect_uri)) = (code, redirect_uri) else {
         return Ok(token_error(invalid("code and redirect_uri are required"), is_basic));
     };
-    let Some(verifier) = verifier else {
-        return Ok(token_error(invalid("code_verifier (PKCE) is required"), is_basic));
-    };
     Ok(match oidc::exchange(&app, entry, code, redirect_uri, verifier).await? {
         Ok(tokens) => no_store(axum::Json(tokens).into_response()),
         Err(err) => token_error(err, is_basic),
@@ -196,13 +215,31 @@ fn bearer_error(error: &'static str) -> Response {
     no_store(response)
 }
 
-async fn userinfo(State(app): State<App>, headers: HeaderMap) -> Result<Response, AppError> {
-    let token = headers
+/// Userinfo by GET or POST (Core 5.3.1), the token in the `Authorization` header or, by POST, in
+/// the form body (RFC 6750 §2.2); never both.
+async fn userinfo(State(app): State<App>, method: axum::http::Method, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let in_body = if method == axum::http::Method::POST && is_form(&headers) {
+        let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+            return Ok(bearer_error("invalid_request"));
+        };
+        let params = Params(&pairs);
+        let Ok(token) = params.get("access_token") else {
+            return Ok(bearer_error("invalid_request"));
+        };
+        token.map(str::to_owned)
+    } else {
+        None
+    };
+    let in_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_owned());
+    let token = match (in_header, in_body) {
+        (Some(_), Some(_)) => return Ok(bearer_error("invalid_request")),
+        (header, body) => header.or(body),
+    };
     let Some(token) = token else {
         return Ok(bearer_error("invalid_request"));
     };

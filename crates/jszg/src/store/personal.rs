@@ -39,9 +39,12 @@ pub struct StaffAccess {
 
 /// Every audit entry a staff member wrote about this account, newest first
 /// (served by the `audit_account` index).
+/// Who saw the account's data: staff, and the business systems single sign-on gave claims to
+/// (`actor_kind` `business`, the client in `detail`).
 pub async fn staff_accesses(db: &Db, account_id: i64, limit: i64) -> Result<Vec<StaffAccess>, sqlx::Error> {
-    const SQL: &str = "SELECT l.id, l.at, l.action, l.detail, s.role FROM audit_log l LEFT JOIN staff s ON s.id = l.actor_id
-        WHERE l.account_id = $1 AND l.actor_kind = 'staff'
+    const SQL: &str = "SELECT l.id, l.at, l.action, l.detail, s.role FROM audit_log l
+        LEFT JOIN staff s ON s.id = l.actor_id AND l.actor_kind = 'staff'
+        WHERE l.account_id = $1 AND l.actor_kind IN ('staff', 'business')
         ORDER BY l.at DESC, l.id DESC LIMIT $2";
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(account_id).bind(limit).fetch_all(pool).await?))
 }

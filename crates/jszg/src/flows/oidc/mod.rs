@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::flows::applicant::{Applicant, Entry, Next};
 use crate::flows::enrollment;
 use crate::flows::sessions::Current;
-use crate::store::{accounts, oidc as store};
+use crate::store::{accounts, audit, oidc as store};
 
 pub mod backchannel;
 pub mod clients;
@@ -34,7 +34,8 @@ pub const PENDING_LIFETIME: i64 = 30 * 60;
 /// The cookie that refers to the pending authorization.
 pub const PENDING_COOKIE: &str = "jszg_authz";
 
-pub const SCOPES: [&str; 3] = ["openid", "profile", "identity"];
+/// The scopes jszg answers; any other value in a request is ignored (Core 3.1.2.1, SSO-4).
+pub const SCOPES: [&str; 5] = ["openid", "profile", "identity", "email", "phone"];
 
 /// A validated authorization request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,7 +45,9 @@ pub struct AuthRequest {
     pub scope: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    pub code_challenge: String,
+    /// PKCE S256; absent only for a client registered with `require_pkce = false`.
+    #[serde(default)]
+    pub code_challenge: Option<String>,
 }
 
 /// Why an authorization request is refused.
@@ -119,17 +122,18 @@ fn pkce_value_ok(v: &str) -> bool {
 /// the client and redirect URI first (a page if wrong), then the rest
 /// (an error at the redirect URI).
 pub fn validate(app: &App, params: &Params<'_>) -> Result<(AuthRequest, Prompt), Refusal> {
-    validate_against(|client_id| client(app, client_id).map(|(_, config)| &config.redirect_uris[..]), params)
+    validate_against(|client_id| client(app, client_id).map(|(_, config)| (&config.redirect_uris[..], config.require_pkce)), params)
 }
 
-/// [`validate`] against the registered redirect URIs that `redirect_uris_of` gives for a client id.
+/// [`validate`] against what `client_of` gives for a client id: its registered redirect URIs and
+/// whether it must use PKCE.
 pub fn validate_against<'c>(
-    redirect_uris_of: impl Fn(&str) -> Option<&'c [String]>,
+    client_of: impl Fn(&str) -> Option<(&'c [String], bool)>,
     params: &Params<'_>,
 ) -> Result<(AuthRequest, Prompt), Refusal> {
     let unknown = "该业务系统未在中国教师资格网登记，无法登录。请从业务系统的正式入口进入。";
     let client_id = params.get("client_id").map_err(|_| Refusal::Page(unknown))?.ok_or(Refusal::Page(unknown))?;
-    let registered = redirect_uris_of(client_id).ok_or(Refusal::Page(unknown))?;
+    let (registered, require_pkce) = client_of(client_id).ok_or(Refusal::Page(unknown))?;
     let bad_uri = "业务系统提供的回调地址未登记，无法登录。请从业务系统的正式入口进入。";
     let redirect_uri = params.get("redirect_uri").map_err(|_| Refusal::Page(bad_uri))?.ok_or(Refusal::Page(bad_uri))?;
     if !registered.iter().any(|u| u == redirect_uri) {
@@ -169,18 +173,27 @@ pub fn validate_against<'c>(
     if !scopes.contains(&"openid") {
         return Err(refuse("invalid_scope", "scope must include openid"));
     }
-    if scopes.iter().any(|s| !SCOPES.contains(s)) {
-        return Err(refuse("invalid_scope", "supported scopes: openid profile identity"));
-    }
-    let mut normalised: Vec<&str> = SCOPES.iter().copied().filter(|s| scopes.contains(s)).collect();
-    normalised.dedup();
-    let challenge = one("code_challenge")?.ok_or_else(|| refuse("invalid_request", "code_challenge (PKCE S256) is required"))?;
-    if one("code_challenge_method")? != Some("S256") {
-        return Err(refuse("invalid_request", "code_challenge_method must be S256"));
-    }
-    if challenge.len() != 43 || !pkce_value_ok(challenge) {
-        return Err(refuse("invalid_request", "code_challenge is not a S256 challenge"));
-    }
+    // Values jszg does not know (`address`, `offline_access`, a vendor's) are ignored, as Core
+    // 3.1.2.1 says: a business system configured for `openid profile email` must not be refused.
+    let normalised: Vec<&str> = SCOPES.iter().copied().filter(|s| scopes.contains(s)).collect();
+    let challenge = match (one("code_challenge")?, require_pkce) {
+        (None, true) => return Err(refuse("invalid_request", "code_challenge (PKCE S256) is required")),
+        (None, false) => {
+            if one("code_challenge_method")?.is_some() {
+                return Err(refuse("invalid_request", "code_challenge_method without code_challenge"));
+            }
+            None
+        }
+        (Some(challenge), _) => {
+            if one("code_challenge_method")? != Some("S256") {
+                return Err(refuse("invalid_request", "code_challenge_method must be S256"));
+            }
+            if challenge.len() != 43 || !pkce_value_ok(challenge) {
+                return Err(refuse("invalid_request", "code_challenge is not a S256 challenge"));
+            }
+            Some(challenge.to_owned())
+        }
+    };
     let nonce = one("nonce")?;
     if nonce.is_some_and(|n| n.len() > 512) {
         return Err(refuse("invalid_request", "nonce is too long"));
@@ -214,7 +227,7 @@ pub fn validate_against<'c>(
         scope: normalised.join(" "),
         state: state.map(str::to_owned),
         nonce: nonce.map(str::to_owned),
-        code_challenge: challenge.to_owned(),
+        code_challenge: challenge,
     };
     let prompt = match (prompt, max_age) {
         (Prompt::Default, Some(secs)) => Prompt::MaxAge(i64::from(secs)),
@@ -360,7 +373,7 @@ async fn issue_code(app: &App, request: &AuthRequest, current: &Current, auth_ti
             code_hash: &code_hash(app, &code),
             client_id: &request.client_id,
             redirect_uri: &request.redirect_uri,
-            code_challenge: &request.code_challenge,
+            code_challenge: request.code_challenge.as_deref().unwrap_or(""),
             nonce: request.nonce.as_deref(),
             scope: &request.scope,
             account_id: current.applicant.id(),
@@ -434,8 +447,9 @@ pub async fn authenticate_client(app: &App, auth: &ClientAuth<'_>) -> Result<Ent
     Ok(entry)
 }
 
-/// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
-pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, verifier: &str) -> AppResult<Result<Tokens, TokenError>> {
+/// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6). `verifier` is required when
+/// the authorization carried a challenge, and refused when it did not (no downgrade either way).
+pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, verifier: Option<&str>) -> AppResult<Result<Tokens, TokenError>> {
     let grant = |d: &'static str| Ok(Err(TokenError::new("invalid_grant", d)));
     if code.is_empty() || code.len() > 128 {
         return grant("the code is invalid or expired");
@@ -456,12 +470,17 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
         Some("the code was issued to another client")
     } else if redeemed.redirect_uri != redirect_uri {
         Some("redirect_uri does not match the authorization request")
-    } else if !pkce_value_ok(verifier) {
-        Some("code_verifier is malformed")
-    } else if !bool::from(B64URL.encode(Sha256::digest(verifier.as_bytes())).as_bytes().ct_eq(redeemed.code_challenge.as_bytes())) {
-        Some("code_verifier does not match the code_challenge")
     } else {
-        None
+        match (redeemed.code_challenge.as_str(), verifier) {
+            ("", None) => None,
+            ("", Some(_)) => Some("code_verifier without a code_challenge in the authorization request"),
+            (_, None) => Some("code_verifier (PKCE) is required"),
+            (_, Some(v)) if !pkce_value_ok(v) => Some("code_verifier is malformed"),
+            (challenge, Some(v)) if !bool::from(B64URL.encode(Sha256::digest(v.as_bytes())).as_bytes().ct_eq(challenge.as_bytes())) => {
+                Some("code_verifier does not match the code_challenge")
+            }
+            _ => None,
+        }
     };
     if let Some(description) = refusal {
         // The code is spent either way: a wrong attempt burns it.
@@ -483,6 +502,13 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
         },
     )
     .await?;
+    // PRIV-2: the applicant's access log names what each business received.
+    let detail = format!("{} {}", redeemed.client_id, disclosed(&redeemed.scope).join(","));
+    audit::append(
+        &mut tx,
+        audit::Entry { at: now, actor_kind: "business", actor_id: None, account_id: Some(redeemed.account_id), action: "sso_claims_disclosed", detail: &detail },
+    )
+    .await?;
     tx.commit().await?;
     let Some(account) = accounts::find_by_id(&app.db, redeemed.account_id).await? else {
         return grant("the account no longer exists");
@@ -499,29 +525,68 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
         nonce: redeemed.nonce,
         at_hash: B64URL.encode(&digest[..16]),
         sid: redeemed.sid,
-        extra: scope_claims(&applicant, &redeemed.scope),
+        extra: scope_claims(app, &applicant, &redeemed.scope)?,
     };
     let id_token = keys::sign(app, "JWT", &claims).await?;
     tracing::info!(client_id = %redeemed.client_id, account_id = applicant.id(), "tokens issued");
     Ok(Ok(Tokens { access_token, token_type: "Bearer", expires_in: TOKEN_LIFETIME, id_token, scope: redeemed.scope }))
 }
 
-/// Claims by scope: `profile` → name; `identity` → the document and real-name state.
-pub fn scope_claims(a: &Applicant, scope: &str) -> Map<String, Value> {
+/// Claims by scope: `profile` → name; `identity` → the document and real-name state; `email` →
+/// email, email_verified; `phone` → phone_number (digits), phone_number_verified. Both contacts
+/// were proven by a code at registration or at their change, so they are verified. A claim the
+/// account has no value for is left out, never `null`.
+pub fn scope_claims(app: &App, a: &Applicant, scope: &str) -> AppResult<Map<String, Value>> {
     let mut claims = Map::new();
     let scopes: Vec<&str> = scope.split(' ').collect();
+    let mut put = |name: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            claims.insert(name.into(), value);
+        }
+    };
     if scopes.contains(&"profile") {
-        claims.insert("name".into(), a.row.name.clone().into());
+        put("name", Some(a.row.name.clone().into()));
     }
     if scopes.contains(&"identity") {
-        claims.insert("doc_type".into(), a.doc_type().as_str().into());
-        claims.insert("doc_number".into(), a.doc.as_str().into());
-        claims.insert("realname_status".into(), a.realname().as_str().into());
-        claims.insert("sex".into(), a.sex().map(|s| s.as_str().into()).unwrap_or(Value::Null));
-        claims.insert("birth_date".into(), a.birth_date().map(|d| d.to_string().into()).unwrap_or(Value::Null));
-        claims.insert("ethnicity".into(), a.ethnicity().map(|e| e.code().into()).unwrap_or(Value::Null));
+        put("doc_type", Some(a.doc_type().as_str().into()));
+        put("doc_number", Some(a.doc.as_str().into()));
+        put("realname_status", Some(a.realname().as_str().into()));
+        put("sex", a.sex().map(|s| s.as_str().into()));
+        put("birth_date", a.birth_date().map(|d| d.to_string().into()));
+        put("ethnicity", a.ethnicity().map(|e| e.code().into()));
     }
-    claims
+    if scopes.contains(&"email") {
+        if let Some(email) = a.email(app)? {
+            put("email", Some(email.into()));
+            put("email_verified", Some(true.into()));
+        }
+    }
+    if scopes.contains(&"phone") {
+        if let Some(phone) = a.phone(app)? {
+            put("phone_number", Some(phone.into()));
+            put("phone_number_verified", Some(true.into()));
+        }
+    }
+    Ok(claims)
+}
+
+/// The claims of `scope` as the applicant's access log names what a business received.
+pub fn disclosed(scope: &str) -> Vec<&'static str> {
+    let scopes: Vec<&str> = scope.split(' ').collect();
+    let mut out = vec!["sub"];
+    if scopes.contains(&"profile") {
+        out.push("name");
+    }
+    if scopes.contains(&"identity") {
+        out.extend(["doc_type", "doc_number", "realname_status", "sex", "birth_date", "ethnicity"]);
+    }
+    if scopes.contains(&"email") {
+        out.push("email");
+    }
+    if scopes.contains(&"phone") {
+        out.push("phone_number");
+    }
+    out
 }
 
 /// Userinfo: the claims of a live access token; None if it is not one.
@@ -534,7 +599,7 @@ pub async fn userinfo(app: &App, access_token: &str) -> AppResult<Option<Map<Str
     let applicant = Applicant::open(app, account)?;
     let mut claims = Map::new();
     claims.insert("sub".into(), subject(app, applicant.id()).into());
-    claims.extend(scope_claims(&applicant, &token.scope));
+    claims.extend(scope_claims(app, &applicant, &token.scope)?);
     tracing::debug!(client_id = %token.client_id, "userinfo served");
     Ok(Some(claims))
 }
@@ -550,6 +615,8 @@ pub fn discovery(app: &App) -> Value {
         "jwks_uri": format!("{iss}/oidc/jwks"),
         "end_session_endpoint": format!("{iss}/oidc/logout"),
         "scopes_supported": SCOPES,
+        "claims_locales_supported": ["zh-CN"],
+        "ui_locales_supported": ["zh-CN"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
@@ -558,7 +625,8 @@ pub fn discovery(app: &App) -> Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
-            "name", "doc_type", "doc_number", "realname_status", "sex", "birth_date", "ethnicity"],
+            "name", "doc_type", "doc_number", "realname_status", "sex", "birth_date", "ethnicity",
+            "email", "email_verified", "phone_number", "phone_number_verified"],
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
