@@ -171,6 +171,17 @@ async fn one_address_cannot_hold_every_connection() {
             held.push(s);
         }
     }
+    // On a busy machine a refusal can take longer than 30 ms to arrive: look again at the
+    // sockets counted as held before judging.
+    let mut admitted = Vec::new();
+    for mut s in held {
+        match until_closed(&mut s, Duration::from_millis(200)).await {
+            // The first look may have consumed the start of the 503 already.
+            Some(_) => refused += 1,
+            None => admitted.push(s),
+        }
+    }
+    let mut held = admitted;
     assert_eq!((held.len(), refused), (25, 125), "a quarter of 100 per address");
     // Health checks from elsewhere answer at once.
     for _ in 0..10 {
