@@ -61,6 +61,13 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// The audit log's chain (GM-3).
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+        #[command(flatten)]
+        common: Common,
+    },
     /// The business systems' client credentials.
     Clients {
         #[command(subcommand)]
@@ -89,11 +96,26 @@ enum KeyAction {
         #[arg(long, default_value_t = jszg::flows::keys::DEFAULT_BATCH)]
         batch: i64,
     },
-    /// Count the values per column still sealed with an older key.
+    /// Count the values per column still sealed with an older key, and the password-hash tags
+    /// still under the previous index key.
     Status,
+    /// Move the key file to another suite (`gm`: SM4-GCM and HMAC-SM3; `intl`: AES-256-GCM and
+    /// HMAC-SHA256): a new data key and index key, the old ones kept for the rows not yet
+    /// moved. Restart every instance with the new file, then run `jszg keys rotate`.
+    Suite {
+        #[arg(value_parser = ["gm", "intl"])]
+        suite: String,
+    },
     /// Add a new OpenID Connect signing key; it signs from now on, and the
     /// JWKS keeps the previous one until tokens signed with it have expired.
     RotateSigning,
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Walk the chain: exit 0 and `audit chain intact: N entries`, or exit 1 naming the first
+    /// entry that was altered, removed or inserted.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -186,6 +208,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             for (column, n) in &rotated.counts {
                 println!("{column}: resealed {n}");
             }
+            if rotated.retagged > 0 {
+                println!("password tags made again under the current key: {}", rotated.retagged);
+            }
+            for (holder, id) in &rotated.untagged {
+                println!("{holder:?} {id}: its password hash has no valid tag and was left alone; a password reset gives it one");
+            }
             println!(
                 "resealed {} values under key {} ({:.1} s); old keys can now be removed from the key file",
                 rotated.total(),
@@ -197,10 +225,55 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Keys { action: KeyAction::Status, common } => {
             let app = start_for_command(common).await?;
             let counts = jszg::flows::keys::stale_counts(&app).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
+            println!("suite: {}", app.vault.suite().as_str());
             for (column, n) in &counts {
                 println!("{column}: {n} not under key {}", app.vault.current_id());
             }
+            let tags = jszg::flows::keys::tag_status(&app).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))?;
+            println!("password tags under the previous key: {}", tags.previous);
+            println!("password hashes without a valid tag: {}", tags.invalid);
+            let left: i64 = counts.iter().map(|(_, n)| n).sum();
+            if app.vault.rehashing() {
+                if left == 0 && tags.previous == 0 {
+                    println!(
+                        "every row is rehashed: previous_index_key and previous_suite can leave the key file once the sessions \
+                         from before the move have expired (12 hours)"
+                    );
+                } else {
+                    println!("a change of suite is under way: run `jszg keys rotate`");
+                }
+            }
             Ok(())
+        }
+        Command::Keys { action: KeyAction::Suite { suite }, common } => {
+            let config = load(Overrides { database_url: common.database_url, ..Overrides::default() })?;
+            let to = if suite == "gm" { jszg::vault::Suite::Gm } else { jszg::vault::Suite::Intl };
+            let path = match (&config.keys_file, &config.keys) {
+                (Some(path), _) => path.clone(),
+                (None, Some(_)) => return Err("the keys are inline in the configuration ([keys]): move them to a keys_file first".into()),
+                (None, None) if config.is_dev() => config.dev_keys_path(),
+                (None, None) => return Err("no keys_file configured".into()),
+            };
+            let material = jszg::vault::KeyMaterial::load(&path).map_err(|e| e.to_string())?;
+            let moved = material.move_to(to).map_err(|e| e.to_string())?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let backup = moved.replace_file(&path, now).map_err(|e| e.to_string())?;
+            println!("{}: suite {}, new data key {} seals from now on (the old file is kept as {})", path.display(), to.as_str(), moved.current, backup.display());
+            println!("next: restart every instance with this file, then run `jszg keys rotate`");
+            Ok(())
+        }
+        Command::Audit { action: AuditAction::Verify, common } => {
+            let app = start_for_command(common).await?;
+            match jszg::flows::integrity::verify(&app.db, &app.vault).await.map_err(|e| e.source.unwrap_or(e.message.into_owned()))? {
+                jszg::flows::integrity::Verdict::Intact { entries } => {
+                    println!("audit chain intact: {entries} entries");
+                    Ok(())
+                }
+                jszg::flows::integrity::Verdict::Broken { id, what } => {
+                    println!("audit chain broken at entry {id}: {what}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Clients { action: ClientAction::RotateSecret { entry }, common } => {
             let app = start_for_command(common).await?;

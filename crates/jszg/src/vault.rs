@@ -216,6 +216,24 @@ impl KeyMaterial {
         out
     }
 
+    /// Replace a key file by this one: the new file is written beside it first and renamed
+    /// over it, and the old one is kept as `<file>.before-<unix time>` (it holds the only copy
+    /// of nothing, but an operator may want to compare). Returns the backup's path.
+    pub fn replace_file(&self, path: &Path, now: i64) -> Result<std::path::PathBuf, VaultError> {
+        let fail = |what: &str, e: std::io::Error| VaultError::Material(format!("cannot {what} {}: {e}", path.display()));
+        let mut fresh = path.as_os_str().to_owned();
+        fresh.push(".new");
+        let fresh = std::path::PathBuf::from(fresh);
+        let _ = std::fs::remove_file(&fresh);
+        write_private(&fresh, self.to_toml().as_bytes()).map_err(|e| fail("write beside", e))?;
+        let mut backup = path.as_os_str().to_owned();
+        backup.push(format!(".before-{now}"));
+        let backup = std::path::PathBuf::from(backup);
+        std::fs::copy(path, &backup).map_err(|e| fail("back up", e))?;
+        std::fs::rename(&fresh, path).map_err(|e| fail("replace", e))?;
+        Ok(backup)
+    }
+
     /// Write a new key file readable by the owner only.
     pub fn write_new(&self, path: &Path) -> Result<(), VaultError> {
         write_private(path, self.to_toml().as_bytes()).map_err(|e| VaultError::Material(format!("cannot write {}: {e}", path.display())))
@@ -512,6 +530,16 @@ impl Vault {
         self.macs(&[field.label(), value.as_bytes()])
     }
 
+    /// The previous hash of these parts, when a change of suite is under way.
+    pub fn previous_mac(&self, parts: &[&[u8]]) -> Option<Vec<u8>> {
+        self.previous.as_ref().map(|p| p.mac(parts))
+    }
+
+    /// The previous lookup hash of a value, when a change of suite is under way.
+    pub fn previous_lookup(&self, field: Field, value: &str) -> Option<Vec<u8>> {
+        self.previous_mac(&[field.label(), value.as_bytes()])
+    }
+
     /// Whether rows may still carry hashes of the previous suite.
     pub fn rehashing(&self) -> bool {
         self.previous.is_some()
@@ -522,25 +550,52 @@ impl Vault {
         self.audit.mac(parts)
     }
 
-    /// The integrity tag of a stored password hash (GM-2): HMAC-SM3 over the account and the
-    /// hash, under a key derived from the index key.
-    pub fn password_tag(&self, account_id: i64, hash: &str) -> Vec<u8> {
-        self.password_tag.mac(&[b"account", &account_id.to_be_bytes(), b"hash", hash.as_bytes()])
+    /// The integrity tag of a stored password hash (GM-2): HMAC-SM3 over whose it is (`account`
+    /// or `staff`, and the id) and the hash, under a key derived from the index key.
+    pub fn password_tag(&self, kind: Holder, id: i64, hash: &str) -> Vec<u8> {
+        self.password_tag.mac(&[kind.label(), &id.to_be_bytes(), b"hash", hash.as_bytes()])
     }
 
-    /// Whether `tag` is the tag of this hash, under the current or (during a change of suite)
+    /// Whether `tag` is the tag of this hash under the current or (during a change of suite)
     /// the previous key.
-    pub fn password_tag_ok(&self, account_id: i64, hash: &str, tag: &[u8]) -> bool {
+    pub fn password_tag_ok(&self, kind: Holder, id: i64, hash: &str, tag: &[u8]) -> bool {
+        self.password_tag_age(kind, id, hash, tag).is_some()
+    }
+
+    /// `Some(true)` when the tag is under the current key, `Some(false)` under the previous one.
+    pub fn password_tag_age(&self, kind: Holder, id: i64, hash: &str, tag: &[u8]) -> Option<bool> {
         use subtle::ConstantTimeEq;
-        let parts: [&[u8]; 4] = [b"account", &account_id.to_be_bytes(), b"hash", hash.as_bytes()];
+        let parts: [&[u8]; 4] = [kind.label(), &id.to_be_bytes(), b"hash", hash.as_bytes()];
         let ok = |index: &Index| bool::from(index.mac(&parts).ct_eq(tag));
-        ok(&self.password_tag) || self.previous_password_tag.as_ref().is_some_and(ok)
+        if ok(&self.password_tag) {
+            Some(true)
+        } else if self.previous_password_tag.as_ref().is_some_and(ok) {
+            Some(false)
+        } else {
+            None
+        }
     }
 
     fn aad(&self, kid: u32, field: Field) -> Vec<u8> {
         let mut aad = kid.to_be_bytes().to_vec();
         aad.extend_from_slice(field.label());
         aad
+    }
+}
+
+/// Whose password hash a tag covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    Account,
+    Staff,
+}
+
+impl Holder {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Holder::Account => b"account",
+            Holder::Staff => b"staff",
+        }
     }
 }
 
@@ -730,9 +785,9 @@ mod tests {
         assert_ne!(hashes.current, old_hash);
         assert_eq!(new.audit_mac(&[b"x"]), old.audit_mac(&[b"x"]), "the chain's key survives the move");
         // Password tags computed before the move still check during it.
-        let tag = old.password_tag(7, "$argon2id$x");
-        assert!(new.password_tag_ok(7, "$argon2id$x", &tag));
-        assert!(!new.password_tag_ok(8, "$argon2id$x", &tag));
+        let tag = old.password_tag(Holder::Account, 7, "$argon2id$x");
+        assert!(new.password_tag_ok(Holder::Account, 7, "$argon2id$x", &tag));
+        assert!(!new.password_tag_ok(Holder::Account, 8, "$argon2id$x", &tag));
         let text = gm.to_toml();
         assert!(text.contains("previous_index_key") && text.contains("previous_suite = \"intl\""), "{text}");
         assert_eq!(toml_from_str(&text).unwrap(), gm);

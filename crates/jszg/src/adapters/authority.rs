@@ -75,8 +75,18 @@ impl ReferenceRegistry {
 impl IdentityAuthority for ReferenceRegistry {
     fn verify<'a>(&'a self, doc: &'a DocNumber, name: &'a PersonName, _request_id: &'a str) -> Verdict<'a> {
         Box::pin(async move {
-            let hash = self.vault.lookup(Field::DocNumber, doc.as_str());
-            let recorded = identities::name_of(&self.db, &hash, doc.doc_type().as_str()).await.map_err(|e| Unavailable(e.to_string()))?;
+            let hashes = self.vault.lookups(Field::DocNumber, doc.as_str());
+            let mut recorded = identities::name_of(&self.db, &hashes.current, doc.doc_type().as_str()).await.map_err(|e| Unavailable(e.to_string()))?;
+            // GM-1: an entry loaded before a change of suite moves to the current hash on first use.
+            if recorded.is_none() && hashes.previous != hashes.current {
+                let db_error = |e: sqlx::Error| Unavailable(e.to_string());
+                if crate::store::rehash::move_key(&self.db, crate::store::rehash::Keyed::ReferenceIdentities, &hashes.previous, &hashes.current)
+                    .await
+                    .map_err(db_error)?
+                {
+                    recorded = identities::name_of(&self.db, &hashes.current, doc.doc_type().as_str()).await.map_err(db_error)?;
+                }
+            }
             let matches = recorded.and_then(|n| PersonName::parse(doc.doc_type(), &n).ok()).is_some_and(|n| n.matches(name));
             Ok(if matches { Answer::Match } else { Answer::Mismatch })
         })

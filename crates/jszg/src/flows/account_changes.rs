@@ -6,6 +6,8 @@ use jszg_domain::{Email, Password, Phone};
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::flows::stored_passwords;
+use crate::vault::Holder;
 use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::codes::{self, CodePurpose, Target};
@@ -13,7 +15,7 @@ use crate::store::{accounts, audit, sessions, Tx};
 use crate::vault::Field;
 
 async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<()> {
-    audit::append(tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), action, "")).await?;
+    audit::append(tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), a.id(), action, "")).await?;
     Ok(())
 }
 
@@ -29,7 +31,8 @@ pub fn new_password(a: &Applicant, raw: &str, confirm: &str, field: &'static str
 /// 修改密码: needs the current password; ends every other session.
 pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], current: &str, new: &str, confirm: &str) -> AppResult<()> {
     let password = new_password(a, new, confirm, "new_password")?;
-    match app.hasher.verify(current, a.row.password_hash.as_deref()).await? {
+    let stored = stored_passwords::vouched(app, Holder::Account, a.id(), a.row.password_hash.as_deref(), a.row.password_tag.as_deref()).await?;
+    match app.hasher.verify(current, stored).await? {
         Verdict::Valid { .. } => {}
         Verdict::Invalid => {
             return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确，请重新输入。").field("current_password"))
@@ -41,7 +44,7 @@ pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], curr
     }
     let hash = app.hasher.hash(password.expose_secret()).await?;
     let mut tx = app.db.begin().await?;
-    accounts::set_password(&mut tx, a.id(), &hash, app.clock.unix()).await?;
+    accounts::set_password(&mut tx, a.id(), &hash, &stored_passwords::tag(app, Holder::Account, a.id(), &hash), app.clock.unix()).await?;
     let ended = sessions::delete_others(&mut tx, a.id(), Some(keep_session)).await?;
     log(&mut tx, app, a, "password_changed").await?;
     tx.commit().await?;

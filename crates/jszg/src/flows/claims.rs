@@ -27,7 +27,7 @@ use crate::adapters::photos::Upload;
 use crate::flows::reviews::{self, Kind, IDENTITY_WORKING_DAYS};
 use crate::message::{Channel, Message};
 use crate::store::{accounts, audit, claims, enrollments, reviews as store, throttles, unless_taken, Tx};
-use crate::vault::Field;
+use crate::vault::{Field, Holder};
 
 /// Claims per phone number, and per source address, in [`THROTTLE_WINDOW`].
 pub const PER_PHONE: i64 = 3;
@@ -101,8 +101,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
     check_validity_warning(reg)?;
     let target = reg.code_target();
     codes::verify(app, target, CodePurpose::Register, &reg.code).await?;
-    let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
-    let holder = match accounts::find_live(&app.db, &doc_hash).await? {
+    let holder = match accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, reg.doc.as_str())).await? {
         Some(holder) if holder.registered_at >= LEGACY_CUTOFF => holder,
         // A legacy account is superseded by registering again (REG-4).
         _ => {
@@ -176,9 +175,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
     for (slot, photo) in ["front", "back", "handheld"].into_iter().zip(&photos) {
         store::insert_photo(&mut tx, &id, slot, &app.vault.seal(Field::Photo, photo.bytes())).await?;
     }
-    audit::append(
-        &mut tx,
-        audit::Entry {
+    audit::append(&mut tx, &app.vault, audit::Entry {
             at: app.clock.unix(),
             actor_kind: "applicant",
             actor_id: None,
@@ -274,7 +271,7 @@ async fn approve_claim(
     if claims::archive(tx, holder.id(), ARCHIVED_REASON, now).await? {
         let ended = claims::end_sessions(tx, holder.id()).await?;
         claims::close_pending_of(tx, holder.id(), &review.id, "该账号已因账号申诉审核通过而停用", staff_id, now).await?;
-        log(tx, now, staff_id, holder.id(), "account_archived", &format!("{} sessions_ended={ended}", review.id)).await?;
+        log(tx, app, now, staff_id, holder.id(), "account_archived", &format!("{} sessions_ended={ended}", review.id)).await?;
         // The holder's bound contacts learn why, and whom to turn to.
         let text = format!("【中国教师资格网】经账号申诉审核，证件号码{masked}属于他人，您注册的该账号已停用。{CONTACT}。");
         if let Some(phone) = holder.phone(app)? {
@@ -338,14 +335,15 @@ async fn approve_claim(
         // supersede): the decision is not taken, the transaction rolls back.
         return Err(AppError::conflict("account_exists", "该证件号码已有新的注册账号，请刷新后重新核对。"));
     };
-    log(tx, now, staff_id, account_id, "account_created_by_claim", &review.id).await?;
+    accounts::set_password_tag(tx, account_id, password_hash, &app.vault.password_tag(Holder::Account, account_id, password_hash)).await?;
+    log(tx, app, now, staff_id, account_id, "account_created_by_claim", &review.id).await?;
     let text = format!("【中国教师资格网】您提交的证件号码{masked}的账号申诉已审核通过，该账号已归您所有。请使用申诉时设置的密码登录。");
     notify::queue(tx, app, &Message::sms_notice(&data.phone, text)).await?;
     Ok(())
 }
 
-async fn log(tx: &mut Tx, at: i64, staff_id: i64, account_id: i64, action: &str, detail: &str) -> AppResult<()> {
-    audit::append(tx, audit::Entry { at, actor_kind: "staff", actor_id: Some(staff_id), account_id: Some(account_id), action, detail })
+async fn log(tx: &mut Tx, app: &App, at: i64, staff_id: i64, account_id: i64, action: &str, detail: &str) -> AppResult<()> {
+    audit::append(tx, &app.vault, audit::Entry { at, actor_kind: "staff", actor_id: Some(staff_id), account_id: Some(account_id), action, detail })
         .await?;
     Ok(())
 }

@@ -130,7 +130,7 @@ pub async fn request(
         return Err(codes::wrong_code());
     }
     store::insert_photo(&mut tx, &id, "handheld", &app.vault.seal(Field::Photo, handheld.bytes())).await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "contact_change_submitted", &id)).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), a.id(), "contact_change_submitted", &id)).await?;
     announce(&mut tx, app, &a, &id, kind, &value).await?;
     tx.commit().await?;
     app.wake_outbox();
@@ -240,7 +240,7 @@ async fn withdraw(app: &App, review: &store::Review, by: WithdrawnBy) -> AppResu
         return Err(not_pending());
     }
     let detail = format!("{} {:?}", review.id, by);
-    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), review.account_id, "contact_change_withdrawn", &detail)).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), review.account_id, "contact_change_withdrawn", &detail)).await?;
     tx.commit().await?;
     tracing::info!(account_id = review.account_id, ?by, "contact change withdrawn by the account holder");
     Ok(())

@@ -11,6 +11,8 @@ use jszg_domain::{DocNumber, DocType, PasswordAttempt};
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
+use crate::flows::stored_passwords;
+use crate::vault::Holder;
 use crate::flows::applicant::{Applicant, Entry};
 use crate::flows::quotas::Source;
 use crate::flows::sessions;
@@ -75,8 +77,11 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
 
-    let account = accounts::find_live(&app.db, &doc_hash).await?;
-    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let account = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, &name)).await?;
+    let stored = match &account {
+        Some(a) => stored_passwords::vouched(app, Holder::Account, a.id, a.password_hash.as_deref(), a.password_tag.as_deref()).await?,
+        None => None,
+    };
     let verdict = app.hasher.verify(password.expose_secret(), stored).await?;
     let (Verdict::Valid { rehash }, Some(account)) = (verdict, account) else {
         let recorded = logins::record(&app.db, &doc_hash, &logins::Policy::new(policy, now)).await?;
@@ -95,7 +100,8 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     if rehash {
         if let Some(old) = account.password_hash.as_deref() {
             let new = app.hasher.hash(password.expose_secret()).await?;
-            accounts::upgrade_password_hash(&app.db, account.id, old, &new).await?;
+            let tag = stored_passwords::tag(app, Holder::Account, account.id, &new);
+            accounts::upgrade_password_hash(&app.db, account.id, old, &new, &tag).await?;
         }
     }
     sign_in(app, account, entry, "login").await
@@ -106,7 +112,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
 pub async fn sign_in(app: &App, account: accounts::Account, entry: Entry, action: &'static str) -> AppResult<LoggedIn> {
     let mut tx = app.db.begin().await?;
     let token = sessions::start(&mut tx, app, account.id, entry).await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), account.id, action, entry.as_str())).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), account.id, action, entry.as_str())).await?;
     tx.commit().await?;
     Ok(LoggedIn { token, applicant: Applicant::open(app, account)? })
 }

@@ -293,7 +293,7 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
         access_log: access_log(app, a).await?,
     };
     let mut tx = app.db.begin().await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), a.id(), "data_exported", "")).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), a.id(), "data_exported", "")).await?;
     tx.commit().await?;
     Ok(export)
 }

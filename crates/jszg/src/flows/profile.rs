@@ -211,7 +211,7 @@ pub async fn update(app: &App, a: &Applicant, form: &ProfileForm) -> AppResult<(
         },
     )
     .await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(now, a.id(), "profile_updated", "")).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(now, a.id(), "profile_updated", "")).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -133,7 +133,7 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
     let renamed = name.as_str() != a.row.name;
     let mut tx = app.db.begin().await?;
     accounts::set_verified(&mut tx, a.id(), name.as_str()).await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(now.unix_timestamp(), a.id(), if renamed { "realname_verified_renamed" } else { "realname_verified" }, "")).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(now.unix_timestamp(), a.id(), if renamed { "realname_verified_renamed" } else { "realname_verified" }, "")).await?;
     if renamed {
         // RN-6: a business the applicant enrolled in must have them resubmit.
         for entry in enrollments::entries_of_tx(&mut tx, a.id()).await? {

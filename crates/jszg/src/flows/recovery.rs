@@ -11,6 +11,8 @@ use jszg_domain::{DocNumber, PersonName};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
+use crate::flows::stored_passwords;
+use crate::vault::Holder;
 use crate::flows::account_changes::new_password;
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose, Target};
@@ -76,7 +78,7 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
     if by_number >= limits.number_limit {
         return Err(too_many(number_end - now));
     }
-    let row = accounts::find_live(&app.db, &app.vault.lookup(Field::DocNumber, &lookup)).await?;
+    let row = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, &lookup)).await?;
     let matched = match (parsed, row) {
         (Some((doc, name)), Some(row)) => {
             let a = Applicant::open(app, row)?;
@@ -288,9 +290,9 @@ async fn tell_the_chat(tx: &mut Tx, app: &App, account_id: i64) -> AppResult<()>
 
 async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, hash: &str, how: &str) -> AppResult<()> {
     let now = app.clock.unix();
-    accounts::set_password(tx, account_id, hash, now).await?;
+    accounts::set_password(tx, account_id, hash, &stored_passwords::tag(app, Holder::Account, account_id, hash), now).await?;
     let ended = sessions::delete_others(tx, account_id, None).await?;
-    audit::append(tx, audit::Entry::by_applicant(now, account_id, "password_reset", how)).await?;
+    audit::append(tx, &app.vault, audit::Entry::by_applicant(now, account_id, "password_reset", how)).await?;
     tracing::info!(account_id, ended, how, "password reset");
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::{loose_bool, loose_string};
 use crate::flows::quotas::{self, Rationed, Source};
 use crate::store::{accounts, unless_taken};
-use crate::vault::Field;
+use crate::vault::{Field, Holder};
 
 /// Accounts registered before this instant (2019-03-01 00:00 Beijing) are
 /// legacy accounts: they cannot reset their password and registering the
@@ -222,7 +222,8 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
     let target = reg.code_target();
     codes::verify(app, target, CodePurpose::Register, &reg.code).await?;
     let doc_hash = app.vault.lookup(Field::DocNumber, reg.doc.as_str());
-    if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hash).await? {
+    let doc_hashes = app.vault.lookups(Field::DocNumber, reg.doc.as_str());
+    if let Some(registered_at) = accounts::live_registered_at(&app.db, &doc_hashes).await? {
         if registered_at >= LEGACY_CUTOFF {
             codes::count_reveal(app, target, CodePurpose::Register).await?;
             return Err(account_exists());
@@ -234,7 +235,7 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
     let end = reg.validity.end().map(jszg_domain::format_date);
 
     let mut tx = app.db.begin().await?;
-    let superseded = accounts::archive_legacy(&mut tx, &doc_hash, LEGACY_CUTOFF, now).await?;
+    let superseded = accounts::archive_legacy(&mut tx, &doc_hashes, LEGACY_CUTOFF, now).await?;
     // A concurrent registration of the same number waits on the unique index and then learns
     // the number is taken.
     let inserted = unless_taken(
@@ -262,6 +263,7 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
         tx.rollback().await?;
         return Err(account_exists());
     };
+    accounts::set_password_tag(&mut tx, account_id, &password_hash, &app.vault.password_tag(Holder::Account, account_id, &password_hash)).await?;
     // Spent here, with the account: a request that raced this one for the same code finds it gone.
     if !codes::consume(&mut tx, app, target, CodePurpose::Register, &reg.code).await? {
         tx.rollback().await?;

@@ -104,7 +104,7 @@ async fn log(
     action: &str,
     detail: &str,
 ) -> AppResult<()> {
-    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind, actor_id, account_id: Some(account_id), action, detail }).await?;
+    audit::append(tx, &app.vault, audit::Entry { at: app.clock.unix(), actor_kind, actor_id, account_id: Some(account_id), action, detail }).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use crate::crypto::random_token;
 use crate::error::AppResult;
 use crate::flows::applicant::{Applicant, Entry};
 use crate::flows::realname;
+use crate::store::rehash::{self, Keyed};
 use crate::store::{sessions, Tx};
 
 pub const COOKIE: &str = "jszg_session";
@@ -44,9 +45,10 @@ pub async fn start(tx: &mut Tx, app: &App, account_id: i64, entry: Entry) -> App
 
 /// The live session for a cookie value, if any. Expired ones are removed.
 pub async fn resolve(app: &App, token: &str) -> AppResult<Option<Current>> {
-    match presented_hash(app, token) {
-        Some(hash) => resolve_by_hash(app, &hash).await,
-        None => Ok(None),
+    let Some(hash) = presented_hash(app, token) else { return Ok(None) };
+    match resolve_by_hash(app, &hash).await? {
+        None if moved_from_previous(app, token, &hash).await? => resolve_by_hash(app, &hash).await,
+        found => Ok(found),
     }
 }
 
@@ -60,6 +62,15 @@ pub async fn resolve_by_hash(app: &App, hash: &[u8]) -> AppResult<Option<Current
     live(app, hash, found).await
 }
 
+/// GM-1: a cookie issued before a change of suite is still hashed the previous way; move its
+/// session to the current hash on first sight. Whether there was one.
+async fn moved_from_previous(app: &App, token: &str, current: &[u8]) -> AppResult<bool> {
+    match app.vault.previous_mac(&[b"session", token.as_bytes()]) {
+        Some(previous) => Ok(rehash::move_key(&app.db, Keyed::Sessions, &previous, current).await?),
+        None => Ok(false),
+    }
+}
+
 /// The live session for a cookie value and the applicant's real-name
 /// standing, in one query: `GET /api/v1/me`, the most frequent request.
 pub async fn resolve_with_standing(app: &App, token: &str) -> AppResult<Option<(Current, realname::Standing)>> {
@@ -67,7 +78,11 @@ pub async fn resolve_with_standing(app: &App, token: &str) -> AppResult<Option<(
         return Ok(None);
     };
     let k = realname::StandingKeys::today(app);
-    let Some(found) = sessions::find_with_standing(&app.db, &hash, &k.day, &k.period_key, k.kind).await? else {
+    let mut found = sessions::find_with_standing(&app.db, &hash, &k.day, &k.period_key, k.kind).await?;
+    if found.is_none() && moved_from_previous(app, token, &hash).await? {
+        found = sessions::find_with_standing(&app.db, &hash, &k.day, &k.period_key, k.kind).await?;
+    }
+    let Some(found) = found else {
         return Ok(None);
     };
     let standing = realname::Standing::from(found.standing);

@@ -13,6 +13,8 @@ use crate::adapters::totp;
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
+use crate::flows::stored_passwords;
+use crate::vault::Holder;
 use crate::flows::applicant::Applicant;
 use crate::flows::reviews::{self, Kind};
 use crate::flows::{claims, contact_change, profile};
@@ -91,10 +93,9 @@ pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
         staff::insert(&app.db, username, role.as_str(), &hash, &app.vault.seal(Field::Totp, &secret), app.clock.unix()).await,
     )? {
         Some(id) => {
+            staff::set_password_tag(&app.db, id, &hash, &stored_passwords::tag(app, Holder::Staff, id, &hash)).await?;
             let mut tx = app.db.begin().await?;
-            audit::append(
-                &mut tx,
-                audit::Entry {
+            audit::append(&mut tx, &app.vault, audit::Entry {
                     at: app.clock.unix(),
                     actor_kind: "operator",
                     actor_id: None,
@@ -125,7 +126,11 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
         return Err(AppError::too_many("account_locked", "登录失败次数过多，账号已被临时锁定，请稍后再试。", Some(until - now)));
     }
     let found = staff::by_username(&app.db, username).await?;
-    let verdict = app.hasher.verify(password, found.as_ref().map(|s| s.password_hash.as_str())).await?;
+    let stored = match &found {
+        Some(s) => stored_passwords::vouched(app, Holder::Staff, s.id, Some(&s.password_hash), s.password_tag.as_deref()).await?,
+        None => None,
+    };
+    let verdict = app.hasher.verify(password, stored).await?;
     let member = match (verdict, found) {
         (Verdict::Valid { .. }, Some(member)) => {
             let code = code.map(str::trim).filter(|c| !c.is_empty());
@@ -145,9 +150,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
     };
     let Some(member) = member else {
         let mut tx = app.db.begin().await?;
-        audit::append(
-            &mut tx,
-            audit::Entry { at: now, actor_kind: "staff", actor_id: None, account_id: None, action: "staff_login_failed", detail: username },
+        audit::append(&mut tx, &app.vault, audit::Entry { at: now, actor_kind: "staff", actor_id: None, account_id: None, action: "staff_login_failed", detail: username },
         )
         .await?;
         tx.commit().await?;
@@ -193,7 +196,16 @@ pub async fn resolve(app: &App, token: &str) -> AppResult<Option<StaffCurrent>> 
         return Ok(None);
     }
     let hash = session_hash(app, token);
-    let Some(found) = staff::find_session(&app.db, &hash).await? else { return Ok(None) };
+    let mut found = staff::find_session(&app.db, &hash).await?;
+    // GM-1: a session from before a change of suite moves to the current hash on first sight.
+    if found.is_none() {
+        if let Some(previous) = app.vault.previous_mac(&[b"staff_session", token.as_bytes()]) {
+            if crate::store::rehash::move_key(&app.db, crate::store::rehash::Keyed::StaffSessions, &previous, &hash).await? {
+                found = staff::find_session(&app.db, &hash).await?;
+            }
+        }
+    }
+    let Some(found) = found else { return Ok(None) };
     let now = app.clock.unix();
     if now >= found.expires_at || now - found.last_seen_at >= SESSION_IDLE {
         staff::delete_session(&app.db, &hash).await?;
@@ -216,7 +228,8 @@ pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
 }
 
 pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &str) -> AppResult<()> {
-    if !matches!(app.hasher.verify(current, Some(&me.member.password_hash)).await?, Verdict::Valid { .. }) {
+    let stored = stored_passwords::vouched(app, Holder::Staff, me.member.id, Some(&me.member.password_hash), me.member.password_tag.as_deref()).await?;
+    if !matches!(app.hasher.verify(current, stored).await?, Verdict::Valid { .. }) {
         return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确。").field("current_password"));
     }
     if new == current {
@@ -236,7 +249,7 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
         ));
     }
     let hash = app.hasher.hash(new).await?;
-    staff::set_password(&app.db, me.member.id, &hash).await?;
+    staff::set_password(&app.db, me.member.id, &hash, &stored_passwords::tag(app, Holder::Staff, me.member.id, &hash)).await?;
     staff::delete_other_sessions(&app.db, me.member.id, &me.id_hash).await?;
     let mut tx = app.db.begin().await?;
     log(&mut tx, app, me.member.id, None, "staff_password_changed", "").await?;
@@ -245,7 +258,7 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
 }
 
 async fn log(tx: &mut Tx, app: &App, staff_id: i64, account_id: Option<i64>, action: &str, detail: &str) -> AppResult<()> {
-    audit::append(tx, audit::Entry { at: app.clock.unix(), actor_kind: "staff", actor_id: Some(staff_id), account_id, action, detail })
+    audit::append(tx, &app.vault, audit::Entry { at: app.clock.unix(), actor_kind: "staff", actor_id: Some(staff_id), account_id, action, detail })
         .await?;
     Ok(())
 }
@@ -504,7 +517,7 @@ pub async fn search_audit(
     let account_id = match doc_number.map(str::trim).filter(|d| !d.is_empty()) {
         Some(raw) => {
             let name = crate::flows::login::account_name(raw, app.clock.today());
-            match accounts::find_any(&app.db, &app.vault.lookup(Field::DocNumber, &name)).await?.first() {
+            match accounts::find_any(&app.db, &app.vault.lookups(Field::DocNumber, &name)).await?.first() {
                 Some(id) => Some(*id),
                 None => return Ok(Vec::new()),
             }

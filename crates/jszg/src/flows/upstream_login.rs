@@ -216,15 +216,19 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
         ))
     })?;
     let name = text(&cfg.name_claim).unwrap_or("").to_owned();
-    let subject_hash = app.vault.mac(&[b"upstream_subject", identity.issuer.as_bytes(), b"\0", identity.subject.as_bytes()]);
+    let subject_parts: [&[u8]; 4] = [b"upstream_subject", identity.issuer.as_bytes(), b"\0", identity.subject.as_bytes()];
+    let subject_hash = app.vault.mac(&subject_parts);
+    // GM-1: a link made before a change of suite moves to the current hash on first use.
+    if let Some(previous) = app.vault.previous_mac(&subject_parts) {
+        crate::store::rehash::move_key(&app.db, crate::store::rehash::Keyed::UpstreamLinks, &previous, &subject_hash).await?;
+    }
 
     if let Some(account_id) = upstream::linked_account(&app.db, &subject_hash).await? {
         if let Some(account) = accounts::find_by_id(&app.db, account_id).await? {
             return Ok(Outcome::SignedIn { logged_in: login::sign_in(app, account, entry, "upstream_login").await?, entry });
         }
     }
-    let doc_hash = app.vault.lookup(Field::DocNumber, doc.as_str());
-    let account = accounts::find_live(&app.db, &doc_hash).await?;
+    let account = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, doc.as_str())).await?;
     if let Some(account) = &account {
         if upstream::is_linked(&app.db, account.id).await? {
             return Err(AppError::conflict(
@@ -312,7 +316,7 @@ async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> App
         return Ok(false);
     }
     upstream::delete_pending(&mut tx, &pending.token_hash).await?;
-    audit::append(&mut tx, audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
+    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
     tx.commit().await?;
     tracing::info!(account_id, "upstream identity linked");
     Ok(true)
@@ -322,7 +326,7 @@ async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> App
 pub async fn unlink(app: &App, account_id: i64) -> AppResult<()> {
     let mut tx = app.db.begin().await?;
     if upstream::unlink(&mut tx, account_id).await? {
-        audit::append(&mut tx, audit::Entry::by_applicant(app.clock.unix(), account_id, "upstream_unlink", "")).await?;
+        audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(app.clock.unix(), account_id, "upstream_unlink", "")).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -34,6 +34,11 @@ pub async fn receive(app: &App, message: &Inbound) -> AppResult<Option<String>> 
         return Ok(None);
     }
     let openid_hash = app.vault.lookup(Field::Wechat, &message.openid);
+    // GM-1: `jszg keys rotate` rehashes bindings from their sealed openid; until it has, a
+    // message moves its own.
+    if let Some(previous) = app.vault.previous_lookup(Field::Wechat, &message.openid) {
+        crate::store::rehash::move_key(&app.db, crate::store::rehash::Keyed::WechatBindings, &previous, &openid_hash).await?;
+    }
     let site = app.config.public_url();
     Ok(Some(match &message.event {
         Event::Unsubscribe => return Ok(None),
@@ -163,7 +168,7 @@ async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> 
 
 async fn log(tx: &mut Tx, app: &App, account_id: i64, action: &str) -> AppResult<()> {
     let entry = audit::Entry::by_applicant(app.clock.unix(), account_id, action, "");
-    audit::append(tx, entry).await?;
+    audit::append(tx, &app.vault, entry).await?;
     Ok(())
 }
 

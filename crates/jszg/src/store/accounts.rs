@@ -3,6 +3,7 @@
 //! document hash keeps exactly one live account per number (REG-4).
 
 use super::{Db, Tx};
+use crate::vault::Hashes;
 use crate::{db_run, tx_run};
 
 /// The columns of [`Account`], for every query that loads one.
@@ -11,7 +12,7 @@ macro_rules! account_columns {
     () => {
         "a.id, a.doc_type, a.doc_number_enc, a.name, a.validity_period, a.validity_start, a.validity_end,
          a.password_hash, a.email_enc, a.phone_enc, a.registered_at, a.sex, a.birth_date, a.ethnicity,
-         a.local_id_enc, a.permit_number_enc, a.profile_completed_at, a.realname_status"
+         a.local_id_enc, a.permit_number_enc, a.profile_completed_at, a.realname_status, a.password_tag"
     };
 }
 
@@ -36,11 +37,16 @@ pub struct Account {
     pub permit_number_enc: Option<Vec<u8>>,
     pub profile_completed_at: Option<i64>,
     pub realname_status: String,
+    /// GM-2: HMAC-SM3 over the id and `password_hash`; a hash without its tag does not count.
+    pub password_tag: Option<Vec<u8>>,
 }
 
-pub async fn find_live(db: &Db, doc_hash: &[u8]) -> Result<Option<Account>, sqlx::Error> {
-    const SQL: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.doc_hash = $1 AND a.archived_at IS NULL");
-    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(doc_hash).fetch_optional(pool).await?))
+/// The live account of a number. During a change of suite (GM-1) its row may still carry the
+/// previous hash, so lookups by number ask for both (they are equal otherwise).
+pub async fn find_live(db: &Db, doc: &Hashes) -> Result<Option<Account>, sqlx::Error> {
+    const SQL: &str =
+        concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.doc_hash IN ($1, $2) AND a.archived_at IS NULL ORDER BY a.id DESC");
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(&doc.current).bind(&doc.previous).fetch_optional(pool).await?))
 }
 
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
@@ -48,18 +54,44 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
 }
 
-pub async fn set_password(tx: &mut Tx, id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
-    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(hash).bind(now).execute(conn).await?.rows_affected());
+pub async fn set_password(tx: &mut Tx, id: i64, hash: &str, tag: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET password_hash = $2, password_tag = $3, password_changed_at = $4 WHERE id = $1";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(hash).bind(tag).bind(now).execute(conn).await?.rows_affected());
     Ok(())
 }
 
 /// Replace a hash with a stronger one of the same password, unless the
 /// password changed meanwhile.
-pub async fn upgrade_password_hash(db: &Db, id: i64, old: &str, new: &str) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2";
-    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(old).bind(new).execute(pool).await?.rows_affected());
+pub async fn upgrade_password_hash(db: &Db, id: i64, old: &str, new: &str, tag: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET password_hash = $3, password_tag = $4 WHERE id = $1 AND password_hash = $2";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(old).bind(new).bind(tag).execute(pool).await?.rows_affected());
     Ok(())
+}
+
+/// Tag the hash an account was just created with (the tag covers the id, known only now).
+pub async fn set_password_tag(tx: &mut Tx, id: i64, hash: &str, tag: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE accounts SET password_tag = $3 WHERE id = $1 AND password_hash = $2";
+    tx_run!(tx, conn => sqlx::query(SQL).bind(id).bind(hash).bind(tag).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Live accounts just inserted under these lookup hashes whose hash has no tag yet (import).
+pub async fn untagged_among(tx: &mut Tx, doc_hashes: &[Vec<u8>]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if doc_hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, password_hash FROM accounts WHERE archived_at IS NULL AND password_hash IS NOT NULL
+            AND password_tag IS NULL AND doc_hash IN {}",
+        value_rows(1, doc_hashes.len())
+    );
+    Ok(tx_run!(tx, conn => {
+        let mut q = sqlx::query_as(&sql);
+        for h in doc_hashes {
+            q = q.bind(h);
+        }
+        q.fetch_all(conn).await?
+    }))
 }
 
 pub async fn set_phone(tx: &mut Tx, id: i64, phone_enc: &[u8], phone_hash: &[u8]) -> Result<(), sqlx::Error> {
@@ -202,19 +234,19 @@ pub async fn live_registered_at_many(tx: &mut Tx, doc_hashes: &[&[u8]]) -> Resul
     }))
 }
 
-const LIVE_REGISTERED_AT: &str = "SELECT registered_at FROM accounts WHERE doc_hash = $1 AND archived_at IS NULL";
+const LIVE_REGISTERED_AT: &str = "SELECT registered_at FROM accounts WHERE doc_hash IN ($1, $2) AND archived_at IS NULL";
 
 /// When the live account holding this number registered, if there is one.
-pub async fn live_registered_at(db: &Db, doc_hash: &[u8]) -> Result<Option<i64>, sqlx::Error> {
-    Ok(db_run!(db, pool => sqlx::query_scalar(LIVE_REGISTERED_AT).bind(doc_hash).fetch_optional(pool).await?))
+pub async fn live_registered_at(db: &Db, doc: &Hashes) -> Result<Option<i64>, sqlx::Error> {
+    Ok(db_run!(db, pool => sqlx::query_scalar(LIVE_REGISTERED_AT).bind(&doc.current).bind(&doc.previous).fetch_optional(pool).await?))
 }
 
 /// Archive the live account for this number if it registered before
 /// `cutoff` (a legacy account, REG-4); returns its id.
-pub async fn archive_legacy(tx: &mut Tx, doc_hash: &[u8], cutoff: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn archive_legacy(tx: &mut Tx, doc: &Hashes, cutoff: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
     const SQL: &str = "UPDATE accounts SET archived_at = $3, archived_reason = 'superseded_legacy'
-        WHERE doc_hash = $1 AND archived_at IS NULL AND registered_at < $2 RETURNING id";
-    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(doc_hash).bind(cutoff).bind(now).fetch_optional(conn).await?))
+        WHERE doc_hash IN ($1, $4) AND archived_at IS NULL AND registered_at < $2 RETURNING id";
+    Ok(tx_run!(tx, conn => sqlx::query_scalar(SQL).bind(&doc.current).bind(cutoff).bind(now).bind(&doc.previous).fetch_optional(conn).await?))
 }
 
 /// Record a successful real-name verification, with the name it used.
@@ -247,7 +279,7 @@ pub async fn set_reviewed_identity(
 }
 
 /// Ids of every account, live or archived, that held this number; newest first.
-pub async fn find_any(db: &Db, doc_hash: &[u8]) -> Result<Vec<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT id FROM accounts WHERE doc_hash = $1 ORDER BY id DESC";
-    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(doc_hash).fetch_all(pool).await?))
+pub async fn find_any(db: &Db, doc: &Hashes) -> Result<Vec<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT id FROM accounts WHERE doc_hash IN ($1, $2) ORDER BY id DESC";
+    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(&doc.current).bind(&doc.previous).fetch_all(pool).await?))
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::Row;
+use zeroize::Zeroizing;
 
 use super::Db;
 use crate::vault::{Field, Vault};
@@ -28,16 +29,20 @@ pub struct SealedColumn {
     pub fields: &'static [Field],
     /// Values are large (photos): smaller batches keep memory flat.
     pub large: bool,
+    /// The lookup-hash column computed from this value, recomputed when the row is resealed:
+    /// after a change of suite (GM-1) every row is resealed under the new suite's key, and so
+    /// rehashed under its index key in the same update.
+    pub hash: Option<(&'static str, Field)>,
 }
 
 const ID: &[(&str, KeyType)] = &[("id", KeyType::Int)];
 
 pub const SEALED: &[SealedColumn] = &[
-    SealedColumn { table: "accounts", keys: ID, column: "doc_number_enc", fields: &[Field::DocNumber], large: false },
-    SealedColumn { table: "accounts", keys: ID, column: "email_enc", fields: &[Field::Email], large: false },
-    SealedColumn { table: "accounts", keys: ID, column: "phone_enc", fields: &[Field::Phone], large: false },
-    SealedColumn { table: "accounts", keys: ID, column: "local_id_enc", fields: &[Field::LocalIdNumber], large: false },
-    SealedColumn { table: "accounts", keys: ID, column: "permit_number_enc", fields: &[Field::PermitNumber], large: false },
+    SealedColumn { table: "accounts", keys: ID, column: "doc_number_enc", fields: &[Field::DocNumber], large: false, hash: Some(("doc_hash", Field::DocNumber)) },
+    SealedColumn { table: "accounts", keys: ID, column: "email_enc", fields: &[Field::Email], large: false, hash: Some(("email_hash", Field::Email)) },
+    SealedColumn { table: "accounts", keys: ID, column: "phone_enc", fields: &[Field::Phone], large: false, hash: Some(("phone_hash", Field::Phone)) },
+    SealedColumn { table: "accounts", keys: ID, column: "local_id_enc", fields: &[Field::LocalIdNumber], large: false, hash: None },
+    SealedColumn { table: "accounts", keys: ID, column: "permit_number_enc", fields: &[Field::PermitNumber], large: false, hash: None },
     // Identity reviews seal their payload as Photo, contact changes as Contact.
     SealedColumn {
         table: "reviews",
@@ -45,6 +50,7 @@ pub const SEALED: &[SealedColumn] = &[
         column: "payload_enc",
         fields: &[Field::Photo, Field::Contact],
         large: false,
+        hash: None,
     },
     SealedColumn {
         table: "review_photos",
@@ -52,16 +58,25 @@ pub const SEALED: &[SealedColumn] = &[
         column: "data_enc",
         fields: &[Field::Photo],
         large: true,
+        hash: None,
     },
-    SealedColumn { table: "outbox", keys: ID, column: "payload_enc", fields: &[Field::Outbox], large: false },
-    SealedColumn { table: "staff", keys: ID, column: "totp_secret_enc", fields: &[Field::Totp], large: false },
-    SealedColumn { table: "wechat_code_openids", keys: ID, column: "openid_enc", fields: &[Field::Wechat], large: false },
+    SealedColumn { table: "outbox", keys: ID, column: "payload_enc", fields: &[Field::Outbox], large: false, hash: None },
+    SealedColumn { table: "staff", keys: ID, column: "totp_secret_enc", fields: &[Field::Totp], large: false, hash: None },
+    SealedColumn {
+        table: "wechat_code_openids",
+        keys: ID,
+        column: "openid_enc",
+        fields: &[Field::Wechat],
+        large: false,
+        hash: Some(("openid_hash", Field::Wechat)),
+    },
     SealedColumn {
         table: "wechat_bindings",
         keys: &[("account_id", KeyType::Int)],
         column: "openid_enc",
         fields: &[Field::Wechat],
         large: false,
+        hash: Some(("openid_hash", Field::Wechat)),
     },
 ];
 
@@ -122,7 +137,11 @@ fn select_stale_sql(c: &SealedColumn, after: bool) -> String {
 
 fn update_sql(c: &SealedColumn) -> String {
     let conditions = c.keys.iter().enumerate().map(|(i, (k, _))| format!("{k} = ${}", i + 3)).collect::<Vec<_>>().join(" AND ");
-    format!("UPDATE {table} SET {col} = $1 WHERE {col} = $2 AND {conditions}", table = c.table, col = c.column)
+    let rehash = match c.hash {
+        Some((column, _)) => format!(", {column} = ${}", c.keys.len() + 3),
+        None => String::new(),
+    };
+    format!("UPDATE {table} SET {col} = $1{rehash} WHERE {col} = $2 AND {conditions}", table = c.table, col = c.column)
 }
 
 /// Reseal one batch of stale rows after `after` (keyset order) in one
@@ -166,11 +185,19 @@ pub async fn reseal_batch(
     let mut resealed = 0;
     let mut seen = Vec::with_capacity(rows.len());
     for row in rows {
-        let fresh = c
+        let (field, plain) = c
             .fields
             .iter()
-            .find_map(|f| vault.reseal(*f, &row.value).ok())
+            .find_map(|f| vault.open(*f, &row.value).ok().map(|p| (*f, Zeroizing::new(p))))
             .ok_or_else(|| ResealError::Unopenable { column: c.name(), key_id: Vault::key_id_of(&row.value) })?;
+        let fresh = vault.seal(field, &plain);
+        let rehashed = match c.hash {
+            Some((_, hash_field)) => {
+                let text = std::str::from_utf8(&plain).map_err(|_| ResealError::Unopenable { column: c.name(), key_id: Vault::key_id_of(&row.value) })?;
+                Some(vault.lookup(hash_field, text))
+            }
+            None => None,
+        };
         let done = tx_run!(&mut tx, conn => {
             let mut q = sqlx::query(&update).bind(fresh).bind(row.value);
             for part in &row.key {
@@ -178,6 +205,9 @@ pub async fn reseal_batch(
                     KeyPart::Int(v) => q.bind(*v),
                     KeyPart::Text(v) => q.bind(v.clone()),
                 };
+            }
+            if let Some(hash) = &rehashed {
+                q = q.bind(hash.clone());
             }
             q.execute(&mut *conn).await?.rows_affected()
         });

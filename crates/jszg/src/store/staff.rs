@@ -12,9 +12,11 @@ pub struct Staff {
     pub totp_secret_enc: Vec<u8>,
     pub must_change_password: bool,
     pub last_totp_step: Option<i64>,
+    /// GM-2, as for applicants.
+    pub password_tag: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, username, role, password_hash, totp_secret_enc, must_change_password, last_totp_step";
+const COLUMNS: &str = "id, username, role, password_hash, totp_secret_enc, must_change_password, last_totp_step, password_tag";
 
 pub async fn insert(db: &Db, username: &str, role: &str, password_hash: &str, totp_enc: &[u8], now: i64) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO staff (username, role, password_hash, totp_secret_enc, must_change_password, created_at)
@@ -41,9 +43,16 @@ pub async fn use_totp_step(db: &Db, id: i64, step: i64) -> Result<bool, sqlx::Er
     Ok(done == 1)
 }
 
-pub async fn set_password(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE staff SET password_hash = $2, must_change_password = FALSE WHERE id = $1";
-    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(hash).execute(pool).await?.rows_affected());
+pub async fn set_password(db: &Db, id: i64, hash: &str, tag: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE staff SET password_hash = $2, password_tag = $3, must_change_password = FALSE WHERE id = $1";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(hash).bind(tag).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Tag the hash a staff member was just created with.
+pub async fn set_password_tag(db: &Db, id: i64, hash: &str, tag: &[u8]) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE staff SET password_tag = $3 WHERE id = $1 AND password_hash = $2";
+    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(hash).bind(tag).execute(pool).await?.rows_affected());
     Ok(())
 }
 

@@ -504,9 +504,7 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
     .await?;
     // PRIV-2: the applicant's access log names what each business received.
     let detail = format!("{} {}", redeemed.client_id, disclosed(&redeemed.scope).join(","));
-    audit::append(
-        &mut tx,
-        audit::Entry { at: now, actor_kind: "business", actor_id: None, account_id: Some(redeemed.account_id), action: "sso_claims_disclosed", detail: &detail },
+    audit::append(&mut tx, &app.vault, audit::Entry { at: now, actor_kind: "business", actor_id: None, account_id: Some(redeemed.account_id), action: "sso_claims_disclosed", detail: &detail },
     )
     .await?;
     tx.commit().await?;
