@@ -72,7 +72,7 @@ pub struct StaffSession {
 
 pub async fn find_session(db: &Db, id_hash: &[u8]) -> Result<Option<StaffSession>, sqlx::Error> {
     const SQL: &str = "SELECT s.last_seen_at, s.expires_at, t.id, t.username, t.role, t.password_hash, t.totp_secret_enc,
-            t.must_change_password, t.last_totp_step
+            t.must_change_password, t.last_totp_step, t.password_tag
         FROM staff_sessions s JOIN staff t ON t.id = s.staff_id WHERE s.id_hash = $1";
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id_hash).fetch_optional(pool).await?))
 }

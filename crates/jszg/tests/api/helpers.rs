@@ -488,7 +488,7 @@ impl TestApp {
             // Reset to a known password through the store, as an operator would.
             let hash = self.app.hasher.hash("Staff#Pass2026").await.expect("hash");
             let member = jszg::store::staff::by_username(&self.app.db, username).await.expect("db").expect("member");
-            jszg::store::staff::set_password(&self.app.db, member.id, &hash).await.expect("db");
+            jszg::store::staff::set_password(&self.app.db, member.id, &hash, &self.app.vault.password_tag(jszg::vault::Holder::Staff, member.id, &hash)).await.expect("db");
             "Staff#Pass2026"
         };
         let api = self.another_client();

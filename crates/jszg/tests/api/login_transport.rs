@@ -15,7 +15,7 @@ async fn staff_member(app: &TestApp, username: &str) {
     jszg::flows::staff::add(&app.app, username, Role::Reviewer).await.unwrap();
     let hash = app.app.hasher.hash(STAFF_PASSWORD).await.unwrap();
     let member = jszg::store::staff::by_username(&app.app.db, username).await.unwrap().unwrap();
-    jszg::store::staff::set_password(&app.app.db, member.id, &hash).await.unwrap();
+    jszg::store::staff::set_password(&app.app.db, member.id, &hash, &app.app.vault.password_tag(jszg::vault::Holder::Staff, member.id, &hash)).await.unwrap();
 }
 
 fn no_redirects() -> reqwest::Client {
