@@ -99,7 +99,7 @@ impl App {
             mail: config.smtp.as_ref().map(Mailer::new).transpose().map_err(StartError::Other)?,
             sms: config.sms.as_ref().map(SmsClient::new).transpose().map_err(StartError::Other)?,
             webhooks: if config.entries.certification_webhook.is_some() || config.entries.renewal_webhook.is_some() {
-                Some(crate::adapters::delivery::Webhooks::new(&config.entries).map_err(StartError::Other)?)
+                Some(crate::adapters::delivery::Webhooks::new(&config.entries, vault.suite()).map_err(StartError::Other)?)
             } else {
                 None
             },
@@ -128,6 +128,7 @@ impl App {
                         a.secret.as_deref().unwrap_or_default(),
                         Duration::from_millis(a.timeout_ms),
                         a.retries,
+                        vault.suite(),
                     )
                     .map_err(StartError::Other)?,
                 )

@@ -464,6 +464,30 @@ pub struct ClientConfig {
     /// client leave it out (a `code_challenge` sent is still enforced): the OpenID Foundation's
     /// conformance suite sends one in only one of its Basic OP modules (docs/sso.md).
     pub require_pkce: bool,
+    /// How this client's ID and logout tokens are signed: `RS256` (the default) or `SM2` (GM-4).
+    pub id_token_signed_response_alg: SigningAlg,
+}
+
+/// A JWS algorithm jszg signs with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub enum SigningAlg {
+    #[default]
+    #[serde(rename = "RS256")]
+    Rs256,
+    /// SM2 with SM3, GM/T 0009, user id `1234567812345678`.
+    #[serde(rename = "SM2")]
+    Sm2,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::Rs256, SigningAlg::Sm2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Rs256 => "RS256",
+            SigningAlg::Sm2 => "SM2",
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -474,6 +498,7 @@ impl Default for ClientConfig {
             backchannel_logout_uri: None,
             initiate_login_uri: None,
             require_pkce: true,
+            id_token_signed_response_alg: SigningAlg::Rs256,
         }
     }
 }

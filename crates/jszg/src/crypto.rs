@@ -7,6 +7,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha2::Sha256;
 
+use crate::vault::Suite;
+
 /// A URL-safe random string of `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -14,12 +16,43 @@ pub fn random_token(bytes: usize) -> String {
     B64URL.encode(buf)
 }
 
-/// `hex(HMAC-SHA256(secret, timestamp "\n" body))`: the signature on calls to
-/// the identity authority and on webhooks to the business systems.
-pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    mac.update(timestamp.as_bytes());
-    mac.update(b"\n");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+/// `hex(HMAC(secret, timestamp "\n" body))`: the signature on calls to the
+/// identity authority and on webhooks to the business systems. The hash
+/// follows the key file's suite (GM-4): SM3 under `gm`, SHA-256 under `intl`,
+/// named in `X-Jszg-Signature-Alg` so a receiver never has to guess.
+pub fn sign(suite: Suite, secret: &str, timestamp: &str, body: &[u8]) -> String {
+    fn mac<M: Mac + hmac::digest::KeyInit>(secret: &str, timestamp: &str, body: &[u8]) -> String {
+        let mut mac = <M as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(timestamp.as_bytes());
+        mac.update(b"\n");
+        mac.update(body);
+        hex::encode(mac.finalize().into_bytes())
+    }
+    match suite {
+        Suite::Intl => mac::<Hmac<Sha256>>(secret, timestamp, body),
+        Suite::Gm => mac::<Hmac<sm3::Sm3>>(secret, timestamp, body),
+    }
+}
+
+/// The value of `X-Jszg-Signature-Alg` beside [`sign`]'s signature.
+pub fn signature_alg(suite: Suite) -> &'static str {
+    match suite {
+        Suite::Intl => "hmac-sha256",
+        Suite::Gm => "hmac-sm3",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_follows_the_suite() {
+        let intl = sign(Suite::Intl, "k", "1700000000", b"{}");
+        let gm = sign(Suite::Gm, "k", "1700000000", b"{}");
+        assert_eq!(intl.len(), 64);
+        assert_eq!(gm.len(), 64);
+        assert_ne!(intl, gm);
+        assert_eq!(signature_alg(Suite::Gm), "hmac-sm3");
+    }
 }

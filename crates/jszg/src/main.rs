@@ -284,8 +284,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Keys { action: KeyAction::RotateSigning, common } => {
             let app = start_for_command(common).await?;
-            let kid = jszg::flows::oidc::keys::rotate(&app).await.map_err(|e| e.message.into_owned())?;
-            println!("kid: {kid}");
+            for (alg, kid) in jszg::flows::oidc::keys::rotate(&app).await.map_err(|e| e.message.into_owned())? {
+                println!("{} kid: {kid}", alg.as_str());
+            }
             Ok(())
         }
         Command::Migrate { common } => {

@@ -94,7 +94,8 @@ impl IdentityAuthority for ReferenceRegistry {
 }
 
 /// A verification service over HTTPS: JSON requests signed with a shared
-/// secret (`X-Jszg-Signature: hex(HMAC-SHA256(secret, timestamp "\n" body))`),
+/// secret (`X-Jszg-Signature: hex(HMAC(secret, timestamp "\n" body))`, SM3 or
+/// SHA-256 by the key file's suite and named in `X-Jszg-Signature-Alg`),
 /// bounded timeouts, and retries of the same request id on transport
 /// failures and 5xx answers only.
 pub struct HttpAuthority {
@@ -102,6 +103,7 @@ pub struct HttpAuthority {
     secret: String,
     http: reqwest::Client,
     retries: u32,
+    suite: crate::vault::Suite,
 }
 
 #[derive(Serialize)]
@@ -118,10 +120,10 @@ struct Response {
 }
 
 impl HttpAuthority {
-    pub fn new(url: &str, secret: &str, timeout: Duration, retries: u32) -> Result<Self, String> {
+    pub fn new(url: &str, secret: &str, timeout: Duration, retries: u32, suite: crate::vault::Suite) -> Result<Self, String> {
         let http =
             reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build().map_err(|e| format!("authority client: {e}"))?;
-        Ok(Self { url: url.to_owned(), secret: secret.to_owned(), http, retries })
+        Ok(Self { url: url.to_owned(), secret: secret.to_owned(), http, retries, suite })
     }
 
     async fn once(&self, body: &[u8]) -> Result<Option<Answer>, String> {
@@ -133,7 +135,8 @@ impl HttpAuthority {
             .post(&self.url)
             .header("Content-Type", "application/json")
             .header("X-Jszg-Timestamp", &timestamp)
-            .header("X-Jszg-Signature", sign(&self.secret, &timestamp, body))
+            .header("X-Jszg-Signature", sign(self.suite, &self.secret, &timestamp, body))
+            .header("X-Jszg-Signature-Alg", crate::crypto::signature_alg(self.suite))
             .body(body.to_vec())
             .send()
             .await

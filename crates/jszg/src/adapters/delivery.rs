@@ -75,13 +75,15 @@ impl Couriers {
 pub struct Webhooks {
     pub config: EntriesConfig,
     pub http: reqwest::Client,
+    /// The key file's suite picks the signature's hash (GM-4).
+    pub suite: crate::vault::Suite,
 }
 
 impl Webhooks {
-    pub fn new(config: &EntriesConfig) -> Result<Self, String> {
+    pub fn new(config: &EntriesConfig, suite: crate::vault::Suite) -> Result<Self, String> {
         let http =
             reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().map_err(|e| format!("webhook client: {e}"))?;
-        Ok(Self { config: config.clone(), http })
+        Ok(Self { config: config.clone(), http, suite })
     }
 
     async fn send(&self, message: &Message, outbox_id: i64) -> Result<(), String> {
@@ -101,7 +103,8 @@ impl Webhooks {
             .header("Content-Type", "application/json")
             .header("X-Jszg-Event-Id", format!("outbox-{outbox_id}"))
             .header("X-Jszg-Timestamp", &timestamp)
-            .header("X-Jszg-Signature", crate::crypto::sign(secret, &timestamp, body))
+            .header("X-Jszg-Signature", crate::crypto::sign(self.suite, secret, &timestamp, body))
+            .header("X-Jszg-Signature-Alg", crate::crypto::signature_alg(self.suite))
             .body(body.to_vec())
             .send()
             .await

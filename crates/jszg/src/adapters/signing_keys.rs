@@ -7,10 +7,16 @@ use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::EncodingKey;
 
+/// A parsed private key.
+pub enum Parsed {
+    Rsa(EncodingKey),
+    Sm2(sm2::dsa::SigningKey),
+}
+
 /// Parsed keys by `kid`, so a request does not unseal and parse each time.
 #[derive(Default)]
 pub struct KeyCache {
-    pub signing: Mutex<HashMap<String, Arc<EncodingKey>>>,
+    pub signing: Mutex<HashMap<String, Arc<Parsed>>>,
     /// Serialises the first generation within one process.
     pub creating: tokio::sync::Mutex<()>,
 }

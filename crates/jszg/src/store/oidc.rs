@@ -9,22 +9,26 @@ use crate::{db_run, tx_run};
 #[derive(sqlx::FromRow, Clone)]
 pub struct SigningKey {
     pub kid: String,
+    /// `RS256` or `SM2` (GM-4).
+    pub alg: String,
     pub private_enc: Vec<u8>,
+    /// The JWK's two public values: RSA's n and e, or the SM2 point's x and y.
     pub n: String,
     pub e: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
 }
 
-const KEY_COLUMNS: &str = "kid, private_enc, n, e, created_at, retired_at";
+const KEY_COLUMNS: &str = "kid, alg, private_enc, n, e, created_at, retired_at";
 
-/// Add a key and retire every other live one: the new key signs from now on.
+/// Add a key and retire every other live key of its algorithm: the new key signs from now on.
 pub async fn add_signing_key(tx: &mut Tx, key: &SigningKey) -> Result<(), sqlx::Error> {
-    const RETIRE: &str = "UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL";
-    const INSERT: &str = "INSERT INTO oidc_signing_keys (kid, private_enc, n, e, created_at) VALUES ($1, $2, $3, $4, $5)";
-    tx_run!(tx, conn => sqlx::query(RETIRE).bind(key.created_at).execute(&mut *conn).await?.rows_affected());
+    const RETIRE: &str = "UPDATE oidc_signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = $2";
+    const INSERT: &str = "INSERT INTO oidc_signing_keys (kid, alg, private_enc, n, e, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    tx_run!(tx, conn => sqlx::query(RETIRE).bind(key.created_at).bind(&key.alg).execute(&mut *conn).await?.rows_affected());
     tx_run!(tx, conn => sqlx::query(INSERT)
         .bind(&key.kid)
+        .bind(&key.alg)
         .bind(&key.private_enc)
         .bind(&key.n)
         .bind(&key.e)
@@ -35,10 +39,12 @@ pub async fn add_signing_key(tx: &mut Tx, key: &SigningKey) -> Result<(), sqlx::
     Ok(())
 }
 
-/// The key that signs: the newest live one.
-pub async fn current_signing_key(db: &Db) -> Result<Option<SigningKey>, sqlx::Error> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM oidc_signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1");
-    Ok(db_run!(db, pool => sqlx::query_as(&sql).fetch_optional(pool).await?))
+/// The key that signs with `alg`: the newest live one.
+pub async fn current_signing_key(db: &Db, alg: &str) -> Result<Option<SigningKey>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM oidc_signing_keys WHERE retired_at IS NULL AND alg = $1 ORDER BY created_at DESC, kid DESC LIMIT 1"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(alg).fetch_optional(pool).await?))
 }
 
 /// Keys to publish: live ones and those retired after `retired_after`.

@@ -122,3 +122,112 @@ async fn rotation_reseals_everything_resumes_after_a_stop_and_lets_old_keys_go()
     let keeper = jszg::store::staff::by_username(&app.app.db, "keeper").await.unwrap().unwrap();
     assert!(app.app.vault.open(Field::Totp, &keeper.totp_secret_enc).is_ok());
 }
+
+/// A resident ID number that is the `i`-th of a series: unique without drawing at random.
+fn numbered_resident_id(i: usize) -> String {
+    let birth = date("1975-01-01") + time::Duration::days((i / 1000) as i64);
+    let first17 = format!("110101{:04}{:02}{:02}{:03}", birth.year(), u8::from(birth.month()), birth.day(), i % 1000);
+    let check = jszg_domain::resident_check_char(&first17).expect("check char");
+    format!("{first17}{check}")
+}
+
+/// GM-1: a populated `intl` database (10,000 accounts) moves to `gm` while applicants keep
+/// logging in: the key file is moved, the first rotation is killed partway, the second
+/// finishes; no login fails at any point, and afterwards the previous index key can go.
+#[tokio::test]
+async fn moving_ten_thousand_accounts_from_intl_to_gm_while_applicants_log_in() {
+    const ACCOUNTS: usize = 10_000;
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.keys = Some(KeyMaterial::generate_intl());
+    let app = spawn_with(config, dir).await;
+    assert_eq!(app.app.vault.suite(), jszg::vault::Suite::Intl);
+    // One cheap argon2id hash for every row: what is measured here is the move, not hashing.
+    let hash = app.app.hasher.hash(PASSWORD).await.unwrap();
+    let mut csv = String::with_capacity(ACCOUNTS * 200);
+    for i in 0..ACCOUNTS {
+        let email = if i % 2 == 0 { format!("t{i}@qq.com") } else { String::new() };
+        csv.push_str(&format!("resident_id,{},张三,{hash},{email},1580000{i:04},2020-09-01T08:00:00+08:00\n", numbered_resident_id(i)));
+    }
+    let report = jszg::flows::import::import(&app.app, csv.as_bytes()).await.unwrap();
+    assert_eq!(report.imported, ACCOUNTS, "{:?}", report.refused.first());
+    let registered = app.another_client();
+    let someone = registered.applicant().await;
+    let sample: Vec<String> = (0..ACCOUNTS).step_by(997).map(numbered_resident_id).chain([someone.doc.clone()]).collect();
+    for doc in &sample {
+        assert_eq!(app.another_client().login(doc, PASSWORD, "certification").await.status(), StatusCode::OK, "{doc} before");
+    }
+
+    // The key file moves to gm: new values are SM4 and HMAC-SM3 from the next start.
+    let moved = app.app.config.keys.as_ref().unwrap().move_to(jszg::vault::Suite::Gm).unwrap();
+    let app = app.restart(|c| c.keys = Some(moved.clone())).await;
+    assert_eq!(app.app.vault.suite(), jszg::vault::Suite::Gm);
+    assert!(app.app.vault.rehashing());
+    let stale_before = stale_total(&app).await;
+    assert!(stale_before >= (ACCOUNTS * 2 + ACCOUNTS / 2) as i64, "{stale_before}");
+
+    // Logins run the whole time, from two clients in turn.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let logins = {
+        let (stop, base, sample) = (stop.clone(), app.base.clone(), sample.clone());
+        tokio::spawn(async move {
+            let api = Api { base, client: reqwest::Client::builder().cookie_store(true).build().unwrap() };
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || i < sample.len() {
+                let doc = &sample[i % sample.len()];
+                let status = api.login(doc, PASSWORD, if i % 2 == 0 { "certification" } else { "renewal" }).await.status();
+                if status == StatusCode::OK {
+                    ok += 1;
+                } else {
+                    failed.push((doc.clone(), status));
+                }
+                i += 1;
+            }
+            (ok, failed)
+        })
+    };
+
+    // Killed after 6 batches of 500...
+    let partial = keys::rotate(&app.app, &Options { batch: 500, stop_after_batches: Some(6) }, &mut Quiet).await.unwrap();
+    assert!(!partial.complete);
+    assert_eq!(partial.total(), 3000);
+    assert_eq!(stale_total(&app).await, stale_before - 3000);
+    // ...a new registration during the move is found by its gm hash, an old one by its intl hash.
+    let during = app.another_client();
+    let new_one = during.applicant().await;
+    assert_eq!(during.login(&new_one.doc, PASSWORD, "renewal").await.status(), StatusCode::OK);
+    // ...and resumed to the end.
+    let rest = keys::rotate(&app.app, &Options::default(), &mut Quiet).await.unwrap();
+    assert!(rest.complete);
+    assert_eq!(stale_total(&app).await, 0);
+    assert!(rest.untagged.is_empty(), "{:?}", rest.untagged.len());
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = logins.await.unwrap();
+    assert!(failed.is_empty(), "logins refused during the move: {failed:?}");
+    assert!(ok as usize >= sample.len(), "{ok}");
+
+    // Every lookup hash is now HMAC-SM3 under the new index key, every tag under it too.
+    let tags = keys::tag_status(&app.app).await.unwrap();
+    assert_eq!((tags.previous, tags.invalid), (0, 0));
+    let vault = jszg::vault::Vault::new(&moved).unwrap();
+    let under_new: i64 = {
+        let hashes: Vec<Vec<u8>> = sample.iter().map(|d| vault.lookup(Field::DocNumber, d)).collect();
+        let mut n = 0;
+        for h in hashes {
+            n += jszg::db_run!(&app.app.db, pool => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM accounts WHERE doc_hash = $1").bind(h).fetch_one(pool).await.unwrap());
+        }
+        n
+    };
+    assert_eq!(under_new, sample.len() as i64);
+
+    // The previous index key is no longer needed: without it everyone still gets in.
+    let mut finished = moved.clone();
+    finished.previous_index_key = None;
+    finished.previous_suite = None;
+    let app = app.restart(|c| c.keys = Some(finished)).await;
+    assert!(!app.app.vault.rehashing());
+    for doc in sample.iter().chain([&new_one.doc]) {
+        assert_eq!(app.another_client().login(doc, PASSWORD, "certification").await.status(), StatusCode::OK, "{doc} after");
+    }
+}

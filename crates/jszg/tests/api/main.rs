@@ -13,6 +13,7 @@ mod delivery;
 mod dev;
 mod errors;
 mod hardening;
+mod integrity;
 mod keys;
 mod login_transport;
 mod overload;

@@ -156,7 +156,12 @@ async fn provider(fail_first: usize) -> (String, Arc<AtomicUsize>, String) {
                 let n = c.fetch_add(1, Ordering::SeqCst);
                 let ts = headers.get("x-jszg-timestamp").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let sig = headers.get("x-jszg-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-                if sig != jszg::crypto::sign(&s, ts, &body) {
+                let suite = match headers.get("x-jszg-signature-alg").and_then(|v| v.to_str().ok()) {
+                    Some("hmac-sm3") => jszg::vault::Suite::Gm,
+                    Some("hmac-sha256") => jszg::vault::Suite::Intl,
+                    _ => return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "no signature alg" }))),
+                };
+                if sig != jszg::crypto::sign(suite, &s, ts, &body) {
                     return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "bad signature" })));
                 }
                 if n < fail_first {

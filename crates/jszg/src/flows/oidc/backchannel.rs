@@ -48,7 +48,7 @@ pub async fn session_ended(app: &App, session_hash: &[u8]) -> AppResult<()> {
             sid: login.sid.clone(),
             events: serde_json::json!({ BACKCHANNEL_EVENT: {} }),
         };
-        let jwt = keys::sign(app, "logout+jwt", &token).await?;
+        let jwt = keys::sign(app, config.id_token_signed_response_alg, "logout+jwt", &token).await?;
         let message = Message {
             channel: Channel::Backchannel,
             to: uri.to_owned(),

@@ -525,7 +525,8 @@ pub async fn exchange(app: &App, entry: Entry, code: &str, redirect_uri: &str, v
         sid: redeemed.sid,
         extra: scope_claims(app, &applicant, &redeemed.scope)?,
     };
-    let id_token = keys::sign(app, "JWT", &claims).await?;
+    let alg = client(app, &redeemed.client_id).map(|(_, c)| c.id_token_signed_response_alg).unwrap_or_default();
+    let id_token = keys::sign(app, alg, "JWT", &claims).await?;
     tracing::info!(client_id = %redeemed.client_id, account_id = applicant.id(), "tokens issued");
     Ok(Ok(Tokens { access_token, token_type: "Bearer", expires_in: TOKEN_LIFETIME, id_token, scope: redeemed.scope }))
 }
@@ -619,7 +620,7 @@ pub fn discovery(app: &App) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "SM2"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
