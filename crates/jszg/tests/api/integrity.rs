@@ -11,7 +11,7 @@ use jszg::flows::integrity::Verdict;
 use crate::helpers::*;
 
 async fn exec(app: &TestApp, sql: &str) {
-    jszg::db_run!(&app.app.db, pool => sqlx::query(sql).execute(pool).await.unwrap());
+    jszg::db_run!(&app.app.db, pool => sqlx::query(sql).execute(pool).await.unwrap().rows_affected());
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -20,6 +20,14 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 
 async fn verdict(app: &TestApp) -> Verdict {
     jszg::flows::integrity::verify(&app.app.db, &app.app.vault).await.unwrap()
+}
+
+/// The entry `verify` names and the first word of what it says about it.
+async fn broken(app: &TestApp) -> (i64, String) {
+    match verdict(app).await {
+        Verdict::Broken { id, what } => (id, what.split(|c: char| !c.is_alphabetic()).next().unwrap_or_default().to_owned()),
+        intact => panic!("expected a broken chain, got {intact:?}"),
+    }
 }
 
 /// What an intruder does first: drop the triggers that refuse UPDATE and DELETE.
@@ -53,7 +61,7 @@ async fn a_password_hash_written_behind_jszgs_back_is_refused_and_audited() {
     let chosen = "Attacker#2026";
     let hash = app.app.hasher.hash(chosen).await.unwrap();
     jszg::db_run!(&app.app.db, pool => sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-        .bind(&hash).bind(victim_id).execute(pool).await.unwrap());
+        .bind(&hash).bind(victim_id).execute(pool).await.unwrap().rows_affected());
     let res = app.another_client().login(&victim.doc, chosen, "certification").await;
     let (status, body) = error_code(res).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the swapped hash must not log in: {body}");
@@ -65,7 +73,7 @@ async fn a_password_hash_written_behind_jszgs_back_is_refused_and_audited() {
     jszg::db_run!(&app.app.db, pool => sqlx::query(
         "UPDATE accounts SET password_hash = (SELECT password_hash FROM accounts WHERE id = $1),
                              password_tag = (SELECT password_tag FROM accounts WHERE id = $1) WHERE id = $2")
-        .bind(attacker_id).bind(victim_id).execute(pool).await.unwrap());
+        .bind(attacker_id).bind(victim_id).execute(pool).await.unwrap().rows_affected());
     let res = app.another_client().login(&victim.doc, PASSWORD, "certification").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the attacker's password, through a copied hash and tag");
     assert_eq!(scalar(&app, &audited).await, 2);
@@ -101,23 +109,23 @@ async fn audit_verify_names_the_first_entry_that_was_altered_removed_or_inserted
     let original: String =
         jszg::db_run!(&app.app.db, pool => sqlx::query_scalar("SELECT detail FROM audit_log WHERE id = $1").bind(altered).fetch_one(pool).await.unwrap());
     exec(&app, &format!("UPDATE audit_log SET detail = 'nothing happened' WHERE id = {altered}")).await;
-    assert_eq!(verdict(&app).await, Verdict::Broken { id: altered, what: "altered".into() });
-    jszg::db_run!(&app.app.db, pool => sqlx::query("UPDATE audit_log SET detail = $1 WHERE id = $2").bind(&original).bind(altered).execute(pool).await.unwrap());
+    assert_eq!(broken(&app).await, (altered, "altered".into()));
+    jszg::db_run!(&app.app.db, pool => sqlx::query("UPDATE audit_log SET detail = $1 WHERE id = $2").bind(&original).bind(altered).execute(pool).await.unwrap().rows_affected());
     assert_eq!(verdict(&app).await, Verdict::Intact { entries });
     exec(&app, &format!("UPDATE audit_log SET at = at - 3600 WHERE id = {}", ids[1])).await;
-    assert_eq!(verdict(&app).await, Verdict::Broken { id: ids[1], what: "altered".into() });
+    assert_eq!(broken(&app).await, (ids[1], "altered".into()));
     exec(&app, &format!("UPDATE audit_log SET at = at + 3600 WHERE id = {}", ids[1])).await;
 
     // Inserted: a row written without the chain (as an intruder's INSERT would be).
     exec(&app, "INSERT INTO audit_log (at, actor_kind, account_id, action, detail) VALUES (1, 'staff', 1, 'review_approved', '')").await;
     let inserted = scalar(&app, "SELECT max(id) FROM audit_log").await;
-    assert_eq!(verdict(&app).await, Verdict::Broken { id: inserted, what: "inserted".into() });
+    assert_eq!(broken(&app).await, (inserted, "inserted".into()));
     exec(&app, &format!("DELETE FROM audit_log WHERE id = {inserted}")).await;
     assert_eq!(verdict(&app).await, Verdict::Intact { entries });
 
     // Removed: an entry in the middle.
     exec(&app, &format!("DELETE FROM audit_log WHERE id = {}", ids[3])).await;
-    assert_eq!(verdict(&app).await, Verdict::Broken { id: ids[3], what: "removed".into() });
+    assert_eq!(broken(&app).await, (ids[3], "removed".into()));
 
     // The command line says the same, with its exit code.
     let keys = tempfile::NamedTempFile::new().unwrap();
@@ -136,7 +144,7 @@ async fn audit_verify_names_the_first_entry_that_was_altered_removed_or_inserted
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.trim(), format!("audit chain broken at entry {}: removed", ids[3]));
+    assert!(stdout.trim().starts_with(&format!("audit chain broken at entry {}: removed", ids[3])), "{stdout}");
 }
 
 /// The chain on a database that is only written through jszg verifies, and the command line
@@ -179,7 +187,8 @@ async fn jszg_audit_verify_prints_the_count_of_an_intact_chain() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let first = scalar(&app, "SELECT min(id) FROM audit_log").await;
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("audit chain broken at entry {first}: altered"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.trim().starts_with(&format!("audit chain broken at entry {first}: altered")), "{stdout}");
 }
 
 /// GM-3 under concurrency: two instances on one database writing at once keep one chain.
@@ -214,5 +223,6 @@ async fn two_instances_writing_at_once_keep_one_chain() {
     assert!(entries >= 8 + 8 * 3, "a registration and three logins each: {entries}");
     assert_eq!(verdict(&app).await, Verdict::Intact { entries });
     assert_eq!(scalar(&app, "SELECT count(*) FROM audit_chain").await, entries, "one chain row per entry");
-    assert_eq!(scalar(&app, "SELECT max(seq) + 1 FROM audit_chain").await, entries, "no gap, no fork");
+    assert_eq!(scalar(&app, "SELECT min(seq) FROM audit_chain").await, 1);
+    assert_eq!(scalar(&app, "SELECT max(seq) FROM audit_chain").await, entries, "no gap, no fork");
 }
