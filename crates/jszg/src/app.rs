@@ -82,9 +82,9 @@ impl App {
             )));
         }
         // GM-2/GM-3: tag the password hashes and chain the audit entries already there, once.
-        crate::flows::integrity::complete_upgrade(&db, &vault, time::OffsetDateTime::now_utc().unix_timestamp())
+        crate::store::upgrade::complete(&db, &vault, time::OffsetDateTime::now_utc().unix_timestamp())
             .await
-            .map_err(|e| StartError::Other(format!("starting the audit chain: {}", e.source.unwrap_or(e.message.into_owned()))))?;
+            .map_err(|e| StartError::Other(format!("starting the audit chain: {e}")))?;
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
         let wechat = match &config.wechat {
             Some(w) => Some(Arc::new(ServiceAccount::new(w).map_err(StartError::Other)?)),

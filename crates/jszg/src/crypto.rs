@@ -5,15 +5,34 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-
-use crate::vault::Suite;
 
 /// A URL-safe random string of `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     B64URL.encode(buf)
+}
+
+/// Which algorithms new values, lookups and request signatures use: the key file's `suite`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suite {
+    /// AES-256-GCM and HMAC-SHA256: key files from before the 商用密码 work.
+    #[default]
+    Intl,
+    /// SM4-GCM and HMAC-SM3.
+    Gm,
+}
+
+impl Suite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suite::Intl => "intl",
+            Suite::Gm => "gm",
+        }
+    }
 }
 
 /// `hex(HMAC(secret, timestamp "\n" body))`: the signature on calls to the

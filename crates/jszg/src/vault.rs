@@ -32,25 +32,8 @@ const HEADER_LEN: usize = 4 + NONCE_LEN;
 /// SM4 in the generic GCM of the `aes-gcm` crate: 96-bit nonce, 128-bit tag (RFC 8998).
 pub type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 
-/// Which algorithms new values and lookups use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Suite {
-    /// AES-256-GCM and HMAC-SHA256: key files from before the 商用密码 work.
-    #[default]
-    Intl,
-    /// SM4-GCM and HMAC-SM3.
-    Gm,
-}
-
-impl Suite {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Suite::Intl => "intl",
-            Suite::Gm => "gm",
-        }
-    }
-}
+/// Which algorithms new values and lookups use (defined beside the other primitives' choices).
+pub use crate::crypto::Suite;
 
 /// A data key as the file writes it: a bare base64 string is an AES-256 key (files from
 /// before), a table names its algorithm.

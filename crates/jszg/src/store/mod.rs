@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod throttles;
+pub mod upgrade;
 pub mod upstream;
 pub mod wechat;
 
