@@ -81,10 +81,6 @@ impl App {
                 missing.join("; ")
             )));
         }
-        // GM-2/GM-3: tag the password hashes and chain the audit entries already there, once.
-        crate::store::upgrade::complete(&db, &vault, time::OffsetDateTime::now_utc().unix_timestamp())
-            .await
-            .map_err(|e| StartError::Other(format!("starting the audit chain: {e}")))?;
         let hasher = Hasher::new(&config.argon2).map_err(StartError::Other)?;
         let wechat = match &config.wechat {
             Some(w) => Some(Arc::new(ServiceAccount::new(w).map_err(StartError::Other)?)),
@@ -112,6 +108,10 @@ impl App {
         };
         let clock = if dev { Clock::development() } else { Clock::system() };
         clock.refresh(&db).await?;
+        // GM-2/GM-3: tag the password hashes and chain the audit entries already there, once.
+        crate::store::upgrade::complete(&db, &vault, clock.unix())
+            .await
+            .map_err(|e| StartError::Other(format!("starting the audit chain: {e}")))?;
         let vault = Arc::new(vault);
         let registry = ReferenceRegistry::new(db.clone(), vault.clone());
         if let Some(csv) = &config.authority.registry_csv {

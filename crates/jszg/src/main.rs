@@ -256,6 +256,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let material = jszg::vault::KeyMaterial::load(&path).map_err(|e| e.to_string())?;
             let moved = material.move_to(to).map_err(|e| e.to_string())?;
+            // Only names the backup file: wall time, not the service's (possibly development) clock.
+            #[allow(clippy::disallowed_methods)]
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let backup = moved.replace_file(&path, now).map_err(|e| e.to_string())?;
             println!("{}: suite {}, new data key {} seals from now on (the old file is kept as {})", path.display(), to.as_str(), moved.current, backup.display());
