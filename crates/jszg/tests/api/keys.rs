@@ -233,3 +233,53 @@ async fn moving_ten_thousand_accounts_from_intl_to_gm_while_applicants_log_in() 
         assert_eq!(app.another_client().login(doc, PASSWORD, "certification").await.status(), StatusCode::OK, "{doc} after");
     }
 }
+
+/// The operator's path through the command line: `jszg keys suite gm` rewrites the key file and
+/// keeps the old one, `jszg keys rotate` reseals and rehashes, `jszg keys status` says when the
+/// previous index key may go; the applicants registered before still get in.
+#[tokio::test]
+async fn the_command_line_moves_a_key_file_to_gm() {
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    config.keys = Some(KeyMaterial::generate_intl());
+    let app = spawn_with(config, dir).await;
+    let api = app.another_client();
+    let who = api.applicant().await;
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("keys.toml");
+    std::fs::write(&file, app.app.config.keys.as_ref().unwrap().to_toml()).unwrap();
+    let database_url = app.database_url.clone();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jszg"))
+            .args(args)
+            .args(["--database-url", &database_url])
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("JSZG_KEYS_FILE", &file)
+            .env("JSZG_DEV", "1")
+            .env("JSZG_LOG", "error")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{args:?}: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let said = run(&["keys", "suite", "gm"]);
+    assert!(said.contains("suite gm") && said.contains("jszg keys rotate"), "{said}");
+    let moved = KeyMaterial::load(&file).unwrap();
+    assert_eq!(moved.suite, jszg::vault::Suite::Gm);
+    assert!(moved.previous_index_key.is_some());
+    let backups = std::fs::read_dir(work.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("keys.toml.before-")).count();
+    assert_eq!(backups, 1, "the old file is kept");
+
+    let app = app.restart(|c| c.keys = Some(moved.clone())).await;
+    let status = run(&["keys", "status"]);
+    assert!(status.contains("suite: gm") && status.contains("a change of suite is under way"), "{status}");
+    let rotated = run(&["keys", "rotate"]);
+    assert!(rotated.contains("resealed"), "{rotated}");
+    let status = run(&["keys", "status"]);
+    assert!(status.contains("every row is rehashed"), "{status}");
+    assert!(status.contains("password tags under the previous key: 0"), "{status}");
+    assert_eq!(app.another_client().login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
+}
