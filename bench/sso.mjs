@@ -12,45 +12,63 @@ const conc = Number(concArg || 8);
 setIssuer(issuer);
 const b64url = (buf) => buf.toString('base64url');
 
-async function pool(n, fn) {
-  const lat = [];
-  let next = 0; let failed = 0;
+/** Timings of one kind of request, gathered over several rounds. */
+function tally() { return { n: 0, failed: 0, secs: 0, lat: [] }; }
+
+async function pool(into, n, fn) {
+  let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: conc }, async () => {
     while (next < n) {
       const i = next++;
       const t = performance.now();
-      if (!(await fn(i))) failed++;
-      lat.push(performance.now() - t);
+      if (!(await fn(i))) into.failed++;
+      into.lat.push(performance.now() - t);
     }
   }));
-  const secs = (performance.now() - started) / 1000;
-  lat.sort((a, b) => a - b);
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(2);
-  return { n, failed, rate: n / secs, p50: q(0.5), p99: q(0.99) };
+  into.secs += (performance.now() - started) / 1000;
+  into.n += n;
 }
+
+function summary(r) {
+  r.lat.sort((a, b) => a - b);
+  const q = (p) => r.lat[Math.min(r.lat.length - 1, Math.floor(p * r.lat.length))].toFixed(2);
+  return { n: r.n, failed: r.failed, rate: r.n / r.secs, p50: q(0.5), p99: q(0.99) };
+}
+
+// oidc-provider's development adapter keeps at most 1,000 objects (an LRU): codes issued long
+// before their redemption would be evicted. Both providers therefore get the load in rounds of
+// ROUND authorizations followed by their redemptions.
+const ROUND = 250;
 
 /** The same load on any provider: authorizations with the session `cookie`, then redemptions. */
 async function measure(label, { authorize, cookie, tokenEndpoint, clientId, clientSecret, redirectUri, verifier }) {
-  const codes = [];
   // Warm-up: the signing key exists, connections are open.
   await fetch(authorize, { redirect: 'manual', headers: { cookie } });
-  const auth = await pool(count, async () => {
-    const res = await fetch(authorize, { redirect: 'manual', headers: { cookie } });
-    const code = new URL(res.headers.get('location') || 'x:/', authorize).searchParams.get('code');
-    if (code) codes.push(code);
-    return res.status >= 300 && res.status < 400 && !!code;
-  });
   const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-  const token = await pool(codes.length, async (i) => {
-    const res = await fetch(tokenEndpoint, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: codes[i], redirect_uri: redirectUri, code_verifier: verifier }),
+  const authT = tally(); const tokenT = tally();
+  let firstFailure;
+  for (let done = 0; done < count; done += ROUND) {
+    const codes = [];
+    await pool(authT, Math.min(ROUND, count - done), async () => {
+      const res = await fetch(authorize, { redirect: 'manual', headers: { cookie } });
+      const code = new URL(res.headers.get('location') || 'x:/', authorize).searchParams.get('code');
+      if (code) codes.push(code);
+      return res.status >= 300 && res.status < 400 && !!code;
     });
-    await res.arrayBuffer();
-    return res.status === 200;
-  });
+    await pool(tokenT, codes.length, async (i) => {
+      const res = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: codes[i], redirect_uri: redirectUri, code_verifier: verifier }),
+      });
+      const text = await res.text();
+      if (res.status !== 200 && !firstFailure) firstFailure = `${res.status} ${text.slice(0, 200)}`;
+      return res.status === 200;
+    });
+  }
+  if (firstFailure) console.log(`${label.padEnd(14)} first failed redemption: ${firstFailure}`);
+  const auth = summary(authT); const token = summary(tokenT);
   for (const [what, r] of [['authorize (SSO, with session)', auth], ['token (code → ID token)', token]]) {
     console.log(`${label.padEnd(14)} ${what}: ${r.n} requests, ${r.failed} failed, ${r.rate.toFixed(0)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, concurrency ${conc}`);
   }
