@@ -6,14 +6,16 @@
  */
 (function () {
   'use strict';
-  var MAX_BYTES = 190000;
+  // 1 KB = 1,024 bytes, as Windows Explorer and phones count them (the server's rule too).
+  var KB = 1024;
+  var MAX_BYTES = 190 * KB;
 
   function hint(file) {
     if (!file) return '';
     var jpeg = file.type === 'image/jpeg' || (!file.type && /\.jpe?g$/i.test(file.name));
     if (!jpeg) return '照片格式应为JPG或JPEG，请重新选择。';
     if (file.size >= MAX_BYTES) {
-      return '照片大小为' + Math.ceil(file.size / 1000) + 'KB，应小于190KB，请压缩后重新上传。';
+      return '照片大小为' + Math.ceil(file.size / KB) + 'KB，应小于190KB，请压缩后重新上传。';
     }
     return '';
   }
@@ -45,7 +47,7 @@
       var problem = hint(file);
       input.classList.toggle('bad', !!problem);
       if (problem) show(problem, 'bad');
-      else if (file) show('已选择：' + file.name + '（' + Math.max(1, Math.round(file.size / 1000)) + 'KB）', 'good');
+      else if (file) show('已选择：' + file.name + '（' + Math.max(1, Math.round(file.size / KB)) + 'KB）', 'good');
       else show('');
       return problem;
     }

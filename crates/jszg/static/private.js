@@ -7,10 +7,13 @@
     if (ev.persisted) window.location.reload();
   });
 })();
-// The personal centre's tabs scroll in one row on a phone: show the current one.
+// Should the tabs ever overflow their row, reveal the current one with as little scrolling as
+// possible, so the first tabs stay in sight whenever they can.
 (function () {
   'use strict';
   var active = document.querySelector('.tabs .tab.active');
   var row = active && active.parentNode;
-  if (row && row.scrollWidth > row.clientWidth) row.scrollLeft = active.offsetLeft - row.offsetLeft - 16;
+  if (!row || row.scrollWidth <= row.clientWidth) return;
+  var right = active.offsetLeft - row.offsetLeft + active.offsetWidth;
+  if (right > row.clientWidth) row.scrollLeft = right - row.clientWidth + 16;
 })();

@@ -56,10 +56,24 @@
       say('每日您最多可进行三次实名认证，今日次数已用完，请于明日0点（北京时间）后再试。');
       return;
     }
-    $('confirm-name').textContent = name;
-    setRemaining();
-    $('confirm-dialog').showModal();
+    // Show the name as it will be checked (look-alike dots made ·, spaces folded), asked of
+    // the server's own rules; the typed name if the server cannot be asked.
+    checked(name).then(function (r) {
+      if (r && r.ok === false) { nameMsg(r.message); $('name').focus(); return; }
+      $('confirm-name').textContent = (r && r.value) || name;
+      setRemaining();
+      $('confirm-dialog').showModal();
+    });
   });
+
+  function checked(name) {
+    return fetch('/api/v1/accounts/checks', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify({ field: 'name', doc_type: form.getAttribute('data-doc-type'), name: name })
+    }).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
+  }
 
   $('confirm-back').addEventListener('click', function () {
     $('confirm-dialog').close();
@@ -68,7 +82,7 @@
 
   $('confirm-submit').addEventListener('click', function () {
     $('confirm-dialog').close();
-    submit($('name').value.trim());
+    submit($('confirm-name').textContent || $('name').value.trim());
   });
 
   function submit(name) {
@@ -91,7 +105,8 @@
       if (res.status === 200) {
         failedToday = false;
         setRemaining(res.body.remaining_today);
-        attemptsLine();
+        // Verified: another attempt makes no sense, so the count is not offered.
+        if ($('realname-attempts')) $('realname-attempts').hidden = true;
         $('apply-review').hidden = true;
         say('');
         $('realname-status').textContent = '提示：实名认证成功。';

@@ -8,6 +8,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var recoveryId = null;
   var methods = [];
+  var changePending = false;
   var captcha = null;
   var token = null;
 
@@ -82,6 +83,7 @@
       if (res.status === 201) {
         recoveryId = res.body.id;
         methods = res.body.methods || [];
+        changePending = res.body.contact_change_pending === true;
         startStep2();
         return;
       }
@@ -108,7 +110,8 @@
     document.querySelectorAll('#step2 label[data-method]').forEach(function (label) {
       var m = label.getAttribute('data-method');
       var has = !!target(m);
-      label.hidden = !has;
+      // 微信验证重置密码 is shown even when the account is not bound yet, with the reason.
+      label.hidden = !has && label.getAttribute('data-always') !== '1';
       label.querySelector('input').checked = false;
       if (has && !first) first = m;
     });
@@ -134,7 +137,11 @@
     $('panel-email').hidden = method !== 'email';
     $('panel-sms').hidden = method !== 'sms';
     $('panel-wechat').hidden = method !== 'wechat';
-    if (method === 'wechat') wechatQr();
+    var bound = !!target('wechat');
+    $('wechat-unbound').hidden = method !== 'wechat' || bound;
+    $('wechat-refresh').hidden = method === 'wechat' && !bound;
+    if (method === 'wechat' && bound) wechatQr();
+    else $('wechat-qr-box').hidden = true;
   }
 
   // REC-2c: a QR code for the bound WeChat; scanning it brings the reset link to the chat.
@@ -236,8 +243,9 @@
       if (res.status === 204) { recoveryId = null; show('reset-done'); return; }
       if (expired(res)) return;
       var e = res.error;
-      if (e.field) fieldMsg(form, e.field, e.message);
-      text($('sms-msg'), e.message || '重置失败，请稍后重试。');
+      // One message, where it belongs: at its field when the page has one, else above 确认.
+      if (e.field && form.querySelector('.msg[data-for="' + e.field + '"]')) fieldMsg(form, e.field, e.message);
+      else text($('sms-msg'), e.message || '重置失败，请稍后重试。');
     }).catch(function () {
       $('sms-confirm').disabled = false;
       text($('sms-msg'), '网络异常，请稍后重试。');
@@ -289,6 +297,11 @@
     changeCooldown = 0;
     $('change-send').textContent = sendLabel();
     show('change');
+    // Said at once, before any slider, code or photo.
+    if (changePending) {
+      setFormEnabled(false);
+      text($('change-msg'), '您已提交修改联系方式申请，请耐心等待审核结果通知，在此期间不可反复提交修改申请。');
+    }
     var purpose = email ? 'email' : 'sms';
     if (window.JszgCaptcha) {
       var onToken = function (t) { changeToken = t; syncSend(); };
@@ -307,7 +320,26 @@
   $('change-back').addEventListener('click', function () {
     show('step2');
   });
-  $('new_value').addEventListener('input', function () { fieldMsg($('change-form'), 'new_value', ''); syncSend(); });
+  // The new address or number is checked as it is typed (the QQ alias rule among others),
+  // with the server's own rules, before the slider and the code.
+  var valueTimer = null;
+  $('new_value').addEventListener('input', function () {
+    fieldMsg($('change-form'), 'new_value', '');
+    syncSend();
+    clearTimeout(valueTimer);
+    var value = $('new_value').value.trim();
+    if (!value) return;
+    valueTimer = setTimeout(function () {
+      var field = kind === 'email' ? 'email' : 'phone';
+      var body = { field: field };
+      body[field] = value;
+      post('/api/v1/accounts/checks', body).then(function (res) {
+        if (res.status === 200 && res.body && res.body.ok === false && $('new_value').value.trim() === value) {
+          fieldMsg($('change-form'), 'new_value', res.body.message);
+        }
+      }).catch(function () {});
+    }, 300);
+  });
 
   $('change-send').addEventListener('click', function () {
     var form = $('change-form');

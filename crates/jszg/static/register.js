@@ -127,11 +127,26 @@
         var r = res.body || {};
         if (res.status !== 200) return;
         valid[field] = !!r.ok;
-        if (r.ok) msg(field, r.notice || (field === 'validity' ? '' : '✓'), r.notice ? 'note' : 'good');
-        else msg(field, r.message);
+        if (r.ok) {
+          msg(field, r.notice || (field === 'validity' ? '' : '✓'), r.notice ? 'note' : 'good');
+          // The notice says the extra digits were removed: remove them from the field too, as
+          // the server does (a 9-character 港澳 or 8-digit 台湾 permit number).
+          if (r.notice && field === 'doc_number') trimIssueCount();
+        } else {
+          msg(field, r.message);
+        }
         if (field === 'phone') syncSendButton();
       }).catch(function () {});
     }, 300);
+  }
+
+  function trimIssueCount() {
+    var el = $('doc_number');
+    var v = el.value.trim().toUpperCase();
+    if (/^[HM]\d{10}$/.test(v) || /^\d{10}$/.test(v)) {
+      el.value = v.slice(0, -2);
+      saveDraft();
+    }
   }
 
   // Password rules (CRED-3) are simple enough to show without a round trip;
@@ -245,7 +260,7 @@
   function prefill() {
     var carry = null;
     try { carry = JSON.parse(sessionStorage.getItem('jszg.claim') || 'null'); sessionStorage.removeItem('jszg.claim'); } catch (e) {}
-    if (!carry) return;
+    if (!carry) return false;
     if (carry.doc_type) $('doc_type').value = carry.doc_type;
     syncPeriods();
     CARRY.forEach(function (k) { if (k !== 'doc_type' && carry[k]) $(k).value = carry[k]; });
@@ -253,6 +268,8 @@
     if (radio) radio.checked = true;
     computeEnd();
     ['doc_number', 'name', 'email', 'phone'].forEach(function (f) { if ($(f).value) checkServer(f); });
+    saveDraft();
+    return true;
   }
 
   function submit(confirmWarning) {
@@ -266,6 +283,7 @@
     (claim ? postClaim(data) : post('/api/v1/accounts', data)).then(function (res) {
       $('submit').disabled = false;
       if (claim && res.status === 201) {
+        forgetDraft();
         $('due-date').textContent = res.body.due_date || '';
         form.hidden = true;
         $('claim-intro').hidden = true;
@@ -319,6 +337,9 @@
   $('email').addEventListener('input', function () { checkServer('email'); });
   $('phone').addEventListener('input', function () { valid.phone = undefined; checkServer('phone'); syncSendButton(); });
   $('send-code').addEventListener('click', sendCode);
+  // An error under a field is about the value that was there: a new value clears it (the
+  // live checks above answer again for the fields they watch).
+  $('verification_code').addEventListener('input', function () { msg('verification_code', ''); });
   $('agree_terms').addEventListener('change', function () { if (this.checked) msg('agree_terms', ''); });
   $('open-terms').addEventListener('click', function () { $('terms-dialog').showModal(); });
   $('terms-agree').addEventListener('click', function () { $('agree_terms').checked = true; msg('agree_terms', ''); $('terms-dialog').close(); });
@@ -328,9 +349,10 @@
   form.addEventListener('submit', function (ev) { ev.preventDefault(); submit(false); });
 
   // What was typed survives a reload or the back button for the length of
-  // the tab session; passwords and the code are never kept.
-  var DRAFT = 'jszg.register.draft';
-  var KEPT = ['doc_type', 'doc_number', 'name', 'start', 'email', 'phone'];
+  // the tab session; passwords, the code and photos are never kept. Each form has its own
+  // draft: a claim's data must not turn up as a registration, nor the other way round.
+  var DRAFT = claim ? 'jszg.claim.draft' : 'jszg.register.draft';
+  var KEPT = ['doc_type', 'doc_number', 'name', 'start', 'email', 'phone'].concat(claim ? ['reason'] : []);
   function saveDraft() {
     var d = { period: period(), agree_terms: $('agree_terms').checked };
     KEPT.forEach(function (k) { d[k] = $(k).value; });
@@ -370,9 +392,9 @@
     $('reason').addEventListener('input', function () { msg('reason', ''); });
   }
   syncPeriods();
-  if (claim) {
-    prefill();
-  } else {
+  // A claim carried over from a refused registration fills the form; otherwise (or after a
+  // reload) the form's own draft does.
+  if (!(claim && prefill())) {
     restoreDraft().forEach(function (k) {
       if (k === 'doc_number' || k === 'name' || k === 'email' || k === 'phone') checkServer(k);
     });

@@ -148,13 +148,16 @@
       var e = (res.body && res.body.error) || {};
       if (res.status === 413) e.message = '上传内容过大（每张照片应小于190KB），请压缩后重新提交。';
       var f = fieldOf(e.field);
+      if (res.status === 429) remaining = 0;
+      // One message, at its field when the page has one; otherwise above the button.
       if (f && form.querySelector('.msg[data-for="' + f + '"]')) {
         msg(f, e.message);
+        say('');
         var el = $(f);
         if (el && el.focus) el.focus();
+      } else {
+        say(e.message || '提交失败，请稍后重试。');
       }
-      if (res.status === 429) remaining = 0;
-      say(e.message || '提交失败，请稍后重试。');
     }).catch(function () {
       busy = false;
       $('submit').disabled = false;

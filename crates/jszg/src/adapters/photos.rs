@@ -62,7 +62,8 @@ pub fn declared_size(bytes: &[u8]) -> Result<(u32, u32), String> {
         return Err("请上传照片（JPG格式，小于190KB）。".into());
     }
     if bytes.len() >= MAX_PHOTO_BYTES {
-        return Err("照片大小应小于190KB，请压缩后重新上传。".into());
+        // Sized as the applicant's Explorer or phone shows it: rounded up, 1 KB = 1,024 bytes.
+        return Err(format!("照片大小为{}KB，应小于190KB，请压缩后重新上传。", bytes.len().div_ceil(1024)));
     }
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err("照片格式应为JPG或JPEG，请重新选择。".into());

@@ -11,6 +11,8 @@ use crate::vault::Holder;
 use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::codes::{self, CodePurpose, Target};
+use crate::flows::notify;
+use crate::message::Message;
 use crate::store::{accounts, audit, sessions, Tx};
 use crate::vault::Field;
 
@@ -84,6 +86,7 @@ pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &
     )
     .await?;
     log(&mut tx, app, a, "phone_changed").await?;
+    tell_old_contacts(&mut tx, app, a, "手机号码", &crate::flows::applicant::mask_phone(phone.as_str())).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -108,7 +111,28 @@ pub async fn change_email(app: &App, a: &Applicant, raw_email: &str, raw_code: &
     )
     .await?;
     log(&mut tx, app, a, "email_changed").await?;
+    tell_old_contacts(&mut tx, app, a, "邮箱", &crate::flows::applicant::mask_email(email.as_str())).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// A contact changed in the personal centre is announced to the phone and email the account
+/// had before the change (whichever it has), so a stolen session cannot quietly move the
+/// account's recovery channels.
+async fn tell_old_contacts(tx: &mut Tx, app: &App, a: &Applicant, what: &str, new_masked: &str) -> AppResult<()> {
+    let when = crate::clock::beijing_minutes(app.clock.unix());
+    if let Some(phone) = a.phone(app)? {
+        let text = format!(
+            "【中国教师资格网】您的账号于{when}在个人中心将绑定的{what}修改为{new_masked}。如非本人操作，请立即使用“忘记密码”重置密码。"
+        );
+        notify::queue(tx, app, &Message::sms_notice(&phone, text)).await?;
+    }
+    if let Some(email) = a.email(app)? {
+        let text = format!(
+            "您好：\n\n您在中国教师资格网的账号于{when}（北京时间）在个人中心将绑定的{what}修改为{new_masked}。\n\n如果这是您本人的操作，请忽略本邮件。如非本人操作，请立即使用“忘记密码”重置密码。\n\n中国教师资格网"
+        );
+        notify::queue(tx, app, &Message::email(&email, "中国教师资格网：您的账号联系方式已修改", text)).await?;
+    }
     Ok(())
 }
 

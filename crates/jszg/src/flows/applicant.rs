@@ -92,6 +92,17 @@ impl RealnameStatus {
         }
     }
 
+    /// As staff and the businesses' pages show it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::None => "未实名认证",
+            Self::Verified => "实名认证成功",
+            Self::ReviewPending => "人工审核中",
+            Self::ReviewApproved => "人工审核通过",
+            Self::ReviewRejected => "人工审核不通过",
+        }
+    }
+
     /// Whether the applicant may do business (RN-1, MR-5).
     pub fn unlocks_business(self) -> bool {
         matches!(self, Self::Verified | Self::ReviewApproved)

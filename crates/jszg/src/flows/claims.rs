@@ -38,6 +38,10 @@ pub const ARCHIVED_REASON: &str = "ownership_claim";
 /// Whom the archived holder should turn to.
 const CONTACT: &str = "如有异议，请携带本人有效身份证件原件联系您所在地的教师资格认定机构";
 
+/// What the former holder hears at login with that account's password.
+pub const ARCHIVED_MESSAGE: &str =
+    "经账号申诉审核，该证件号码属于他人，您注册的该账号已停用，不能再登录。如有异议，请携带本人有效身份证件原件联系您所在地的教师资格认定机构。";
+
 /// What a claim asks for, sealed in the review payload (it holds the
 /// claimant's personal data and, until decided, the password hash).
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -244,7 +248,7 @@ pub async fn apply_decision(
     if !approve {
         let text = format!(
             "【中国教师资格网】您提交的证件号码{masked}的账号申诉审核不通过。不通过原因：{}。您可按要求补充材料后重新提交申诉。",
-            reason.unwrap_or("")
+            crate::flows::reviews::clause(reason.unwrap_or(""))
         );
         notify::queue(tx, app, &Message::sms_notice(&data.phone, text)).await?;
     } else {

@@ -316,14 +316,14 @@ pub async fn apply_decision(tx: &mut Tx, app: &App, review: &store::Review, appr
         (ContactKind::Email, false) => {
             let text = format!(
                 "您好：\n\n您提交的修改邮箱地址申请审核不通过。不通过原因：{}。\n您可按照要求再次提交修改邮箱地址申请。\n\n中国教师资格网",
-                reason.unwrap_or("")
+                reviews::clause(reason.unwrap_or(""))
             );
             notify::queue(tx, app, &Message::email(&r.new_value, "中国教师资格网修改邮箱地址审核结果", text)).await?;
         }
         (ContactKind::Phone, false) => {
             let text = format!(
                 "【中国教师资格网】您提交的修改手机号码申请审核不通过。不通过原因：{}。您可按照要求再次提交申请。",
-                reason.unwrap_or("")
+                reviews::clause(reason.unwrap_or(""))
             );
             notify::queue(tx, app, &Message::sms_notice(&r.new_value, text)).await?;
         }

@@ -91,6 +91,9 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         if recorded.failures == 0 && recorded.locked_until.is_some_and(|u| u > now) {
             tracing::info!("login locked a document number");
         }
+        if lost_to_a_claim(app, &name, password).await? {
+            return Err(AppError::forbidden("account_archived", crate::flows::claims::ARCHIVED_MESSAGE));
+        }
         return Err(invalid_credentials());
     };
 
@@ -105,6 +108,20 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         }
     }
     sign_in(app, account, entry, "login").await
+}
+
+/// Whether the password opens the account this number had before an ownership claim took it
+/// (REG-7): its holder is told what happened, as the SMS and mail did, instead of a bare
+/// "wrong password". Only someone who knows that account's password learns it, so it tells a
+/// stranger nothing; it costs a second hash only on numbers that lost a claim.
+async fn lost_to_a_claim(app: &App, name: &str, password: &PasswordAttempt) -> AppResult<bool> {
+    let Some(old) = accounts::find_archived(&app.db, &app.vault.lookups(Field::DocNumber, name), crate::flows::claims::ARCHIVED_REASON).await? else {
+        return Ok(false);
+    };
+    let Some(stored) = stored_passwords::vouched(app, Holder::Account, old.id, old.password_hash.as_deref(), old.password_tag.as_deref()).await? else {
+        return Ok(false);
+    };
+    Ok(matches!(app.hasher.verify(password.expose_secret(), Some(stored)).await?, Verdict::Valid { .. }))
 }
 
 /// Start a session for an account whose owner has been proven (by password

@@ -40,6 +40,9 @@ pub struct Method {
 pub struct Started {
     pub id: String,
     pub methods: Vec<Method>,
+    /// A contact change of this account is waiting for review: the page says so when the
+    /// applicant opens 修改手机号码 / 修改邮箱地址, not after a whole form and a code.
+    pub contact_change_pending: bool,
 }
 
 fn mismatch() -> AppError {
@@ -110,7 +113,8 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
     if store::wechat::is_bound(&app.db, a.id()).await? {
         methods.push(Method { method: "wechat", target: None });
     }
-    Ok(Started { id, methods })
+    let contact_change_pending = recoveries::pending_contact_change(&app.db, a.id()).await?;
+    Ok(Started { id, methods, contact_change_pending })
 }
 
 /// The applicant a live recovery is for.

@@ -83,6 +83,12 @@ pub struct Submitted {
     pub remaining_in_period: i64,
 }
 
+/// A reviewer's reason as one clause: the sentence punctuation at its end removed, so every
+/// message that quotes it ends in exactly one 。 (the messages add it), whichever channel.
+pub fn clause(reason: &str) -> &str {
+    reason.trim().trim_end_matches(|c: char| c.is_whitespace() || "。．.！!；;，,、".contains(c))
+}
+
 pub fn parse_reason(raw: &str) -> AppResult<String> {
     let reason = raw.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -200,7 +206,7 @@ pub fn status_text(status: RealnameStatus, decision_reason: Option<&str>) -> Str
     match status {
         RealnameStatus::ReviewPending => "您已提交人工审核，请耐心等待".to_owned(),
         RealnameStatus::ReviewApproved => "人工审核通过，可正常办理业务。如有需要，仍可进行实名认证。".to_owned(),
-        RealnameStatus::ReviewRejected => format!("人工审核不通过。不通过原因：{}", decision_reason.unwrap_or("")),
+        RealnameStatus::ReviewRejected => format!("人工审核不通过。不通过原因：{}。", clause(decision_reason.unwrap_or(""))),
         RealnameStatus::Verified => "实名认证成功。".to_owned(),
         RealnameStatus::None => "您还未进行实名认证。".to_owned(),
     }
@@ -235,7 +241,7 @@ pub async fn apply_identity_decision(
     let text = if approve {
         "【中国教师资格网】您提交的人工审核已通过，可正常办理业务。".to_owned()
     } else {
-        format!("【中国教师资格网】您提交的人工审核不通过。不通过原因：{}。请按要求修改后重新提交。", reason.unwrap_or(""))
+        format!("【中国教师资格网】您提交的人工审核不通过。不通过原因：{}。请按要求修改后重新提交。", clause(reason.unwrap_or("")))
     };
     if let Some(phone) = account.phone_enc.as_deref() {
         let to = app.vault.open_str(Field::Phone, phone)?;

@@ -27,8 +27,20 @@ pub const PHOTOS_DELETED: &str = "照片已按规定删除";
 pub const SESSION_IDLE: i64 = 30 * 60;
 pub const SESSION_ABSOLUTE: i64 = 10 * 3600;
 
-/// The reasons a reviewer picks with one click (STAFF-3).
+/// The reasons a reviewer picks with one click (STAFF-3), for a real-name review.
 pub const COMMON_REASONS: [&str; 6] = ["民族错误", "照片不清晰", "姓名与证件不一致", "证件号码错误", "照片旋转或镜像", "证件已过期"];
+
+/// The one-click reasons that fit an item: a contact change or a claim is not about the
+/// applicant's profile, so 民族错误 is no reason to refuse one.
+pub fn common_reasons(kind: Option<Kind>) -> Vec<&'static str> {
+    match kind {
+        Some(Kind::Identity) | None => COMMON_REASONS.to_vec(),
+        Some(Kind::ContactChange) => vec!["手持证件照片不清晰", "照片中的人与证件不符", "照片旋转或镜像", "证件已过期", "新联系方式填写有误"],
+        Some(Kind::OwnershipClaim) => {
+            vec!["照片不清晰", "姓名与证件不一致", "证件号码错误", "照片旋转或镜像", "证件已过期", "手持证件照片不符合要求"]
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -431,7 +443,7 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         photos,
         photos_deleted_at: review.photos_deleted_at.map(crate::clock::rfc3339),
         history,
-        common_reasons: COMMON_REASONS.to_vec(),
+        common_reasons: common_reasons(Kind::parse(&review.kind)),
         claim,
     })
 }
@@ -453,7 +465,8 @@ pub async fn photo(app: &App, me: &StaffCurrent, id: &str, slot: &str) -> AppRes
 /// Approve, or reject with a reason. One conditional update decides the
 /// race: the loser gets 409 `already_decided`.
 pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reason: Option<&str>) -> AppResult<()> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    // Stored as one clause: each message that quotes it adds its own 。 (no "。。").
+    let reason = reason.map(reviews::clause).filter(|r| !r.is_empty());
     if !approve && reason.is_none_or(|r| r.chars().count() > 200) {
         return Err(AppError::invalid("invalid_reason", "reason", "请填写不通过原因（200字以内）。"));
     }

@@ -49,6 +49,16 @@ pub async fn find_live(db: &Db, doc: &Hashes) -> Result<Option<Account>, sqlx::E
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(&doc.current).bind(&doc.previous).fetch_optional(pool).await?))
 }
 
+/// The newest account of a number archived for `reason` (e.g. an ownership claim's loser).
+pub async fn find_archived(db: &Db, doc: &Hashes, reason: &str) -> Result<Option<Account>, sqlx::Error> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts a WHERE a.doc_hash IN ($1, $2) AND a.archived_at IS NOT NULL AND a.archived_reason = $3 ORDER BY a.archived_at DESC, a.id DESC LIMIT 1"
+    );
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(&doc.current).bind(&doc.previous).bind(reason).fetch_optional(pool).await?))
+}
+
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
     const SQL: &str = concat!("SELECT ", account_columns!(), " FROM accounts a WHERE a.id = $1 AND a.archived_at IS NULL");
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))

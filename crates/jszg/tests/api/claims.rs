@@ -133,7 +133,13 @@ async fn a_rejected_claim_then_an_approved_one_moves_the_number() {
     assert_eq!(decide(&staff, &second, json!({ "approve": true })).await.status(), StatusCode::OK);
     // The holder's session ended and the old password is dead.
     assert_eq!(app.get("/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.another_client().login(&holder.doc, PASSWORD, "certification").await.status(), StatusCode::UNAUTHORIZED);
+    // ...and says what happened to whoever knows it (pages second pass, item 11), while a wrong
+    // password still gets the usual answer.
+    let (status, error) = error_code(app.another_client().login(&holder.doc, PASSWORD, "certification").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("account_archived")));
+    assert!(error["message"].as_str().unwrap().contains("经账号申诉审核，该证件号码属于他人，您注册的该账号已停用"));
+    let (status, error) = error_code(app.another_client().login(&holder.doc, "Wrong#Pass2026", "certification").await).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
     // The claimant logs in at once, with the claim's data.
     let res = claimant.login(&holder.doc, CLAIM_PASSWORD, "certification").await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());

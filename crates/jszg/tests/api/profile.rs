@@ -125,6 +125,12 @@ async fn the_phone_changes_with_a_code_sent_to_the_new_number() {
     let res = app.post("/api/v1/me/phone", &json!({ "phone": new_phone, "verification_code": code })).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(me(&app).await["phone_masked"], format!("{}*****{}", &new_phone[..3], &new_phone[9..]));
+    // Pages second pass, item 11: the old phone and the email hear of it.
+    let masked = format!("{}*****{}", &new_phone[..3], &new_phone[9..]);
+    let old = app.outbox(&who.phone).await;
+    assert!(old.iter().any(|m| m["body"].as_str().unwrap_or("").contains(&format!("将绑定的手机号码修改为{masked}"))), "{old:?}");
+    let mail = app.outbox("123456@qq.com").await;
+    assert!(mail.iter().any(|m| m["body"].as_str().unwrap_or("").contains("如非本人操作，请立即使用“忘记密码”重置密码")), "{mail:?}");
 }
 
 #[tokio::test]
@@ -144,6 +150,10 @@ async fn the_email_changes_with_a_code_sent_to_the_new_address() {
     let res = app.post("/api/v1/me/email", &json!({ "email": "55555@qq.com", "verification_code": code })).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(me(&app).await["email_masked"], "5*****@qq.com");
+    // The old address (and the phone) hear of it; the new one got only its code.
+    let old = app.outbox("123456@qq.com").await;
+    assert!(old.iter().any(|m| m["body"].as_str().unwrap_or("").contains("将绑定的邮箱修改为5*****@qq.com")), "{old:?}");
+    assert!(app.outbox(&who.phone).await.iter().any(|m| m["body"].as_str().unwrap_or("").contains("将绑定的邮箱修改为")));
     // Spent.
     let (_, error) = error_code(app.post("/api/v1/me/email", &json!({ "email": "55555@qq.com", "verification_code": code })).await).await;
     assert_eq!(error["code"], "invalid_verification_code");

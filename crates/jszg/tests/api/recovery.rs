@@ -324,3 +324,32 @@ async fn step_one_mismatches_are_limited_per_number_and_per_address() {
     app.advance_clock(limits.window_secs + 1).await;
     assert_eq!(start(&app, "resident_id", &who.doc, "张三").await.status(), StatusCode::CREATED);
 }
+
+/// Pages second pass, item 11: a pending contact change is said when 忘记密码 starts, before
+/// any form, slider or code; and staff are not offered 民族错误 to refuse one.
+#[tokio::test]
+async fn a_pending_contact_change_is_said_at_the_start_and_staff_get_fitting_reasons() {
+    let app = spawn_app().await;
+    let who = app.applicant().await;
+    let start = |app: &TestApp| {
+        let (app, doc) = (app.another_client(), who.doc.clone());
+        async move {
+            let token = app.captcha_token("recovery").await;
+            let res = app
+                .post("/api/v1/recoveries", &json!({ "doc_type": "resident_id", "doc_number": doc, "name": "张三", "captcha_token": token }))
+                .await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(start(&app).await["contact_change_pending"], false);
+    let recovery = app.recovery_for(&who.doc).await;
+    let id = app.email_change(&recovery, "66666@qq.com").await;
+    assert_eq!(start(&app).await["contact_change_pending"], true);
+
+    let staff = app.staff("rev1", jszg::flows::staff::Role::Reviewer).await;
+    let detail: Value = staff.get(&format!("/api/v1/staff/reviews/{id}")).await.json().await.unwrap();
+    let reasons = detail["common_reasons"].as_array().unwrap();
+    assert!(!reasons.is_empty());
+    assert!(!reasons.iter().any(|r| r == "民族错误"), "{reasons:?}");
+}

@@ -305,4 +305,11 @@ async fn live_checks_use_the_server_rules() {
     .await;
     assert_eq!(warn["ok"], true);
     assert!(warn["notice"].as_str().unwrap().contains("20年"));
+    // Pages second pass, item 7: the value as it will be stored and checked, for the page to
+    // show where it asks for confirmation; item 2: the permit number without its count.
+    let name = check(json!({ "field": "name", "doc_type": "resident_id", "name": "阿依古丽•买买提" })).await;
+    assert_eq!(name["value"], "阿依古丽·买买提");
+    let permit = check(json!({ "field": "doc_number", "doc_type": "hk_mo_permit", "doc_number": "H1234567801" })).await;
+    assert_eq!((permit["ok"].clone(), permit["value"].clone()), (json!(true), json!("H12345678")));
+    assert!(permit["notice"].as_str().unwrap().contains("已自动去掉"));
 }

@@ -319,3 +319,95 @@ async fn the_queue_is_most_urgent_first_and_marks_overdue_items() {
     assert!(queue.iter().all(|i| i["overdue"] == true && i["working_days_left"].as_i64().unwrap() < 0));
     assert_eq!(staff.get("/api/v1/staff/reviews?kind=nonsense").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A real JPEG grown to exactly `total` bytes with comment segments (APPn-like filler a
+/// camera might write), so its size alone decides.
+fn jpeg_of_size(total: usize) -> Vec<u8> {
+    let base = jpeg(320, 200, false);
+    assert!(base.len() + 4 <= total);
+    let mut filler = total - base.len();
+    let mut out = base[..2].to_vec();
+    while filler > 0 {
+        // A segment is FF FE, a 2-byte length counting itself, then the payload.
+        let seg = filler.min(65_535 + 2);
+        let seg = if filler - seg > 0 && filler - seg < 4 { seg - 4 } else { seg };
+        let len = seg - 2;
+        out.extend_from_slice(&[0xFF, 0xFE, (len >> 8) as u8, (len & 0xFF) as u8]);
+        out.extend(std::iter::repeat_n(b' ', len - 2));
+        filler -= seg;
+    }
+    out.extend_from_slice(&base[2..]);
+    assert_eq!(out.len(), total);
+    out
+}
+
+/// Pages second pass, item 9: sizes are counted as Windows Explorer and phones count them
+/// (1 KB = 1,024 bytes). 193,614 bytes shows as 189 KB there, and is accepted.
+#[tokio::test]
+async fn photo_sizes_count_1024_bytes_to_the_kilobyte() {
+    let app = spawn_app().await;
+    app.applicant().await;
+    let form = |front: Vec<u8>| {
+        reqwest::multipart::Form::new()
+            .text("validity_period", "20y")
+            .text("validity_start", "2020-05-01")
+            .text("name", "张三")
+            .text("reason", "信息无误")
+            .part("front", part(front, "a.jpg"))
+            .part("back", part(jpeg(320, 200, false), "b.jpg"))
+            .part("handheld", part(jpeg(320, 200, false), "c.jpg"))
+    };
+    let (status, error) = error_code(app.submit_review(form(jpeg_of_size(190 * 1024))).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["message"], "照片大小为190KB，应小于190KB，请压缩后重新上传。");
+    let res = app.submit_review(form(jpeg_of_size(193_614))).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+}
+
+/// Pages second pass, item 1: a reason that ends in 。 is quoted with one 。, in the SMS, on the
+/// page and in the stored decision.
+#[tokio::test]
+async fn a_reason_ending_in_a_full_stop_is_quoted_with_one() {
+    let app = spawn_app().await;
+    let who = app.applicant().await;
+    app.submit_review(review_form("张三")).await;
+    let staff = app.staff("rev1", Role::Reviewer).await;
+    let id = pending_id(&staff).await;
+    let res = decide(&staff, &id, json!({ "approve": false, "reason": "证件照片模糊，请重新拍摄。 " })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sms = app.outbox(&who.phone).await[0]["body"].as_str().unwrap().to_owned();
+    assert!(sms.contains("不通过原因：证件照片模糊，请重新拍摄。请按要求修改后重新提交。"), "{sms}");
+    assert!(!sms.contains("。。"), "{sms}");
+    assert_eq!(me(&app).await["realname"]["review"]["decision_reason"], "证件照片模糊，请重新拍摄");
+    let page = app.get("/me/realname").await.text().await.unwrap();
+    assert!(page.contains("不通过原因：证件照片模糊，请重新拍摄。") && !page.contains("。。"));
+}
+
+/// Pages second pass, item 5: /me/realname shows the current state. A failed self-check in
+/// the morning and an approved review in the afternoon: no red failure box, no attempts
+/// count under 人工审核通过; after a successful check, no "还可进行2次" either.
+#[tokio::test]
+async fn the_realname_tab_shows_the_current_state_not_the_mornings_failure() {
+    let app = spawn_app().await;
+    let who = app.applicant().await;
+    let (_, error) = error_code(app.post("/api/v1/me/realname", &json!({})).await).await;
+    assert_eq!(error["code"], "realname_failed");
+    let page = app.get("/me/realname").await.text().await.unwrap();
+    assert!(page.contains(r#"id="verify-failed">"#), "the failure shows while it is the state");
+    assert!(page.contains("今日已进行1次实名认证，未通过，还可进行2次"));
+
+    app.submit_review(review_form("张三")).await;
+    let staff = app.staff("rev1", Role::Reviewer).await;
+    let id = pending_id(&staff).await;
+    assert_eq!(decide(&staff, &id, json!({ "approve": true })).await.status(), StatusCode::OK);
+    let page = app.get("/me/realname").await.text().await.unwrap();
+    assert!(page.contains("人工审核通过"), "{page}");
+    assert!(page.contains(r#"id="verify-failed" hidden>"#), "the morning's failure is history now");
+    assert!(!page.contains("您今日提交的姓名与证件信息核验不一致"));
+    assert!(!page.contains("还可进行"), "no attempts offered to someone approved");
+
+    app.post("/api/v1/dev/identities", &json!({ "doc_type": "resident_id", "doc_number": who.doc, "name": "张三" })).await;
+    assert_eq!(app.post("/api/v1/me/realname", &json!({})).await.status(), StatusCode::OK);
+    let page = app.get("/me/realname").await.text().await.unwrap();
+    assert!(!page.contains("还可进行"), "verified: another try makes no sense");
+}

@@ -150,8 +150,10 @@ test('a taken number is claimed, approved in the console, and the claimant logs 
   // 4. The claimant logs in with the claim's password; the holder's is dead, and the holder was told.
   const mineIn = await login(server.base, holder.doc, mine.password);
   assert.equal(mineIn.status, 200, JSON.stringify(mineIn.body));
+  // The holder's old password no longer signs in, and says why (403 account_archived).
   const old = await login(server.base, holder.doc, holder.password);
-  assert.equal(old.status, 401);
+  assert.equal(old.status, 403);
+  assert.equal(old.body.error.code, 'account_archived');
   const notice = await outbox(server.base, holder.phone);
   assert.match(notice[0].body, /已停用/);
   const told = await outbox(server.base, mine.phone);

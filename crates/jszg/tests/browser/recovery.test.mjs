@@ -38,7 +38,14 @@ test('a password is reset through the emailed link', async () => {
   await step1(page, who);
   await page.waitForSelector('#step2:not([hidden])');
   assert.equal(await page.isChecked('input[name="method"][value="email"]'), true);
-  assert.equal(await page.isVisible('label[data-method="wechat"]'), false, 'no WeChat binding, no WeChat method');
+  // As in the manual, all three methods; WeChat says why it cannot be used yet, and shows no QR.
+  assert.equal(await page.isVisible('label[data-method="wechat"]'), true);
+  await page.click('label[data-method="wechat"]');
+  assert.match(await page.textContent('#wechat-unbound'), /尚未关联微信服务号.*绑定微信/);
+  assert.equal(await page.isVisible('#wechat-qr-box'), false);
+  assert.equal(await page.isVisible('#wechat-refresh'), false);
+  await page.screenshot({ path: join(SCREENSHOTS, 'recover-wechat-unbound-360.png') });
+  await page.click('label[data-method="email"]');
   assert.equal(await page.textContent('#email-target'), maskEmail(who.email));
   await page.screenshot({ path: join(SCREENSHOTS, 'recover-step2-360.png') });
   await page.click('#email-confirm');

@@ -56,7 +56,9 @@ test('one login serves both business entries', async () => {
   // The pending authorization resumes: back in the business, signed in.
   await page.waitForURL(/\/dev\/rp\/certification$/);
   assert.equal(await page.textContent('#rp-status'), '已登录：韩梅梅');
-  assert.equal(await page.textContent('#rp-realname'), 'verified');
+  // In words and with the portal's own mask (pages second pass, item 11).
+  assert.equal(await page.textContent('#rp-realname'), '实名认证成功');
+  assert.match(await page.textContent('#rp-doc'), /^\w{2}\*{5}\w{2}$/);
   await page.screenshot({ path: join(SCREENSHOTS, 'sso-certification.png') });
 
   // The renewal business: signed in at once, no password asked (SSO-2).

@@ -124,8 +124,11 @@ test('a password is reset through the bound WeChat on a phone', async () => {
   const link = (/https?:\/\/\S+\/wechat\/reset\?token=[A-Za-z0-9_-]+/.exec(reply) || [])[0];
   assert.ok(link, reply);
 
-  // The link opens in WeChat's browser on the phone.
+  // The link opens in WeChat's browser on the phone, on the manual's page: its title,
+  // 新密码 / 确认密码 and 【重置密码】.
   await page.goto(link);
+  assert.equal(await page.textContent('h1'), '通过微信重置密码（当登录帐号已关联了微信服务号后可使用）');
+  assert.equal((await page.textContent('#reset-submit')).trim(), '重置密码');
   await page.fill('#new_password', 'Xyz#2025ab');
   await page.fill('#new_password_confirm', 'Xyz#2025ab');
   await page.click('#reset-submit');

@@ -126,6 +126,11 @@ pub struct FieldVerdict {
     /// Something the applicant should know even though the value is accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// The value as the server will store and check it (`name`, `doc_number`): the page shows
+    /// this, not what was typed, where it asks the applicant to confirm (阿依古丽•买买提 →
+    /// 阿依古丽·买买提).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// Check one field of the registration form with the server's own rules,
@@ -143,17 +148,19 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
     let today = app.clock.today();
     let f = &body.form;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let result: Result<Option<String>, AppError> = (|| match body.field.as_deref().unwrap_or("") {
+    // (notice, value as stored)
+    let result: Result<(Option<String>, Option<String>), AppError> = (|| match body.field.as_deref().unwrap_or("") {
         "doc_number" => {
             let doc_type = parse_doc_type(&text(&f.doc_type))?;
-            let (_, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
+            let (doc, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
                 .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
-            Ok(notice.map(|n| n.message().to_owned()))
+            Ok((notice.map(|n| n.message().to_owned()), Some(doc.as_str().to_owned())))
         }
         "name" => {
             let doc_type = parse_doc_type(&text(&f.doc_type))?;
-            PersonName::parse(doc_type, &text(&f.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
-            Ok(None)
+            let name =
+                PersonName::parse(doc_type, &text(&f.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+            Ok((None, Some(name.as_str().to_owned())))
         }
         "validity" => {
             let doc_type = parse_doc_type(&text(&f.doc_type))?;
@@ -163,21 +170,21 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
                 .and_then(|doc| doc.birth_date())
                 .and_then(|birth| validity.age_warning(birth))
                 .map(|expected| format!("提示：按您的出生日期，有效时间段一般应为“{}”，请核对证件。", expected.label_zh()));
-            Ok(warning)
+            Ok((warning, None))
         }
         "email" => {
             Email::parse(&text(&f.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
-            Ok(None)
+            Ok((None, None))
         }
         "phone" => {
             Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
-            Ok(None)
+            Ok((None, None))
         }
         _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
     })();
     Ok(axum::Json(match result {
-        Ok(notice) => FieldVerdict { ok: true, message: None, notice },
-        Err(err) => FieldVerdict { ok: false, message: Some(err.message.into_owned()), notice: None },
+        Ok((notice, value)) => FieldVerdict { ok: true, message: None, notice, value },
+        Err(err) => FieldVerdict { ok: false, message: Some(err.message.into_owned()), notice: None, value: None },
     }))
 }
 

@@ -103,6 +103,8 @@ pub struct RecoveryStart {
 pub struct RecoveryStarted {
     pub id: String,
     pub methods: Vec<Method>,
+    /// A 修改联系方式申请 of this account is already waiting for review.
+    pub contact_change_pending: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/recoveries", tag = "recovery", request_body = RecoveryStart,
@@ -114,7 +116,7 @@ pub async fn start(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): J
     captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Recovery).await?;
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
     let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name), &ip).await?;
-    Ok((StatusCode::CREATED, axum::Json(RecoveryStarted { id: started.id, methods: started.methods })))
+    Ok((StatusCode::CREATED, axum::Json(RecoveryStarted { id: started.id, methods: started.methods, contact_change_pending: started.contact_change_pending })))
 }
 
 #[utoipa::path(post, path = "/api/v1/recoveries/{id}/email", tag = "recovery", params(("id" = String, Path)),

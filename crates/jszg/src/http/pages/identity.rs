@@ -55,6 +55,10 @@ struct RealnamePage {
     status_text: String,
     pending: bool,
     resident: bool,
+    doc_type: &'static str,
+    /// Another self-check makes sense (not verified, approved or pending): only then are
+    /// today's attempts and a failed one shown.
+    can_try: bool,
     remaining: i64,
     used_today: i64,
     /// Today's attempts all failed (a success would have made the status `verified`).
@@ -76,7 +80,10 @@ async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSign
     let reason = decision_reason(&me);
     let remaining = me.realname.remaining_today;
     let used_today = (DAILY_ATTEMPTS - remaining).max(0);
-    let failed_today = used_today > 0 && status != RealnameStatus::Verified;
+    let can_try = matches!(status, RealnameStatus::None | RealnameStatus::ReviewRejected);
+    // The current state, not today's history: after an approved review the morning's failed
+    // check is no longer news (it stays in 我的数据 and the audit log).
+    let failed_today = used_today > 0 && can_try;
     let review_remaining = remaining_in_period(&me);
     let mut status_text = reviews::status_text(status, reason.as_deref());
     if failed_today && status == RealnameStatus::None {
@@ -89,6 +96,8 @@ async fn realname_page(State(app): State<App>, MaybeSignedIn(current): MaybeSign
         status_text,
         pending: status == RealnameStatus::ReviewPending,
         resident: current.applicant.doc_type() == DocType::ResidentId,
+        doc_type: current.applicant.doc_type().as_str(),
+        can_try,
         remaining,
         used_today,
         failed_today,

@@ -73,11 +73,18 @@ async fn cancel_submit(State(app): State<App>, axum::extract::Form(f): axum::ext
 struct RecoverPage {
     doc_types: Vec<(&'static str, &'static str)>,
     entry: &'static str,
+    /// The service account is set up here: 微信验证重置密码 is shown to everyone, as in the
+    /// manual, with the reason when the account is not bound yet.
+    wechat: bool,
 }
 
-async fn recover_page(Query(q): Query<EntryQuery>) -> Response {
+async fn recover_page(State(app): State<App>, Query(q): Query<EntryQuery>) -> Response {
     let entry = super::entry_or_default(q.entry.as_deref());
-    let page = super::render(&RecoverPage { doc_types: DocType::ALL.iter().map(|t| (t.as_str(), t.label_zh())).collect(), entry });
+    let page = super::render(&RecoverPage {
+        doc_types: DocType::ALL.iter().map(|t| (t.as_str(), t.label_zh())).collect(),
+        entry,
+        wechat: app.wechat.is_some(),
+    });
     ([(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
 

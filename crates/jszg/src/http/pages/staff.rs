@@ -189,13 +189,7 @@ fn period_label(code: &str) -> &'static str {
 }
 
 fn realname_label(status: RealnameStatus) -> &'static str {
-    match status {
-        RealnameStatus::None => "未实名认证",
-        RealnameStatus::Verified => "实名认证成功",
-        RealnameStatus::ReviewPending => "人工审核中",
-        RealnameStatus::ReviewApproved => "人工审核通过",
-        RealnameStatus::ReviewRejected => "人工审核不通过",
-    }
+    status.label_zh()
 }
 
 fn validity_text(period: &str, start: &str, end: Option<&str>) -> String {

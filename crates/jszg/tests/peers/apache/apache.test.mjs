@@ -112,7 +112,9 @@ ScriptAlias /protected/claims "${cgi}"
   Require valid-user
 </Location>
 `);
-  apache = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its own process group: on SIGTERM httpd signals its whole group (prefork's killpg), which
+  // would otherwise take this test runner and whatever started it (CI) down with it.
+  apache = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   await until('apache', async () => {
     if (apache.exitCode !== null) throw new Error(`apache exited with ${apache.exitCode}: see its error above`);
     return (await fetch(`${rp}/loggedout.html`).catch(() => null))?.ok;
