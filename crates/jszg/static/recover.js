@@ -403,6 +403,7 @@
         setFormEnabled(false);
         syncSend();
         $('change-state').textContent = '待审核';
+        changePending = true;
         $('change-dialog-text').textContent = kind === 'email'
           ? '提交成功! 请耐心等待工作人员审核，1个工作日内将审核结果发送至新的邮箱中，请及时查收!'
           : '提交成功! 请耐心等待工作人员审核，1个工作日内将重置结果发送至新的手机短信中，请及时查收!';

@@ -185,6 +185,11 @@ test('a failed real-name check goes to manual review and a reviewer approves it'
   // On a phone the table turns into one card per item, nothing cut off.
   await queue.setViewportSize({ width: 390, height: 844 });
   assert.ok(await queue.evaluate(() => document.documentElement.scrollWidth <= 390));
+  // Every kind of item in sight, 账号申诉 too (pages second pass, item 11).
+  assert.ok(await queue.locator('.tabs a').evaluateAll((tabs) => tabs.length === 3 && tabs.every((t) => {
+    const r = t.getBoundingClientRect();
+    return r.left >= 0 && r.right <= window.innerWidth;
+  })), 'a kind of item is cut off');
   await queue.screenshot({ path: join(SCREENSHOTS, 'staff-queue-390.png'), fullPage: true });
   await queue.setViewportSize({ width: 1280, height: 900 });
 

@@ -50,7 +50,15 @@ async function replyMatching(page, pattern) {
 async function scanNewest(page) {
   await page.click('#scan');
   await page.waitForSelector('#scan-list:not([hidden]) #qr-list button');
+  const ticket = await page.getAttribute('#qr-list li:first-child button', 'data-ticket');
+  const scansBefore = await page.locator('#chat li', { hasText: '扫描' }).count();
   await page.click('#qr-list li:first-child button');
+  await page.waitForFunction((n) => [...document.querySelectorAll('#chat li')].filter((li) => li.textContent.includes('扫描')).length > n, scansBefore);
+  // A scanned code leaves the 扫一扫 list (pages second pass, item 11).
+  await page.click('#scan');
+  await page.waitForSelector('#scan-list:not([hidden])');
+  assert.equal(await page.locator(`#qr-list button[data-ticket="${ticket}"]`).count(), 0, 'a used QR code is still listed');
+  await page.click('#scan-close');
 }
 
 test('an applicant registers choosing 微信扫码验证, getting the code from the simulator', async () => {

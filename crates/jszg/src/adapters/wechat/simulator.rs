@@ -69,6 +69,9 @@ pub struct ShownQr {
     scene: String,
     url: String,
     pub expires_at: i64,
+    /// Phones that scanned it: their 扫一扫 list no longer offers it (the link still works, and
+    /// other phones still see it, as the page that shows it may still be waiting).
+    scanned_by: Vec<String>,
 }
 
 impl ShownQr {
@@ -206,7 +209,7 @@ impl Simulator {
         let url = self.phone_url(&format!("?scan={ticket}"));
         let expires_at = real_now() + i64::try_from(expire_seconds).unwrap_or(0);
         self.with_state(|s| {
-            s.qr_codes.push_front(ShownQr { ticket: ticket.clone(), scene: scene.to_owned(), url: url.clone(), expires_at });
+            s.qr_codes.push_front(ShownQr { ticket: ticket.clone(), scene: scene.to_owned(), url: url.clone(), expires_at, scanned_by: Vec::new() });
             s.qr_codes.truncate(MAX_QR_CODES);
         });
         QrCode { ticket, url, expire_seconds }
@@ -238,7 +241,7 @@ impl Simulator {
     pub fn view(&self, openid: &str) -> PhoneView {
         let now = real_now();
         self.with_state(|s| {
-            let qr_codes = s.qr_codes.iter().filter(|q| q.expires_at > now).cloned().collect();
+            let qr_codes = s.qr_codes.iter().filter(|q| q.expires_at > now && !q.scanned_by.iter().any(|o| o == openid)).cloned().collect();
             match s.phones.get(openid) {
                 Some(p) => PhoneView { following: p.following, lines: p.lines.iter().cloned().collect(), qr_codes },
                 None => PhoneView { following: false, lines: Vec::new(), qr_codes },
@@ -259,7 +262,15 @@ impl Simulator {
                 s.qr_codes.iter().find(|q| q.ticket == ticket).map(|q| (q.scene.clone(), q.expires_at > real_now()))
             };
             let scene = match &action {
-                Action::Scan(ticket) => Some(live_scene(ticket).ok_or(PhoneError::UnknownQr)?),
+                Action::Scan(ticket) => {
+                    let scene = live_scene(ticket).ok_or(PhoneError::UnknownQr)?;
+                    if let Some(q) = s.qr_codes.iter_mut().find(|q| q.ticket == *ticket) {
+                        if !q.scanned_by.iter().any(|o| o == openid) {
+                            q.scanned_by.push(openid.to_owned());
+                        }
+                    }
+                    Some(scene)
+                }
                 _ => None,
             };
             let phone = s.phone(openid);
@@ -445,6 +456,19 @@ mod tests {
         assert_eq!(view.qr_codes[0].ticket, qr.ticket);
         assert!(qr_svg(&qr.url).unwrap().starts_with("<?xml"));
         assert!(!view.following);
+    }
+
+    #[tokio::test]
+    async fn a_scanned_qr_code_leaves_the_list_but_its_link_still_scans() {
+        let sim = Simulator::new().unwrap();
+        sim.listening_on("127.0.0.1:9".parse().unwrap());
+        let qr = sim.qr_code("scene-1", 300);
+        assert_eq!(sim.view("o_dev").qr_codes.len(), 1);
+        // The callback is not listening here: the scan is recorded before the delivery fails.
+        let _ = sim.act("o_dev", Action::Scan(qr.ticket.clone())).await;
+        assert!(sim.view("o_dev").qr_codes.is_empty(), "a used code stays on the 扫一扫 list");
+        assert_eq!(sim.view("o_other").qr_codes.len(), 1, "another phone still sees the page's code");
+        assert_ne!(sim.act("o_dev", Action::Scan(qr.ticket)).await.err(), Some(PhoneError::UnknownQr), "its link still scans");
     }
 
     #[tokio::test]
