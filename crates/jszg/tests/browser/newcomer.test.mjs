@@ -254,6 +254,20 @@ for (const width of WIDTHS) {
     await page.waitForSelector('#confirm-dialog[open]');
     assert.match(await page.textContent('#confirm-dialog'), /您还剩3次机会/);
     await page.click('#confirm-back');
+    // A PNG renamed .jpg passes the page's look and is refused by the server: one message, at
+    // the photo, none above the button (pages second pass, item 4).
+    const pngBytes = Buffer.from(await page.evaluate(() => {
+      const c = document.createElement('canvas');
+      c.width = 64; c.height = 48;
+      c.getContext('2d').fillRect(0, 0, 10, 10);
+      return c.toDataURL('image/png').split(',')[1];
+    }), 'base64');
+    await page.setInputFiles('#front', { name: 'front.jpg', mimeType: 'image/jpeg', buffer: pngBytes });
+    await page.click('#submit');
+    await page.waitForSelector('#confirm-dialog[open]');
+    await page.click('#confirm-submit');
+    await page.waitForFunction(() => /照片格式应为JPG或JPEG/.test(document.querySelector('.msg[data-for="front"]').textContent));
+    assert.equal(await page.textContent('#form-msg'), '');
     assert.deepEqual(errors, []);
     await context.close();
   });
