@@ -785,6 +785,68 @@ impl Config {
     }
 }
 
+/// A database URL whose `Debug`/`Display` hide the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+    /// The SQLite file path, when this is a file-backed SQLite URL.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        let rest = self.0.strip_prefix("sqlite://").or_else(|| self.0.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+    }
+    fn redacted(&self) -> String {
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &self.0[scheme + 3..at];
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{}{}:***{}", &self.0[..scheme + 3], user, &self.0[at..])
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl ClientsConfig {
+    /// Development without `[clients]`: both entries are clients of the
+    /// stand-in business system under `/dev/rp/{entry}`.
+    pub fn dev_standin(public_url: &str) -> ClientsConfig {
+        let one = |entry: &str| {
+            let base = format!("{public_url}/dev/rp/{entry}");
+            Some(ClientConfig {
+                redirect_uris: vec![format!("{base}/callback")],
+                post_logout_redirect_uris: vec![base.clone()],
+                backchannel_logout_uri: Some(format!("{base}/backchannel")),
+                initiate_login_uri: Some(format!("{base}/login")),
+                ..ClientConfig::default()
+            })
+        };
+        ClientsConfig { certification: one("certification"), renewal: one("renewal") }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,67 +920,5 @@ mod tests {
     fn dev_keys_sit_beside_the_database() {
         let c = Config { database_url: "sqlite:///var/lib/jszg/main.db".into(), ..Config::default() };
         assert_eq!(c.dev_keys_path(), PathBuf::from("/var/lib/jszg/main.db.keys"));
-    }
-}
-
-/// A database URL whose `Debug`/`Display` hide the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
-    }
-    /// The SQLite file path, when this is a file-backed SQLite URL.
-    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
-        let rest = self.0.strip_prefix("sqlite://").or_else(|| self.0.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or(rest);
-        (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
-    }
-    fn redacted(&self) -> String {
-        match (self.0.find("://"), self.0.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &self.0[scheme + 3..at];
-                let user = userinfo.split(':').next().unwrap_or("");
-                format!("{}{}:***{}", &self.0[..scheme + 3], user, &self.0[at..])
-            }
-            _ => self.0.clone(),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", self.redacted())
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl ClientsConfig {
-    /// Development without `[clients]`: both entries are clients of the
-    /// stand-in business system under `/dev/rp/{entry}`.
-    pub fn dev_standin(public_url: &str) -> ClientsConfig {
-        let one = |entry: &str| {
-            let base = format!("{public_url}/dev/rp/{entry}");
-            Some(ClientConfig {
-                redirect_uris: vec![format!("{base}/callback")],
-                post_logout_redirect_uris: vec![base.clone()],
-                backchannel_logout_uri: Some(format!("{base}/backchannel")),
-                initiate_login_uri: Some(format!("{base}/login")),
-                ..ClientConfig::default()
-            })
-        };
-        ClientsConfig { certification: one("certification"), renewal: one("renewal") }
     }
 }

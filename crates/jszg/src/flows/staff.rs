@@ -548,13 +548,15 @@ pub async fn search_audit(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let actor = match (row.actor_kind.as_str(), row.actor_id) {
-            ("staff", Some(id)) => staff::by_id(&app.db, id).await?.map(|s| s.username),
+            ("staff", Some(_)) => row.actor_username.clone(),
             (_, Some(id)) => Some(format!("#{id}")),
             _ => None,
         };
-        let account = match row.account_id {
-            Some(id) => accounts::find_by_id(&app.db, id).await?.map(|a| Applicant::open(app, a).map(|a| a.doc.masked())).transpose()?,
-            None => None,
+        let account = match (row.doc_type.as_deref().and_then(|t| t.parse::<jszg_domain::DocType>().ok()), &row.doc_number_enc) {
+            (Some(doc_type), Some(sealed)) => {
+                Some(jszg_domain::DocNumber::from_storage(doc_type, app.vault.open_str(Field::DocNumber, sealed)?).masked())
+            }
+            _ => None,
         };
         out.push(AuditEntry {
             at: crate::clock::rfc3339(row.at),

@@ -104,6 +104,18 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                // SQLite opens a file the OS write-protects read-only, silently and for the
+                // connection's life: a connection opened during such an outage would refuse
+                // writes after it. Prove each new connection can write (the header's
+                // user_version, rewritten unchanged) and refuse it otherwise; the pool opens a
+                // writable one once the file is writable again.
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
+                        sqlx::query(&format!("PRAGMA user_version = {version}")).execute(&mut *conn).await?;
+                        Ok(())
+                    })
+                })
                 // The same for SQLite, where a dropped transaction's ROLLBACK is queued to the
                 // connection's worker: the ping waits for it, then a depth left over means the
                 // ROLLBACK failed (an I/O error, a file made read-only) and the connection is closed.

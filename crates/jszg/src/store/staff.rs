@@ -102,9 +102,15 @@ pub struct AuditRow {
     pub account_id: Option<i64>,
     pub action: String,
     pub detail: String,
+    /// The staff member's username when a staff member acted (joined, not looked up per row).
+    pub actor_username: Option<String>,
+    /// The applicant's document, sealed, when the entry names an account (live or archived).
+    pub doc_type: Option<String>,
+    pub doc_number_enc: Option<Vec<u8>>,
 }
 
-/// Search the audit log by applicant, by actor and by time, newest first.
+/// Search the audit log by applicant, by actor and by time, newest first, with who acted and
+/// whose account it was in the same query.
 pub async fn search_audit(
     db: &Db,
     account_id: Option<i64>,
@@ -113,11 +119,15 @@ pub async fn search_audit(
     to: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id, at, actor_kind, actor_id, account_id, action, detail FROM audit_log
-        WHERE at >= $1 AND at <= $2
-          AND ($3 < 0 OR account_id = $3)
-          AND ($4 = '' OR (actor_kind = $4 AND actor_id = $5))
-        ORDER BY at DESC, id DESC LIMIT $6";
+    const SQL: &str = "SELECT l.id, l.at, l.actor_kind, l.actor_id, l.account_id, l.action, l.detail,
+            s.username AS actor_username, a.doc_type, a.doc_number_enc
+        FROM audit_log l
+        LEFT JOIN staff s ON l.actor_kind = 'staff' AND s.id = l.actor_id
+        LEFT JOIN accounts a ON a.id = l.account_id
+        WHERE l.at >= $1 AND l.at <= $2
+          AND ($3 < 0 OR l.account_id = $3)
+          AND ($4 = '' OR (l.actor_kind = $4 AND l.actor_id = $5))
+        ORDER BY l.at DESC, l.id DESC LIMIT $6";
     let (kind, actor_id) = actor.unwrap_or(("", -1));
     Ok(db_run!(db, pool => sqlx::query_as(SQL)
         .bind(from)
