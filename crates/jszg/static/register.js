@@ -129,24 +129,15 @@
         valid[field] = !!r.ok;
         if (r.ok) {
           msg(field, r.notice || (field === 'validity' ? '' : '✓'), r.notice ? 'note' : 'good');
-          // The notice says the extra digits were removed: remove them from the field too, as
-          // the server does (a 9-character 港澳 or 8-digit 台湾 permit number).
-          if (r.notice && field === 'doc_number') trimIssueCount();
+          // The notice says the extra digits were removed: show the number as the server will
+          // store it (its `value`), so the field says the same as the hint.
+          if (r.notice && field === 'doc_number' && r.value) { $('doc_number').value = r.value; saveDraft(); }
         } else {
           msg(field, r.message);
         }
         if (field === 'phone') syncSendButton();
       }).catch(function () {});
     }, 300);
-  }
-
-  function trimIssueCount() {
-    var el = $('doc_number');
-    var v = el.value.trim().toUpperCase();
-    if (/^[HM]\d{10}$/.test(v) || /^\d{10}$/.test(v)) {
-      el.value = v.slice(0, -2);
-      saveDraft();
-    }
   }
 
   // Password rules (CRED-3) are simple enough to show without a round trip;

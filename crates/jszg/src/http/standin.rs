@@ -237,19 +237,15 @@ async fn finish(app: &App, entry: Entry, code: &str, flight: &Flight) -> Result<
     if info["sub"] != claims["sub"] {
         return Err("userinfo sub mismatch".into());
     }
-    // Shown as the portal's own pages show them: the type and state in words, the number as
-    // first two, five stars, last two.
-    let doc: Vec<char> = info["doc_number"].as_str().unwrap_or("").chars().collect();
-    let masked = if doc.len() > 4 {
-        format!("{}*****{}", doc[..2].iter().collect::<String>(), doc[doc.len() - 2..].iter().collect::<String>())
-    } else {
-        "*****".into()
-    };
+    // Shown as the portal's own pages show them: the type and state in words, the number with
+    // the portal's mask.
     let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
     let doc_type = text(&info["doc_type"]);
+    let parsed = doc_type.parse::<jszg_domain::DocType>().ok();
+    let masked = parsed.map(|t| jszg_domain::DocNumber::from_storage(t, text(&info["doc_number"])).masked()).unwrap_or_else(|| "*****".into());
     Ok(RpUser {
         name: text(&info["name"]),
-        doc_type: doc_type.parse::<jszg_domain::DocType>().map(|t| t.label_zh().to_owned()).unwrap_or(doc_type),
+        doc_type: parsed.map(|t| t.label_zh().to_owned()).unwrap_or(doc_type),
         doc_masked: masked,
         realname_status: crate::flows::applicant::RealnameStatus::parse(&text(&info["realname_status"])).label_zh().to_owned(),
         sid: text(&claims["sid"]),

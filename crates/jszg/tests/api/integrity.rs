@@ -30,6 +30,21 @@ async fn broken(app: &TestApp) -> (i64, String) {
     }
 }
 
+/// `jszg audit verify` against the test's database with `keys` written to a key file.
+fn audit_verify(app: &TestApp, keys: &jszg::vault::KeyMaterial) -> std::process::Output {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), keys.to_toml()).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_jszg"))
+        .args(["audit", "verify", "--database-url", &app.database_url])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("JSZG_KEYS_FILE", file.path())
+        .env("JSZG_DEV", "1")
+        .env("JSZG_LOG", "error")
+        .output()
+        .unwrap()
+}
+
 /// What an intruder does first: drop the triggers that refuse UPDATE and DELETE.
 async fn drop_guards(app: &TestApp) {
     if is_postgres() {
@@ -128,20 +143,7 @@ async fn audit_verify_names_the_first_entry_that_was_altered_removed_or_inserted
     assert_eq!(broken(&app).await, (ids[3], "removed".into()));
 
     // The command line says the same, with its exit code.
-    let keys = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(keys.path(), app.app.config.keys.as_ref().unwrap().to_toml()).unwrap();
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_jszg"))
-            .args(["audit", "verify", "--database-url", &app.database_url])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("JSZG_KEYS_FILE", keys.path())
-            .env("JSZG_DEV", "1")
-            .env("JSZG_LOG", "error")
-            .output()
-            .unwrap()
-    };
-    let out = run();
+    let out = audit_verify(&app, app.app.config.keys.as_ref().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.trim().starts_with(&format!("audit chain broken at entry {}: removed", ids[3])), "{stdout}");
@@ -156,35 +158,15 @@ async fn jszg_audit_verify_prints_the_count_of_an_intact_chain() {
     let who = api.applicant().await;
     assert_eq!(api.login(&who.doc, PASSWORD, "certification").await.status(), StatusCode::OK);
     let entries = scalar(&app, "SELECT count(*) FROM audit_log").await;
-    let keys = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(keys.path(), app.app.config.keys.as_ref().unwrap().to_toml()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_jszg"))
-        .args(["audit", "verify", "--database-url", &app.database_url])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("JSZG_KEYS_FILE", keys.path())
-        .env("JSZG_DEV", "1")
-        .env("JSZG_LOG", "error")
-        .output()
-        .unwrap();
+    let out = audit_verify(&app, app.app.config.keys.as_ref().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     // Starting the command writes no entry of its own, so the count is what the server wrote.
     assert_eq!(stdout.trim(), format!("audit chain intact: {entries} entries"));
     // Under another audit key, no link fits: the first entry is named.
-    let other = tempfile::NamedTempFile::new().unwrap();
     let mut material = app.app.config.keys.clone().unwrap();
     material.audit_key = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
-    std::fs::write(other.path(), material.to_toml()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_jszg"))
-        .args(["audit", "verify", "--database-url", &app.database_url])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("JSZG_KEYS_FILE", other.path())
-        .env("JSZG_DEV", "1")
-        .env("JSZG_LOG", "error")
-        .output()
-        .unwrap();
+    let out = audit_verify(&app, &material);
     assert_eq!(out.status.code(), Some(1));
     let first = scalar(&app, "SELECT min(id) FROM audit_log").await;
     let stdout = String::from_utf8_lossy(&out.stdout);

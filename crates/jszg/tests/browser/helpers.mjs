@@ -2,11 +2,10 @@
 // fresh SQLite database, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { HARNESS_ENV } from '../support/harness.mjs';
+import { HARNESS_ENV, freePort } from '../support/harness.mjs';
 
 export { HARNESS_ENV };
 
@@ -15,13 +14,6 @@ export const BIN = process.env.JSZG_BIN || resolve(here, '../../../../target/deb
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = join(here, 'screenshots');
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 export async function startServer(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'jszg-browser-'));

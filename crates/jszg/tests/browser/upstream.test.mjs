@@ -6,10 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startServer, launch, readyPuzzle, dragTo, SCREENSHOTS } from './helpers.mjs';
 import { register } from './applicant.mjs';
+import { freePort } from '../support/harness.mjs';
 
 const peer = new URL('../peers/upstream/', import.meta.url).pathname;
 
@@ -22,13 +22,6 @@ let who;
 let base;
 const accounts = {};
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 before(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -188,10 +188,6 @@ fn period_label(code: &str) -> &'static str {
     code.parse::<Period>().map(|p| p.label_zh()).unwrap_or("")
 }
 
-fn realname_label(status: RealnameStatus) -> &'static str {
-    status.label_zh()
-}
-
 fn validity_text(period: &str, start: &str, end: Option<&str>) -> String {
     if period.is_empty() && start.is_empty() {
         return String::new();
@@ -494,7 +490,7 @@ fn claim_panel(c: &staff::ClaimEvidence) -> ClaimPanel {
         checked_at: c.authority.get("checked_at").and_then(Value::as_str).map(beijing).unwrap_or_default(),
         registered_at: at("registered_at"),
         archived_at: at("archived_at"),
-        realname: realname_label(RealnameStatus::parse(h.get("realname_status").and_then(Value::as_str).unwrap_or(""))),
+        realname: RealnameStatus::parse(h.get("realname_status").and_then(Value::as_str).unwrap_or("")).label_zh(),
         logins: h
             .get("last_logins")
             .and_then(Value::as_array)
@@ -545,7 +541,7 @@ fn current_lines(me: &Me, doc_number: &str) -> Vec<Line> {
         line("民族", me.ethnicity_name.clone().unwrap_or_default()),
         line("手机号码", me.phone_masked.clone().unwrap_or_default()),
         line("安全邮箱", me.email_masked.clone().unwrap_or_default()),
-        line("实名认证状态", realname_label(me.realname.status)),
+        line("实名认证状态", me.realname.status.label_zh()),
     ]
 }
 

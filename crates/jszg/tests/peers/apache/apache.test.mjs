@@ -12,10 +12,9 @@ import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HARNESS_ENV } from '../../support/harness.mjs';
+import { HARNESS_ENV, freePort } from '../../support/harness.mjs';
 import { Browser, applicant, setIssuer } from '../sso/applicant.mjs';
 
 const BIN = process.env.JSZG_BIN;
@@ -26,13 +25,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let jszg; let apache; let dir; let issuer; let rp;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = netServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 async function until(what, check, ms = 15000) {
   const deadline = Date.now() + ms;

@@ -11,13 +11,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import smCrypto from 'sm-crypto';
-import { HARNESS_ENV } from '../../support/harness.mjs';
-import { Browser, captcha, setIssuer } from '../sso/applicant.mjs';
+import { HARNESS_ENV, freePort } from '../../support/harness.mjs';
+import { applicant as register, setIssuer } from '../sso/applicant.mjs';
 
 const { sm2 } = smCrypto;
 const BIN = process.env.JSZG_BIN;
@@ -26,13 +25,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SECRET = 'gm-peer-authority-secret';
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = netServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 let server; let dir; let issuer; let receiver; let rpBase; let renewalSecret;
 const authorityCalls = [];
@@ -85,39 +77,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function residentId() {
-  const pad = (n, w) => String(n).padStart(w, '0');
-  const r = (n) => Math.floor(Math.random() * n);
-  const first17 = `110105${1976 + r(17)}${pad(1 + r(12), 2)}${pad(1 + r(28), 2)}${pad(r(1000), 3)}`;
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((acc, c, i) => acc + Number(c) * w[i], 0);
-  return first17 + '10X98765432'[sum % 11];
-}
-
-/** Register and log in through the renewal entry; real name through the authority above. */
-async function verifiedApplicant() {
-  const b = new Browser();
-  const doc = residentId();
-  const phone = `158${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
-  const sms = await b.json('/api/v1/verification-codes', { channel: 'sms', phone, purpose: 'register', captcha_token: await captcha(b, 'sms') });
-  assert.equal(sms.status, 202, JSON.stringify(sms.body));
-  const outbox = await (await fetch(`${issuer}/api/v1/dev/outbox?to=${phone}`)).json();
-  const code = outbox[0].body.match(/(?<!\d)\d{6}(?!\d)/)[0];
-  const reg = await b.json('/api/v1/accounts', {
-    doc_type: 'resident_id', doc_number: doc, name: '张三', validity: { period: '20y', start: '2020-05-01' },
-    password: 'Abc#2024x', password_confirm: 'Abc#2024x', email: '123456@qq.com', phone, verification_code: code,
-    agree_terms: true, confirm_validity_warning: false,
-  });
-  assert.equal(reg.status, 201, JSON.stringify(reg.body));
-  const login = await b.json('/api/v1/sessions', { doc_number: doc, password: 'Abc#2024x', captcha_token: await captcha(b, 'login'), entry: 'renewal' });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  assert.equal((await b.json('/api/v1/me/profile', { ethnicity: '01' }, 'PUT')).status, 200);
-  const realname = await b.fetch('/api/v1/me/realname', { method: 'POST' });
-  assert.equal(realname.status, 200, await realname.text());
-  return { b, doc };
-}
-
 let applicant;
+/** Registered and logged in through the renewal entry; real name through the authority above. */
+const verifiedApplicant = () => register(true, { entry: 'renewal', registry: false });
 
 test('node:crypto (OpenSSL) checks the HMAC-SM3 signature on the identity authority request', async () => {
   applicant = await verifiedApplicant();

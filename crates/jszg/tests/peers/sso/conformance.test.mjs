@@ -11,11 +11,10 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as jose from 'jose';
-import { HARNESS_ENV } from '../../support/harness.mjs';
+import { HARNESS_ENV, freePort } from '../../support/harness.mjs';
 import { Browser, applicant, captcha, setIssuer } from './applicant.mjs';
 
 const BIN = process.env.JSZG_BIN;
@@ -29,13 +28,6 @@ let server; let dir; let issuer; let discovery; let jwks;
 const secrets = {};
 let person; // an applicant signed in, profile and real name done
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = netServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 before(async () => {
   const port = await freePort();

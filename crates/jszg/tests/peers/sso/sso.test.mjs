@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HARNESS_ENV } from '../../support/harness.mjs';
+import { HARNESS_ENV, freePort } from '../../support/harness.mjs';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { Browser, applicant, setIssuer } from './applicant.mjs';
@@ -20,13 +19,6 @@ const BIN = process.env.JSZG_BIN;
 assert.ok(BIN, 'JSZG_BIN must name the jszg binary');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = netServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 let server; let dir; let env; let issuer; let receiver; let rpBase;
 const logoutTokens = [];

@@ -7,11 +7,10 @@
 // from .ci/upstream.sh); a temporary SQLite file otherwise.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { powNonce } from '../../pow.mjs';
-import { HARNESS_ENV } from '../../support/harness.mjs';
+import { HARNESS_ENV, freePort } from '../../support/harness.mjs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -21,13 +20,6 @@ const here = new URL('.', import.meta.url).pathname;
 const BIN = process.env.JSZG_BIN || resolve(here, '../../../../../target/debug/jszg');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-    s.on('error', fail);
-  });
-}
 
 function residentId(birth) {
   const seq = String(Math.floor(Math.random() * 1000)).padStart(3, '0');
