@@ -108,11 +108,15 @@ impl Db {
                 // connection's life: a connection opened during such an outage would refuse
                 // writes after it. Prove each new connection can write (the header's
                 // user_version, rewritten unchanged) and refuse it otherwise; the pool opens a
-                // writable one once the file is writable again.
+                // writable one once the file is writable again. The write is rolled back: a
+                // committed one would invalidate the snapshot of a concurrent deferred
+                // transaction on another connection (SQLITE_BUSY_SNAPSHOT).
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
-                        sqlx::query(&format!("PRAGMA user_version = {version}")).execute(&mut *conn).await?;
+                        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                        sqlx::query(&format!("PRAGMA user_version = {version}")).execute(&mut *tx).await?;
+                        tx.rollback().await?;
                         Ok(())
                     })
                 })
