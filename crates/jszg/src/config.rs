@@ -259,6 +259,10 @@ pub struct CaptchaConfig {
     pub pow_free_per_network: i64,
     /// Zero bits added per doubling of the answers beyond the free ones.
     pub pow_bits_per_doubling: u32,
+    /// 无障碍验证 (A11Y-2): zero bits asked above the slider's price for the same source. Four
+    /// bits is sixteen times the work: a script gains nothing by skipping the picture, while a
+    /// person waits about a second at the base price (docs/applicant-pages.md).
+    pub accessible_extra_bits: u32,
 }
 
 impl Default for CaptchaConfig {
@@ -272,6 +276,7 @@ impl Default for CaptchaConfig {
             pow_free_per_address: 4,
             pow_free_per_network: 64,
             pow_bits_per_doubling: 2,
+            accessible_extra_bits: 4,
         }
     }
 }

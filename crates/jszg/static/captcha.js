@@ -10,6 +10,11 @@
  * Coordinates sent to the server are background-picture pixels, whatever size the picture is shown at.
  * The challenge's proof of work is solved in a Web Worker (/static/pow.js) while the applicant
  * looks at the picture; the answer waits for it if the drag is quicker.
+ *
+ * Two toggle buttons under the slider (适老化, A11Y-2/3): 放大 shows the picture at twice its size
+ * (in a pane that scrolls with the piece where the screen is narrower), and 无障碍验证 replaces the
+ * picture with a harder proof of work alone, for applicants who cannot see it; its progress is
+ * announced through the same live region as the slider's.
  */
 (function () {
   'use strict';
@@ -24,8 +29,18 @@
     expired: '拼图已过期，请点击此处或按回车键刷新',
     network: '网络异常，请稍后重试',
     refresh: '换一张',
-    slider: '拼图滑块：用左右方向键移动拼图（按住 Shift 每次移动更多），回车键确认'
+    slider: '拼图滑块：用左右方向键移动拼图（按住 Shift 每次移动更多），回车键确认',
+    zoom: '放大',
+    accessible: '无障碍验证',
+    accessibleHelp: '不看图片、不拖动滑块，由浏览器自动完成一次计算来验证，通常需要几秒钟',
+    working: '正在进行无障碍验证，无需看图或拖动，请稍候…',
+    stillWorking: '仍在验证，请稍候…',
+    accessibleOk: '无障碍验证通过',
+    accessibleFail: '无障碍验证未通过，正在重新验证…',
+    accessibleExpired: '验证已过期，请按“重新验证”按钮再次验证',
+    again: '重新验证'
   };
+  var STILL_WORKING_MS = 10 * 1000;
   var KEY_STEP = 4, KEY_STEP_SHIFT = 10;
   var MAX_POINTS = 900;     // the server refuses more than 1000
   var MIN_GAP_MS = 8;       // at most ~120 samples a second while the piece barely moves…
@@ -57,6 +72,8 @@
     });
   }
 
+  var mounted = 0;
+
   function mount(root, options) {
     if (root.jszgCaptcha) {
       root.jszgCaptcha.configure(options || {});
@@ -66,7 +83,8 @@
 
     root.classList.add('jszg-captcha');
     root.textContent = '';
-    var picture = el('div', 'jszg-captcha__picture', root);
+    var viewport = el('div', 'jszg-captcha__viewport', root);
+    var picture = el('div', 'jszg-captcha__picture', viewport);
     var bg = el('img', 'jszg-captcha__background', picture);
     var piece = el('img', 'jszg-captcha__piece', picture);
     bg.alt = '';
@@ -85,6 +103,19 @@
     handle.setAttribute('role', 'slider');
     handle.setAttribute('aria-label', TEXT.slider);
     handle.setAttribute('aria-valuemin', '0');
+    var tools = el('div', 'jszg-captcha__tools', root);
+    var zoomButton = el('button', 'jszg-captcha__tool jszg-captcha__zoom', tools);
+    zoomButton.type = 'button';
+    zoomButton.textContent = TEXT.zoom;
+    zoomButton.setAttribute('aria-pressed', 'false');
+    var accessibleButton = el('button', 'jszg-captcha__tool jszg-captcha__accessible', tools);
+    accessibleButton.type = 'button';
+    accessibleButton.textContent = TEXT.accessible;
+    accessibleButton.setAttribute('aria-pressed', 'false');
+    var help = el('span', 'jszg-captcha__help', tools);
+    help.id = 'jszg-captcha-help-' + (++mounted);
+    help.textContent = TEXT.accessibleHelp;
+    accessibleButton.setAttribute('aria-describedby', help.id);
 
     var challenge = null;  // the server's puzzle
     var state = '';
@@ -99,12 +130,16 @@
     var worker = null;     // solving the current proof of work
     var nonce = null;      // its solution, once found
     var waiting = null;    // an answer held back until the nonce is found
+    var mode = 'slider';   // or 'accessible' (无障碍验证)
+    var zoomed = false;
 
     function setState(s, message) {
       state = s;
       root.setAttribute('data-state', s);
       text.textContent = message;
       handle.setAttribute('aria-disabled', s === 'ready' || s === 'dragging' || s === 'expired' ? 'false' : 'true');
+      // Once passed, or spent and expired, the accessible button offers the next round.
+      accessibleButton.textContent = mode === 'accessible' && (s === 'expired' || s === 'error' || s === 'limited') ? TEXT.again : TEXT.accessible;
     }
 
     function later(ms, fn) {
@@ -122,6 +157,20 @@
       handle.style.left = pct + '%';
       fill.style.width = 'calc(' + pct + '% + ' + (handle.offsetWidth / 2) + 'px)';
       handle.setAttribute('aria-valuenow', String(Math.round(x)));
+      // Zoomed wider than the screen, the pane keeps the piece in the middle of the view.
+      if (zoomed && challenge) {
+        var k = picture.offsetWidth / challenge.width;
+        viewport.scrollLeft = Math.max(0, (x + challenge.piece_width / 2) * k - viewport.clientWidth / 2);
+      }
+    }
+
+    function layout() {
+      if (!challenge) return;
+      var ratio = challenge.height / challenge.width;
+      // 放大: twice the picture's own size, whatever the widget's width.
+      picture.style.width = zoomed ? (challenge.width * 2) + 'px' : '';
+      picture.style.paddingTop = zoomed ? (challenge.height * 2) + 'px' : (ratio * 100) + '%';
+      moveTo(x);
     }
 
     function record(t, y, force) {
@@ -164,8 +213,11 @@
       root.classList.remove('jszg-captcha--shake');
       setState('loading', TEXT.loading);
       moveTo(0);
-      post('/api/v1/captchas', { purpose: opts.purpose }).then(function (res) {
+      root.classList.toggle('jszg-captcha--accessible', mode === 'accessible');
+      if (mode === 'accessible') setState('working', TEXT.working);
+      post('/api/v1/captchas', { purpose: opts.purpose, mode: mode }).then(function (res) {
         if (mine !== generation) return;
+        if (res.status === 201 && mode === 'accessible') return work(res.data, mine);
         if (res.status === 201) return show(res.data, mine);
         if (res.status === 429) return limited(res.data);
         setState('error', TEXT.loadError);
@@ -185,7 +237,7 @@
       };
       if (c.dev_solution != null) root.setAttribute('data-dev-solution', String(c.dev_solution));
       else root.removeAttribute('data-dev-solution');
-      picture.style.paddingTop = (challenge.height / challenge.width * 100) + '%';
+      layout();
       piece.onload = function () {
         if (mine !== generation) return;
         // Older servers may leave out the piece size; the image knows it.
@@ -207,13 +259,28 @@
       if (c.expires_in > 0) later(c.expires_in * 1000, expire);
     }
 
+    // 无障碍验证: no picture; the proof of work is the answer, sent as soon as it is found.
+    function work(c, mine) {
+      challenge = { id: c.id, width: 1, height: 1, piece_width: 0 };
+      root.removeAttribute('data-dev-solution');
+      setState('working', TEXT.working);
+      var still = setInterval(function () {
+        if (mine !== generation || state !== 'working') { clearInterval(still); return; }
+        // Say it again now and then, so a screen-reader user knows nothing is stuck.
+        text.textContent = text.textContent === TEXT.stillWorking ? TEXT.working : TEXT.stillWorking;
+      }, STILL_WORKING_MS);
+      startPow(c.pow, mine);
+      if (c.expires_in > 0) later(c.expires_in * 1000, expire);
+      submit('accessible');
+    }
+
     function expire(message) {
       clearTimeout(timer);
       challenge = null;
       stopPow();
       clearToken();
       moveTo(0);
-      setState('expired', typeof message === 'string' ? message : TEXT.expired);
+      setState('expired', typeof message === 'string' ? message : mode === 'accessible' ? TEXT.accessibleExpired : TEXT.expired);
     }
 
     function stopPow() {
@@ -281,12 +348,12 @@
     function submit(input) {
       if (!challenge) return;
       var mine = generation;
-      setState('checking', TEXT.checking);
+      if (input !== 'accessible') setState('checking', TEXT.checking);
       if (nonce === null) {
         waiting = function () { if (mine === generation) submit(input); };
         return;
       }
-      var body = { x: Math.round(x), track: track, input: input };
+      var body = input === 'accessible' ? {} : { x: Math.round(x), track: track, input: input };
       if (nonce) body.pow_nonce = nonce;
       post('/api/v1/captchas/' + encodeURIComponent(challenge.id) + '/answer', body).then(function (res) {
         if (mine !== generation) return;
@@ -301,7 +368,7 @@
     function solved(t) {
       clearTimeout(timer);
       token = t;
-      setState('success', TEXT.ok);
+      setState('success', mode === 'accessible' ? TEXT.accessibleOk : TEXT.ok);
       root.setAttribute('data-captcha-token', t);
       if (typeof opts.onToken === 'function') opts.onToken(t);
       root.dispatchEvent(new CustomEvent('captcha:solved', { bubbles: true, detail: { token: t } }));
@@ -313,7 +380,7 @@
     }
 
     function failed(status) {
-      setState('failure', status ? TEXT.fail : TEXT.network);
+      setState('failure', status ? (mode === 'accessible' ? TEXT.accessibleFail : TEXT.fail) : TEXT.network);
       // The handle slides home, so it never covers the words 验证失败.
       moveTo(0);
       root.classList.remove('jszg-captcha--shake');
@@ -331,7 +398,8 @@
       handle.focus({ preventScroll: true });
       keys = null;
       moveTo(0);
-      var scale = picture.getBoundingClientRect().width / challenge.width || 1;
+      // The handle follows the pointer along the bar, however large the picture is shown.
+      var scale = bar.getBoundingClientRect().width / challenge.width || 1;
       drag = { id: e.pointerId, x0: e.clientX, y0: e.clientY, t0: e.timeStamp, scale: scale };
       try { handle.setPointerCapture(e.pointerId); } catch (_) { /* capture is a nicety */ }
       track = [{ t: 0, x: 0, y: 0 }];
@@ -398,6 +466,20 @@
     });
 
     refresh.addEventListener('click', load);
+    zoomButton.addEventListener('click', function () {
+      zoomed = !zoomed;
+      zoomButton.setAttribute('aria-pressed', String(zoomed));
+      root.classList.toggle('jszg-captcha--zoom', zoomed);
+      layout();
+    });
+    accessibleButton.addEventListener('click', function () {
+      // Pressed again once passed or spent: a fresh round, not a way back to the picture.
+      if (mode === 'accessible' && (state === 'expired' || state === 'error' || state === 'limited')) { load(); return; }
+      mode = mode === 'accessible' ? 'slider' : 'accessible';
+      accessibleButton.setAttribute('aria-pressed', String(mode === 'accessible'));
+      zoomButton.hidden = mode === 'accessible';
+      load();
+    });
     bar.addEventListener('click', function () { if (state === 'expired') load(); });
     // Stray image drags would steal the pointer from the handle.
     picture.addEventListener('dragstart', function (e) { e.preventDefault(); });

@@ -1,6 +1,7 @@
 //! The slider puzzle (CAP-1..3): challenges are drawn by `jszg-captcha`,
 //! their answers kept only in the database, and a pass yields a single-use
-//! token bound to the purpose it was requested for.
+//! token bound to the purpose it was requested for. 无障碍验证 (A11Y-2) is the
+//! same challenge without the picture: a harder proof of work alone.
 
 use jszg_captcha::{pow, Challenge, InputKind, TrackPoint};
 
@@ -11,6 +12,9 @@ use crate::flows::quotas::Source;
 use crate::store::{captchas, throttles};
 
 pub const CHALLENGE_TTL: i64 = 120;
+/// An accessible challenge's work may take a slow phone half a minute at a busy network's price,
+/// and a screen-reader user is not hurried: it lives longer than the slider's.
+pub const ACCESSIBLE_TTL: i64 = 300;
 pub const TOKEN_TTL: i64 = 120;
 const FAILURE_SCOPE: &str = "captcha_failures";
 /// Challenges handed out, which set the proof-of-work difficulty (ABUSE-2): per address and per
@@ -48,9 +52,38 @@ impl Purpose {
     }
 }
 
+/// How the applicant proves to be a person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Drag the piece into the picture's hole, with a proof of work alongside.
+    Slider,
+    /// 无障碍验证: no picture, a proof of work `[captcha] accessible_extra_bits` harder than the
+    /// slider's would be for the same source, so it is no cheaper road for a script.
+    Accessible,
+}
+
+impl Mode {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "" | "slider" => Some(Self::Slider),
+            "accessible" => Some(Self::Accessible),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Slider => "slider",
+            Self::Accessible => "accessible",
+        }
+    }
+}
+
 pub struct Issued {
     pub id: String,
-    pub challenge: Challenge,
+    /// The picture and piece; `None` for an accessible challenge.
+    pub picture: Option<Challenge>,
+    pub mode: Mode,
     pub expires_in: i64,
     pub pow: Pow,
 }
@@ -62,15 +95,36 @@ pub struct Pow {
     pub difficulty: u32,
 }
 
-pub async fn issue(app: &App, purpose: Purpose, source: &Source) -> AppResult<Issued> {
-    // Drawing costs a few milliseconds of CPU: keep it off the async workers.
-    let challenge = tokio::task::spawn_blocking(|| jszg_captcha::generate(&mut rand::thread_rng())).await?;
-    let id = random_token(16);
+pub async fn issue(app: &App, purpose: Purpose, mode: Mode, source: &Source) -> AppResult<Issued> {
     let now = app.clock.unix();
+    // Both modes count against the same volume, so switching does not reset the price.
     let difficulty = pow_difficulty(app, source, now).await?;
-    let answer_x = i64::from(challenge.answer_x);
-    captchas::insert_challenge(&app.db, &id, purpose.as_str(), answer_x, i64::from(difficulty), now + CHALLENGE_TTL).await?;
-    Ok(Issued { pow: Pow { challenge: id.clone(), difficulty }, id, challenge, expires_in: CHALLENGE_TTL })
+    let (picture, difficulty, ttl) = match mode {
+        Mode::Slider => {
+            // Drawing costs a few milliseconds of CPU: keep it off the async workers.
+            let drawn = tokio::task::spawn_blocking(|| jszg_captcha::generate(&mut rand::thread_rng())).await?;
+            (Some(drawn), difficulty, CHALLENGE_TTL)
+        }
+        Mode::Accessible => (None, accessible_difficulty(app, difficulty), ACCESSIBLE_TTL),
+    };
+    let id = random_token(16);
+    let answer_x = picture.as_ref().map_or(0, |c| i64::from(c.answer_x));
+    let stored = captchas::NewChallenge {
+        id: &id,
+        purpose: purpose.as_str(),
+        mode: mode.as_str(),
+        answer_x,
+        pow_difficulty: i64::from(difficulty),
+        expires_at: now + ttl,
+    };
+    captchas::insert_challenge(&app.db, &stored).await?;
+    Ok(Issued { pow: Pow { challenge: id.clone(), difficulty }, id, picture, mode, expires_in: ttl })
+}
+
+/// The slider's price for this source plus the accessible surcharge, within what a verifier
+/// accepts.
+pub fn accessible_difficulty(app: &App, slider: u32) -> u32 {
+    slider.saturating_add(app.config.captcha.accessible_extra_bits).min(pow::MAX_DIFFICULTY)
 }
 
 /// The curve of the settings (`[captcha] pow_*`).
@@ -134,10 +188,13 @@ pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &Source) -> 
         tracing::info!(difficulty, "captcha proof of work missing or wrong");
         return Err(record_failure(app, &source_hash, now).await?);
     }
+    // An accessible challenge has no picture: its proof of work is the whole test.
     let answer_x = u32::try_from(challenge.answer_x).unwrap_or(u32::MAX);
-    if let Err(rejection) = jszg_captcha::judge(answer_x, given.x, given.track, given.input) {
-        tracing::info!(?rejection, "captcha answer rejected");
-        return Err(record_failure(app, &source_hash, now).await?);
+    if challenge.mode != Mode::Accessible.as_str() {
+        if let Err(rejection) = jszg_captcha::judge(answer_x, given.x, given.track, given.input) {
+            tracing::info!(?rejection, "captcha answer rejected");
+            return Err(record_failure(app, &source_hash, now).await?);
+        }
     }
     let token = random_token(32);
     let hash = token_hash(app, &token);

@@ -32,6 +32,7 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "contact.js" => "text/javascript; charset=utf-8",
         "photo.js" => "text/javascript; charset=utf-8",
         "private.js" => "text/javascript; charset=utf-8",
+        "a11y.js" => "text/javascript; charset=utf-8",
         "realname.js" => "text/javascript; charset=utf-8",
         "review.js" => "text/javascript; charset=utf-8",
         "recover.js" => "text/javascript; charset=utf-8",

@@ -71,6 +71,7 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), body_deadline))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(middleware::from_fn(uniform_errors))
+        .layer(middleware::from_fn(pages::care_mode))
         .layer(middleware::from_fn_with_state(app.dev, security_headers))
         .layer(axum::Extension(PublicScheme::of(&app.config.public_url())))
         .with_state(app)

@@ -4,15 +4,26 @@
 use super::Db;
 use crate::db_run;
 
-pub async fn insert_challenge(db: &Db, id: &str, purpose: &str, answer_x: i64, pow_difficulty: i64, expires_at: i64) -> Result<(), sqlx::Error> {
-    const SQL: &str = "INSERT INTO captcha_challenges (id, purpose, answer_x, pow_difficulty, expires_at) VALUES ($1, $2, $3, $4, $5)";
-    db_run!(db, pool => sqlx::query(SQL).bind(id).bind(purpose).bind(answer_x).bind(pow_difficulty).bind(expires_at).execute(pool).await?.rows_affected());
+/// A challenge as stored: `answer_x` is 0 for an accessible one, which has no picture.
+pub struct NewChallenge<'a> {
+    pub id: &'a str,
+    pub purpose: &'a str,
+    pub mode: &'a str,
+    pub answer_x: i64,
+    pub pow_difficulty: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert_challenge(db: &Db, c: &NewChallenge<'_>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO captcha_challenges (id, purpose, mode, answer_x, pow_difficulty, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    db_run!(db, pool => sqlx::query(SQL).bind(c.id).bind(c.purpose).bind(c.mode).bind(c.answer_x).bind(c.pow_difficulty).bind(c.expires_at).execute(pool).await?.rows_affected());
     Ok(())
 }
 
 #[derive(sqlx::FromRow)]
 pub struct TakenChallenge {
     pub purpose: String,
+    pub mode: String,
     pub answer_x: i64,
     pub pow_difficulty: i64,
     pub expires_at: i64,
@@ -20,7 +31,7 @@ pub struct TakenChallenge {
 
 /// Remove the challenge and return it: its first answer spends it.
 pub async fn take_challenge(db: &Db, id: &str) -> Result<Option<TakenChallenge>, sqlx::Error> {
-    const SQL: &str = "DELETE FROM captcha_challenges WHERE id = $1 RETURNING purpose, answer_x, pow_difficulty, expires_at";
+    const SQL: &str = "DELETE FROM captcha_challenges WHERE id = $1 RETURNING purpose, mode, answer_x, pow_difficulty, expires_at";
     Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
 }
 

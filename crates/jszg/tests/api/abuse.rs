@@ -333,3 +333,54 @@ async fn proof_of_work_rises_with_volume_and_falls_after_a_quiet_window() {
     assert_eq!(difficulty_from(&from).await, 14);
     assert_eq!(difficulty_from(&app.seen_from("127.86.0.250")).await, 14);
 }
+
+/// A11Y-2 under ABUSE-1/2: 无障碍验证 is priced from the same volume as the slider (both count,
+/// either way round) plus its surcharge, its failures feed the same throttle, and its tokens
+/// buy codes under the same quotas.
+#[tokio::test]
+async fn accessible_verification_is_no_cheaper_road() {
+    let (url, dir) = fresh_database().await;
+    let mut config = test_config(&url);
+    with_real_limits(&mut config);
+    config.limits.sms_per_address_hour = 2;
+    let app = spawn_with(config, dir).await;
+    let extra = u64::from(app.app.config.captcha.accessible_extra_bits);
+    let from = app.seen_from("127.88.0.1");
+    let mut seen = Vec::new();
+    for mode in ["accessible", "slider", "accessible", "slider", "accessible", "slider", "accessible", "accessible"] {
+        let c = challenge(&from, mode).await;
+        seen.push(c["pow"]["difficulty"].as_u64().unwrap() - if mode == "accessible" { extra } else { 0 });
+    }
+    // The slider's own curve (4 free, two bits per doubling) over both kinds together.
+    assert_eq!(seen, [14, 14, 14, 14, 15, 16, 16, 16]);
+
+    // Tokens earned without the picture meet the per-address SMS quota like any other.
+    let neighbour = app.seen_from("127.88.1.1");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let c = challenge(&from, "accessible").await;
+        let res = from.post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "pow_nonce": pow_nonce(&c) })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let token = res.json::<Value>().await.unwrap()["captcha_token"].as_str().unwrap().to_owned();
+        statuses.push(ask_sms(&from, &token).await.status());
+    }
+    assert_eq!(statuses, [StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::TOO_MANY_REQUESTS]);
+
+    // Wrong answers count towards the same throttle as the slider's.
+    let limit = app.app.config.captcha.failure_limit;
+    for _ in 0..limit {
+        let c = challenge(&neighbour, "accessible").await;
+        let res = neighbour.post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "pow_nonce": "x" })).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let c = neighbour.new_captcha("sms").await;
+    let res = neighbour.post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "pow_nonce": pow_nonce(&c) })).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("captcha_throttled")));
+}
+
+async fn challenge(from: &Api, mode: &str) -> Value {
+    let res = from.post("/api/v1/captchas", &json!({ "purpose": "sms", "mode": mode })).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.expect("json")
+}

@@ -306,3 +306,60 @@ async fn difficulty_follows_the_forwarded_address_and_its_network() {
         assert_eq!(difficulty_from(&app, other).await, base, "another network than {net}");
     }
 }
+
+/// 无障碍验证 (A11Y-2): a challenge without a picture whose proof of work is the whole test.
+async fn accessible(app: &TestApp, purpose: &str) -> Value {
+    let res = app.post("/api/v1/captchas", &json!({ "purpose": purpose, "mode": "accessible" })).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn accessible_verification_has_no_picture_and_asks_more_work() {
+    let app = spawn_app().await;
+    let slider = app.post("/api/v1/captchas", &json!({ "purpose": "sms", "mode": "slider" })).await.json::<Value>().await.unwrap();
+    assert_eq!(slider["mode"], "slider");
+    assert!(slider["background"].is_string());
+    let c = accessible(&app, "sms").await;
+    assert_eq!(c["mode"], "accessible");
+    for field in ["background", "piece", "piece_y", "width", "height", "dev_solution"] {
+        assert!(c.get(field).is_none(), "{field} in {c}");
+    }
+    assert_eq!(c["expires_in"], 300);
+    let extra = app.app.config.captcha.accessible_extra_bits;
+    assert_eq!(extra, 4);
+    assert_eq!(c["pow"]["difficulty"].as_u64().unwrap(), slider["pow"]["difficulty"].as_u64().unwrap() + u64::from(extra));
+
+    // The nonce alone passes; the token is good for its purpose, once.
+    let id = c["id"].as_str().unwrap();
+    let res = app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "pow_nonce": pow_nonce(&c) })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = res.json::<Value>().await.unwrap()["captcha_token"].as_str().unwrap().to_owned();
+    let sent = app.post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone(), "purpose": "register", "captcha_token": token })).await;
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
+    let again = app.post("/api/v1/verification-codes", &json!({ "channel": "sms", "phone": phone(), "purpose": "register", "captcha_token": token })).await;
+    assert_eq!(error_code(again).await.1["code"], "captcha_failed");
+
+    // Work at the slider's price is not enough, and the challenge is spent by the try.
+    let c = accessible(&app, "login").await;
+    let (id, puzzle) = (c["id"].as_str().unwrap(), c["pow"]["challenge"].as_str().unwrap());
+    let difficulty = c["pow"]["difficulty"].as_u64().unwrap() as u32;
+    let cheap = (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| jszg_captcha::pow::verify(puzzle, n, difficulty - extra) && !jszg_captcha::pow::verify(puzzle, n, difficulty))
+        .unwrap();
+    let res = app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "pow_nonce": cheap })).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_failed")));
+    let res = app.post(&format!("/api/v1/captchas/{id}/answer"), &json!({ "pow_nonce": pow_nonce(&c) })).await;
+    assert_eq!(error_code(res).await.1["code"], "captcha_expired");
+
+    // A slider challenge still needs its drag: the nonce alone fails it.
+    let c = app.new_captcha("login").await;
+    let res = app.post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "pow_nonce": pow_nonce(&c) })).await;
+    assert_eq!(error_code(res).await.1["code"], "captcha_failed");
+
+    let res = app.post("/api/v1/captchas", &json!({ "purpose": "sms", "mode": "audio" })).await;
+    let (status, error) = error_code(res).await;
+    assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"), Some("mode")));
+}

@@ -67,3 +67,61 @@ test('the worker solves each difficulty level, and its nonces verify', async () 
   console.log(`proof-of-work solve time in headless Chromium:\n  ${rows.join('\n  ')}`);
   await page.close();
 });
+
+for (const width of [360, 1280]) {
+  test(`放大: the puzzle at twice its size is solved by a drag at ${width} px, and the page does not scroll sideways`, async () => {
+    const context = await browser.newContext({ viewport: { width, height: 800 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/login/renewal`);
+    const solution = await readyPuzzle(page);
+    const before = await page.evaluate(() => document.querySelector('#captcha .jszg-captcha__picture').getBoundingClientRect().width);
+    await page.click('#captcha .jszg-captcha__zoom');
+    assert.equal(await page.getAttribute('#captcha .jszg-captcha__zoom', 'aria-pressed'), 'true');
+    const after = await page.evaluate(() => document.querySelector('#captcha .jszg-captcha__picture').getBoundingClientRect().width);
+    assert.equal(Math.round(after), 640);
+    assert.ok(after >= 2 * before - 1, `${before} → ${after}`);
+    await dragTo(page, solution);
+    await page.waitForFunction(() => ['success', 'failure'].includes(document.querySelector('#captcha')?.dataset.state), null, { timeout: 20000 });
+    assert.equal(await page.getAttribute('#captcha', 'data-state'), 'success');
+    // Where the screen is narrower than the picture, its pane followed the piece to the hole.
+    const view = await page.evaluate(() => {
+      const v = document.querySelector('#captcha .jszg-captcha__viewport');
+      const piece = document.querySelector('#captcha .jszg-captcha__piece').getBoundingClientRect();
+      const box = v.getBoundingClientRect();
+      return { inView: piece.left >= box.left - 1 && piece.right <= box.right + 1, page: document.documentElement.scrollWidth - document.documentElement.clientWidth };
+    });
+    assert.deepEqual(view, { inView: true, page: 0 });
+    await page.screenshot({ path: new URL(`./screenshots/captcha-zoom-${width}.png`, import.meta.url).pathname });
+    await context.close();
+  });
+}
+
+test('无障碍验证 by pointer: no picture, announced while it works and when done, then back to the slider', async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 800 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const created = [];
+  page.on('request', (r) => { if (r.url().endsWith('/api/v1/captchas')) created.push(r.postDataJSON()); });
+  await page.goto(`${server.base}/login/renewal`);
+  await readyPuzzle(page);
+  const said = [];
+  await page.exposeFunction('heard', (t) => said.push(t));
+  await page.evaluate(() => {
+    const live = document.querySelector('#captcha .jszg-captcha__text');
+    new MutationObserver(() => window.heard(live.textContent)).observe(live, { childList: true, characterData: true, subtree: true });
+  });
+  assert.equal(await page.getAttribute('#captcha .jszg-captcha__text', 'aria-live'), 'polite');
+  await page.click('#captcha .jszg-captcha__accessible');
+  await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'success', null, { timeout: 60000 });
+  assert.equal(await page.isVisible('#captcha .jszg-captcha__picture'), false);
+  assert.equal(await page.isVisible('#captcha .jszg-captcha__handle'), false);
+  assert.ok(said.some((t) => /正在进行无障碍验证/.test(t)), said.join(' / '));
+  assert.equal(said.at(-1), '无障碍验证通过');
+  assert.ok(await page.getAttribute('#captcha', 'data-captcha-token'));
+  assert.deepEqual(created.map((b) => b.mode), ['slider', 'accessible']);
+  // Pressed again: back to the picture.
+  await page.click('#captcha .jszg-captcha__accessible');
+  await readyPuzzle(page);
+  assert.equal(await page.isVisible('#captcha .jszg-captcha__picture'), true);
+  assert.equal(await page.getAttribute('#captcha .jszg-captcha__accessible', 'aria-pressed'), 'false');
+  await context.close();
+});

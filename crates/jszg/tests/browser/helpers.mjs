@@ -94,9 +94,10 @@ export async function dragTo(page, targetX, host = '#captcha') {
   const handle = page.locator(`${host} .jszg-captcha__handle`);
   await handle.scrollIntoViewIfNeeded();
   const box = await handle.boundingBox();
+  // The handle runs along the bar, which stands for the picture's 320 px at any zoom.
   const scale = await page.evaluate((sel) => {
-    const pic = document.querySelector(`${sel} .jszg-captcha__picture`);
-    return pic.getBoundingClientRect().width / 320;
+    const bar = document.querySelector(`${sel} .jszg-captcha__track`);
+    return bar.getBoundingClientRect().width / 320;
   }, host);
   const x0 = box.x + box.width / 2;
   const y0 = box.y + box.height / 2;
@@ -155,9 +156,10 @@ export async function dragEased(page, targetX, {
   const handle = page.locator(`${host} .jszg-captcha__handle`);
   await handle.scrollIntoViewIfNeeded();
   const box = await handle.boundingBox();
+  // The handle runs along the bar, which stands for the picture's 320 px at any zoom.
   const scale = await page.evaluate((sel) => {
-    const pic = document.querySelector(`${sel} .jszg-captcha__picture`);
-    return pic.getBoundingClientRect().width / 320;
+    const bar = document.querySelector(`${sel} .jszg-captcha__track`);
+    return bar.getBoundingClientRect().width / 320;
   }, host);
   const x0 = box.x + box.width / 2;
   const y0 = box.y + box.height / 2;

@@ -12,7 +12,7 @@ use jszg_captcha::{InputKind, TrackPoint};
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::flows::captcha::{self, Purpose};
+use crate::flows::captcha::{self, Mode, Purpose};
 use crate::flows::loose::loose_string;
 use crate::http::{ClientIp, Json};
 
@@ -26,20 +26,35 @@ pub struct CreateCaptcha {
     #[serde(default, deserialize_with = "loose_string")]
     #[schema(value_type = String, example = "sms")]
     pub purpose: Option<String>,
+    /// `slider` (the default) or `accessible` (无障碍验证: no picture, a harder proof of work).
+    #[serde(default, deserialize_with = "loose_string")]
+    #[schema(value_type = Option<String>, example = "slider")]
+    pub mode: Option<String>,
 }
 
+/// A challenge. The picture fields are present for `mode: slider` only.
 #[derive(Serialize, ToSchema)]
 pub struct CaptchaChallenge {
     pub id: String,
+    /// `slider` or `accessible`.
+    #[schema(example = "slider")]
+    pub mode: &'static str,
     /// JPEG data URL of the picture with the hole.
-    pub background: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
     /// PNG data URL of the piece, transparent outside its outline.
-    pub piece: String,
-    pub piece_y: u32,
-    pub piece_width: u32,
-    pub piece_height: u32,
-    pub width: u32,
-    pub height: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece_y: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece_width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece_height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
     pub expires_in: i64,
     /// Proof of work to send back as `pow_nonce` with the answer.
     pub pow: PowPuzzle,
@@ -62,33 +77,43 @@ pub struct PowPuzzle {
 pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
     let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim())
         .ok_or_else(|| AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
-    let issued = captcha::issue(&app, purpose, &ip).await?;
-    let c = issued.challenge;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CaptchaChallenge {
-            id: issued.id,
-            background: c.background,
-            piece: c.piece,
-            piece_y: c.piece_y,
-            piece_width: c.piece_width,
-            piece_height: c.piece_height,
-            width: c.width,
-            height: c.height,
-            expires_in: issued.expires_in,
-            pow: PowPuzzle { algorithm: "SHA-256", challenge: issued.pow.challenge, difficulty: issued.pow.difficulty },
-            dev_solution: app.dev.then_some(c.answer_x),
-        }),
-    ))
+    let mode = Mode::parse(body.mode.as_deref().unwrap_or("").trim())
+        .ok_or_else(|| AppError::invalid("invalid_request", "mode", "mode 应为 slider 或 accessible。"))?;
+    let issued = captcha::issue(&app, purpose, mode, &ip).await?;
+    let dev_solution = issued.picture.as_ref().filter(|_| app.dev).map(|c| c.answer_x);
+    let mut out = CaptchaChallenge {
+        id: issued.id,
+        mode: issued.mode.as_str(),
+        background: None,
+        piece: None,
+        piece_y: None,
+        piece_width: None,
+        piece_height: None,
+        width: None,
+        height: None,
+        expires_in: issued.expires_in,
+        pow: PowPuzzle { algorithm: "SHA-256", challenge: issued.pow.challenge, difficulty: issued.pow.difficulty },
+        dev_solution,
+    };
+    if let Some(c) = issued.picture {
+        out.background = Some(c.background);
+        out.piece = Some(c.piece);
+        out.piece_y = Some(c.piece_y);
+        out.piece_width = Some(c.piece_width);
+        out.piece_height = Some(c.piece_height);
+        out.width = Some(c.width);
+        out.height = Some(c.height);
+    }
+    Ok((StatusCode::CREATED, axum::Json(out)))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CaptchaAnswer {
-    /// Left edge of the piece where the applicant let go, in picture pixels.
-    pub x: i64,
-    /// The drag: `t` milliseconds since it began, `x`/`y` offsets in pixels.
-    #[schema(value_type = Vec<Object>)]
-    pub track: Vec<Value>,
+    /// Left edge of the piece where the applicant let go, in picture pixels (slider only).
+    pub x: Option<i64>,
+    /// The drag: `t` milliseconds since it began, `x`/`y` offsets in pixels (slider only).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub track: Option<Vec<Value>>,
     /// `pointer` (mouse, touch) or `keyboard` (arrow keys).
     #[schema(example = "pointer")]
     pub input: Option<String>,

@@ -47,6 +47,27 @@ pub fn router(dev: bool, site: &crate::config::SiteConfig) -> Router<App> {
     router
 }
 
+tokio::task_local! {
+    /// Whether the request asked for 关怀模式, for `base.html` to read while it renders.
+    static CARE: bool;
+}
+
+/// 关怀模式 (A11Y-4): larger type, stronger contrast, one column. The choice is a cookie set by
+/// the header's toggle (static/a11y.js), so it needs no account and holds across pages and visits.
+pub const CARE_COOKIE: &str = "jszg_care";
+
+/// Whether the page being rendered is in 关怀模式.
+pub fn care() -> bool {
+    CARE.try_with(|on| *on).unwrap_or(false)
+}
+
+/// Read the 关怀模式 cookie once per request, so every template renders in the chosen mode from
+/// its first byte (no flash of the small page before a script switches it).
+pub async fn care_mode(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let on = crate::http::session::cookie(req.headers(), CARE_COOKIE) == Some("1");
+    CARE.scope(on, next.run(req)).await
+}
+
 /// Render a template, or a plain error page if rendering fails.
 pub fn render<T: Template>(template: &T) -> Response {
     match template.render() {
