@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tokens of the same shape that are standards, not requirements.
-not_ids='^(AES|RSA|SHA|UTF|UTC|ISO|RFC|GB|SM|TLS|HTTP|IP|MD|CRC|TC|ES|RS|HS|PS|P|X)-'
+not_ids='^(MPL|AES|RSA|SHA|UTF|UTC|ISO|RFC|GB|SM|TLS|HTTP|IP|MD|CRC|TC|ES|RS|HS|PS|P|X)-'
 
 used=$(grep -rhoIE '\b[A-Z]{2,6}-[0-9]+[a-z]?\b' \
          --exclude-dir=node_modules --exclude-dir=target --exclude-dir=screenshots \

@@ -359,7 +359,9 @@ async fn accessible_verification_has_no_picture_and_asks_more_work() {
     let res = app.post(&format!("/api/v1/captchas/{}/answer", c["id"].as_str().unwrap()), &json!({ "pow_nonce": pow_nonce(&c) })).await;
     assert_eq!(error_code(res).await.1["code"], "captcha_failed");
 
-    let res = app.post("/api/v1/captchas", &json!({ "purpose": "sms", "mode": "audio" })).await;
-    let (status, error) = error_code(res).await;
-    assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"), Some("mode")));
+    for mode in [json!("audio"), json!({}), json!(1), json!(["accessible"])] {
+        let res = app.post("/api/v1/captchas", &json!({ "purpose": "sms", "mode": mode })).await;
+        let (status, error) = error_code(res).await;
+        assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"), Some("mode")), "{mode}");
+    }
 }

@@ -233,6 +233,9 @@ test('关怀模式: the header toggle switches at once, holds across pages and v
     return { body: px('body', 'fontSize'), input: px('#doc_number', 'height'), button: px('#submit', 'height') };
   });
   assert.ok(sizes.body >= 18, `body ${sizes.body}px`);
+  // The site's name stays white on the darker header (axe skips text whose colour equals its
+  // background, which is what a care rule for links once made of it).
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.brand')).color), 'rgb(255, 255, 255)');
   assert.ok(sizes.input >= 48 && sizes.button >= 48, JSON.stringify(sizes));
   const cookie = (await context.cookies()).find((c) => c.name === 'jszg_care');
   assert.equal(cookie?.value, '1');

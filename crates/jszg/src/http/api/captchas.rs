@@ -27,9 +27,10 @@ pub struct CreateCaptcha {
     #[schema(value_type = String, example = "sms")]
     pub purpose: Option<String>,
     /// `slider` (the default) or `accessible` (无障碍验证: no picture, a harder proof of work).
-    #[serde(default, deserialize_with = "loose_string")]
+    /// Read as given: anything but one of the two strings, `null` or nothing is refused.
+    #[serde(default)]
     #[schema(value_type = Option<String>, example = "slider")]
-    pub mode: Option<String>,
+    pub mode: Option<Value>,
 }
 
 /// A challenge. The picture fields are present for `mode: slider` only.
@@ -77,8 +78,12 @@ pub struct PowPuzzle {
 pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
     let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim())
         .ok_or_else(|| AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
-    let mode = Mode::parse(body.mode.as_deref().unwrap_or("").trim())
-        .ok_or_else(|| AppError::invalid("invalid_request", "mode", "mode 应为 slider 或 accessible。"))?;
+    let mode = match &body.mode {
+        None | Some(Value::Null) => Some(Mode::Slider),
+        Some(Value::String(raw)) => Mode::parse(raw.trim()),
+        Some(_) => None,
+    }
+    .ok_or_else(|| AppError::invalid("invalid_request", "mode", "mode 应为 slider 或 accessible。"))?;
     let issued = captcha::issue(&app, purpose, mode, &ip).await?;
     let dev_solution = issued.picture.as_ref().filter(|_| app.dev).map(|c| c.answer_x);
     let mut out = CaptchaChallenge {
