@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 use crate::config::Argon2Config;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 
 #[derive(Clone)]
 pub struct Hasher {
@@ -199,7 +199,7 @@ impl Hasher {
 
 /// 503 with `Retry-After: 1`: every password worker is busy and the queue is full.
 fn busy() -> AppError {
-    AppError::unavailable("server_busy", "当前访问人数较多，请稍后重试。").with("retry_after", 1)
+    AppError::new(ErrorCode::ServerBusy, "当前访问人数较多，请稍后重试。").with("retry_after", 1)
 }
 
 fn random_password() -> String {
@@ -273,7 +273,7 @@ mod tests {
         // One slow worker, room for one waiting job: of ten submitted together, most are refused.
         let hasher = Hasher::new(&Argon2Config { memory_kib: 8 * 1024, iterations: 3, parallelism: 1, max_concurrent: 1, queue_limit: 1 }).unwrap();
         let results = futures::future::join_all((0..10).map(|_| hasher.verify("Abc#12345", None))).await;
-        let refused = results.iter().filter(|r| matches!(r, Err(e) if e.code == "server_busy")).count();
+        let refused = results.iter().filter(|r| matches!(r, Err(e) if e.code == ErrorCode::ServerBusy)).count();
         let judged = results.iter().filter(|r| matches!(r, Ok(Verdict::Invalid))).count();
         assert_eq!(refused + judged, 10);
         assert!((1..=3).contains(&judged) && refused >= 7, "judged {judged}, refused {refused}");

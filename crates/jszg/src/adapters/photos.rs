@@ -18,7 +18,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder};
 use tokio::sync::Semaphore;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 
 /// Under 190 KB as the applicant's computer counts it (1 KB = 1,024 bytes).
 pub const MAX_PHOTO_BYTES: usize = 190 * 1024;
@@ -45,7 +45,7 @@ impl Photo {
 }
 
 fn bad_photo(field: &'static str, message: impl Into<std::borrow::Cow<'static, str>>) -> AppError {
-    AppError::invalid("invalid_photo", field, message)
+    AppError::invalid(ErrorCode::InvalidPhoto, field, message)
 }
 
 /// Step 1: the cheap checks, on the bytes alone.
@@ -178,7 +178,7 @@ impl Decoder {
         let permit = if queued >= self.queue_limit { None } else { self.permits.clone().acquire_owned().await.ok() };
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         let Some(permit) = permit else {
-            return Err(AppError::unavailable("server_busy", "当前访问人数较多，请稍后重试。").with("retry_after", 1));
+            return Err(AppError::new(ErrorCode::ServerBusy, "当前访问人数较多，请稍后重试。").with("retry_after", 1));
         };
         let Upload { field, bytes } = upload;
         let judged = tokio::task::spawn_blocking(move || {

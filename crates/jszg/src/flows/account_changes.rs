@@ -5,7 +5,7 @@ use jszg_domain::{Email, Password, Phone};
 
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::stored_passwords;
 use crate::vault::Holder;
 use crate::flows::applicant::review_pending;
@@ -23,9 +23,9 @@ async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<(
 
 /// A new password that passes CRED-3 and matches its confirmation.
 pub fn new_password(a: &Applicant, raw: &str, confirm: &str, field: &'static str) -> AppResult<Password> {
-    let password = Password::parse(raw, &a.doc).map_err(|e| AppError::invalid("weak_password", field, e.to_string()))?;
+    let password = Password::parse(raw, &a.doc).map_err(|e| AppError::invalid(ErrorCode::WeakPassword, field, e.to_string()))?;
     if password.expose_secret() != confirm {
-        return Err(AppError::invalid("password_mismatch", "new_password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
+        return Err(AppError::invalid(ErrorCode::PasswordMismatch, "new_password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
     }
     Ok(password)
 }
@@ -37,7 +37,7 @@ pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], curr
     match app.hasher.verify(current, stored).await? {
         Verdict::Valid { .. } => {}
         Verdict::Invalid => {
-            return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确，请重新输入。").field("current_password"))
+            return Err(AppError::new(ErrorCode::InvalidCredentials, "当前密码不正确，请重新输入。").field("current_password"))
         }
     }
     // `current` is now known to be the password on record.
@@ -56,7 +56,7 @@ pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], curr
 
 /// 422 `password_unchanged`: a new password equal to the current one.
 pub fn password_unchanged() -> AppError {
-    AppError::invalid("password_unchanged", "new_password", "新密码不能与当前密码相同，请设置一个新的密码。")
+    AppError::invalid(ErrorCode::PasswordUnchanged, "new_password", "新密码不能与当前密码相同，请设置一个新的密码。")
 }
 
 fn locked_by_review(a: &Applicant) -> AppResult<()> {
@@ -69,9 +69,9 @@ fn locked_by_review(a: &Applicant) -> AppResult<()> {
 /// 修改手机号码: a code sent to the new number proves it.
 pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &str) -> AppResult<()> {
     locked_by_review(a)?;
-    let phone = Phone::parse(raw_phone).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+    let phone = Phone::parse(raw_phone).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
     let code = codes::parse_code(raw_code)
-        .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
     let target = Target::Sms(&phone);
     let mut tx = app.db.begin().await?;
     if !codes::consume(&mut tx, app, target, CodePurpose::ChangePhone, &code).await? {
@@ -94,9 +94,9 @@ pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &
 /// 修改邮箱: a code sent to the new address proves it.
 pub async fn change_email(app: &App, a: &Applicant, raw_email: &str, raw_code: &str) -> AppResult<()> {
     locked_by_review(a)?;
-    let email = Email::parse(raw_email).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+    let email = Email::parse(raw_email).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
     let code = codes::parse_code(raw_code)
-        .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
     let target = Target::Email(&email);
     let mut tx = app.db.begin().await?;
     if !codes::consume(&mut tx, app, target, CodePurpose::ChangeEmail, &code).await? {
@@ -139,10 +139,10 @@ async fn tell_old_contacts(tx: &mut Tx, app: &App, a: &Applicant, what: &str, ne
 /// The business entry gate (RN-1): where an applicant may go, or why not.
 pub fn entry_gate(app: &App, a: &Applicant, entry: crate::flows::applicant::Entry) -> AppResult<String> {
     if !a.profile_complete() {
-        return Err(AppError::conflict("profile_incomplete", "请先完善个人信息，再办理业务。"));
+        return Err(AppError::new(ErrorCode::ProfileIncomplete, "请先完善个人信息，再办理业务。"));
     }
     if !a.realname().unlocks_business() {
-        return Err(AppError::forbidden("realname_required", "您还未进行实名认证，需进入“个人信息中心”完成实名认证，再办理业务！"));
+        return Err(AppError::new(ErrorCode::RealnameRequired, "您还未进行实名认证，需进入“个人信息中心”完成实名认证，再办理业务！"));
     }
     let entries = &app.config.entries;
     Ok(match entry {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use jszg_domain::{DocNumber, DocType, Ethnicity, Period, Validity};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::store::accounts::Account;
 use crate::vault::Field;
 
@@ -194,5 +194,5 @@ pub fn mask_email(email: &str) -> String {
 
 /// What every change refuses while a manual review is pending (MR-4).
 pub fn review_pending() -> AppError {
-    AppError::conflict("review_pending", "您已提交人工审核，请耐心等待。审核期间不能修改所提交的信息。")
+    AppError::new(ErrorCode::ReviewPending, "您已提交人工审核，请耐心等待。审核期间不能修改所提交的信息。")
 }

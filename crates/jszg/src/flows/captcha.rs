@@ -7,7 +7,7 @@ use jszg_captcha::{pow, Challenge, InputKind, TrackPoint};
 
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::quotas::Source;
 use crate::store::{captchas, throttles};
 
@@ -156,7 +156,7 @@ async fn record_failure(app: &App, source_hash: &[u8], now: i64) -> AppResult<Ap
     if failures > limits.failure_limit {
         return Ok(throttled(window_end - now));
     }
-    Ok(AppError::invalid("captcha_failed", "captcha", "拼图未对准，请重新拖动滑块完成验证。"))
+    Ok(AppError::invalid(ErrorCode::CaptchaFailed, "captcha", "拼图未对准，请重新拖动滑块完成验证。"))
 }
 
 /// What the browser sent back for a challenge.
@@ -178,10 +178,10 @@ pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &Source) -> 
         return Err(throttled(window_end - now));
     }
     let Some(challenge) = captchas::take_challenge(&app.db, id).await? else {
-        return Err(AppError::not_found("captcha_expired", "验证码已失效，请刷新后重新拖动滑块。"));
+        return Err(AppError::new(ErrorCode::CaptchaExpired, "验证码已失效，请刷新后重新拖动滑块。"));
     };
     if challenge.expires_at <= now {
-        return Err(AppError::gone("captcha_expired", "验证码已过期，请刷新后重新拖动滑块。"));
+        return Err(AppError::new(ErrorCode::CaptchaExpired, "验证码已过期，请刷新后重新拖动滑块。").run_out());
     }
     let difficulty = u32::try_from(challenge.pow_difficulty).unwrap_or(pow::MAX_DIFFICULTY);
     if !given.pow_nonce.is_some_and(|nonce| pow::verify(id, nonce, difficulty)) {
@@ -207,17 +207,17 @@ pub async fn answer(app: &App, id: &str, given: Answer<'_>, source: &Source) -> 
 pub async fn spend(app: &App, token: Option<&str>, purpose: Purpose) -> AppResult<()> {
     let token = token.map(str::trim).filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Err(AppError::invalid("captcha_required", "captcha_token", "请先向右拖动滑块完成图形验证。"));
+        return Err(AppError::invalid(ErrorCode::CaptchaRequired, "captcha_token", "请先向右拖动滑块完成图形验证。"));
     };
     if token.len() > 128 || !captchas::take_token(&app.db, &token_hash(app, token), purpose.as_str(), app.clock.unix()).await? {
-        return Err(AppError::invalid("captcha_failed", "captcha_token", "图形验证已失效，请重新拖动滑块完成验证。"));
+        return Err(AppError::invalid(ErrorCode::CaptchaFailed, "captcha_token", "图形验证已失效，请重新拖动滑块完成验证。"));
     }
     Ok(())
 }
 
 fn throttled(retry_after: i64) -> AppError {
     let minutes = (retry_after + 59) / 60;
-    AppError::too_many("captcha_throttled", format!("图形验证失败次数过多，请{}分钟后再试。", minutes.max(1)), Some(retry_after))
+    AppError::too_many(ErrorCode::CaptchaThrottled, format!("图形验证失败次数过多，请{}分钟后再试。", minutes.max(1)), Some(retry_after))
 }
 
 fn token_hash(app: &App, token: &str) -> Vec<u8> {

@@ -7,7 +7,7 @@ use rand::Rng;
 use jszg_domain::{DocNumber, Email, Phone};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::notify;
 use crate::flows::quotas::{self, Rationed, Source};
 use crate::message::{Channel, Message, SmsTemplate};
@@ -146,7 +146,7 @@ async fn fresh_code(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePur
     let Some(used) = codes::take_quota(tx, channel.as_str(), &target_hash, &day, limit).await? else {
         let retry_after = app.clock.secs_to_next_day();
         return Err(AppError::too_many(
-            "daily_limit",
+            ErrorCode::DailyLimit,
             format!("{what}今日获取验证码的次数已达上限（每天最多{limit}次），请于明日0点（北京时间）后再试。"),
             Some(retry_after),
         )
@@ -260,7 +260,7 @@ pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) ->
         Some((failed, expires_at)) if expires_at > now && failed < codes::MAX_FAILED_ATTEMPTS => {
             let left = codes::MAX_FAILED_ATTEMPTS - failed;
             AppError::invalid(
-                "invalid_verification_code",
+                ErrorCode::InvalidVerificationCode,
                 "verification_code",
                 format!("验证码不正确，请核对后重新输入。该验证码还可输入{left}次，获取后5分钟内有效，无需重新获取。"),
             )
@@ -268,7 +268,7 @@ pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) ->
             .with("expires_in", expires_at - now)
         }
         Some((_, expires_at)) if expires_at > now => {
-            AppError::invalid("invalid_verification_code", "verification_code", "验证码输入错误次数过多，已失效，请重新获取验证码。")
+            AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "验证码输入错误次数过多，已失效，请重新获取验证码。")
                 .with("attempts_left", 0)
         }
         _ => wrong_code().with("attempts_left", 0),
@@ -277,7 +277,7 @@ pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) ->
 
 /// No live code for the target: expired, used, or never sent.
 pub fn wrong_code() -> AppError {
-    AppError::invalid("invalid_verification_code", "verification_code", "验证码已失效或尚未获取，请重新获取验证码（有效期为5分钟）。")
+    AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "验证码已失效或尚未获取，请重新获取验证码（有效期为5分钟）。")
 }
 
 #[cfg(test)]

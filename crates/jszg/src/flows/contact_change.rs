@@ -11,7 +11,7 @@ use jszg_domain::{Email, Phone};
 
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::clock::beijing_minutes;
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose, Target};
@@ -53,15 +53,15 @@ pub struct Requested {
 }
 
 fn change_pending() -> AppError {
-    AppError::conflict("change_pending", "您已提交修改联系方式申请，请耐心等待审核结果通知，在此期间不可反复提交修改申请。")
+    AppError::new(ErrorCode::ChangePending, "您已提交修改联系方式申请，请耐心等待审核结果通知，在此期间不可反复提交修改申请。")
 }
 
 /// CC-2: whether this applicant may file a request at all.
 pub async fn precheck(app: &App, recovery_id: &str) -> AppResult<crate::flows::applicant::Applicant> {
     let a = recovery::applicant(app, recovery_id).await?;
     if !enrollments::entries_of(&app.db, a.id()).await?.is_empty() {
-        return Err(AppError::conflict(
-            "enrolled_must_login",
+        return Err(AppError::new(
+            ErrorCode::EnrolledMustLogin,
             "您已进行认定或定期注册的报名，不允许提交修改联系方式申请，请登录账号后自行修改相应联系方式！",
         ));
     }
@@ -83,18 +83,18 @@ pub async fn request(
 ) -> AppResult<Requested> {
     let a = precheck(app, recovery_id).await?;
     let kind =
-        ContactKind::parse(kind).ok_or_else(|| AppError::invalid("invalid_request", "kind", "请选择修改邮箱地址或修改手机号码。"))?;
+        ContactKind::parse(kind).ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "kind", "请选择修改邮箱地址或修改手机号码。"))?;
     let reason = parse_reason(reason)?;
     let code = codes::parse_code(code)
-        .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
     let (phone, email);
     let (target, value) = match kind {
         ContactKind::Phone => {
-            phone = Phone::parse(new_value).map_err(|e| AppError::invalid("invalid_phone", "new_value", e.to_string()))?;
+            phone = Phone::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "new_value", e.to_string()))?;
             (Target::Sms(&phone), phone.as_str().to_owned())
         }
         ContactKind::Email => {
-            email = Email::parse(new_value).map_err(|e| AppError::invalid("invalid_email", "new_value", e.to_string()))?;
+            email = Email::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "new_value", e.to_string()))?;
             (Target::Email(&email), email.as_str().to_owned())
         }
     };
@@ -230,7 +230,7 @@ impl WithdrawnBy {
 }
 
 fn not_pending() -> AppError {
-    AppError::gone("token_invalid", "该修改联系方式申请已审核完毕、已撤销或链接已失效，无需再撤销。")
+    AppError::new(ErrorCode::TokenInvalid, "该修改联系方式申请已审核完毕、已撤销或链接已失效，无需再撤销。")
 }
 
 async fn withdraw(app: &App, review: &store::Review, by: WithdrawnBy) -> AppResult<()> {
@@ -249,7 +249,7 @@ async fn withdraw(app: &App, review: &store::Review, by: WithdrawnBy) -> AppResu
 /// The signed-in holder withdraws their account's pending request.
 pub async fn withdraw_signed_in(app: &App, a: &Applicant, id: &str) -> AppResult<()> {
     let review = store::find(&app.db, id).await?.filter(|r| r.account_id == a.id() && r.kind == Kind::ContactChange.as_str());
-    let review = review.ok_or_else(|| AppError::not_found("not_found", "没有这条修改联系方式申请。"))?;
+    let review = review.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这条修改联系方式申请。"))?;
     withdraw(app, &review, WithdrawnBy::Login).await
 }
 

@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::Entry;
 use crate::flows::login::account_name;
 use crate::store::{accounts, enrollments};
@@ -29,7 +29,7 @@ pub async fn set_secret(app: &App, entry: Entry, secret: &str) -> AppResult<()> 
 }
 
 pub async fn authenticate(app: &App, entry: Entry, presented: &str) -> AppResult<()> {
-    let unauthorized = || AppError::unauthorized("invalid_client", "业务系统身份验证失败。").field("authorization");
+    let unauthorized = || AppError::new(ErrorCode::InvalidClient, "业务系统身份验证失败。").field("authorization");
     if presented.is_empty() || presented.len() > 200 {
         return Err(unauthorized());
     }
@@ -52,7 +52,7 @@ pub async fn enroll(app: &App, entry: Entry, raw_number: &str) -> AppResult<()> 
     let name = account_name(raw_number, app.clock.today());
     let doc_hash = app.vault.lookups(Field::DocNumber, &name);
     let account =
-        accounts::find_live(&app.db, &doc_hash).await?.ok_or_else(|| AppError::not_found("unknown_account", "没有这个证件号码的账号。"))?;
+        accounts::find_live(&app.db, &doc_hash).await?.ok_or_else(|| AppError::new(ErrorCode::UnknownAccount, "没有这个证件号码的账号。"))?;
     enrollments::enroll(&app.db, account.id, entry.as_str(), app.clock.unix()).await?;
     Ok(())
 }

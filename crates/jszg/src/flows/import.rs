@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::adapters::passwords;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::store::{accounts, audit};
 use crate::vault::{Field, Holder};
 
@@ -86,7 +86,7 @@ pub async fn import(app: &App, input: impl Read) -> AppResult<Report> {
         let numbers = crate::store::sealed::SEALED.iter().find(|c| c.column == "doc_number_enc");
         if let Some(column) = numbers {
             if crate::store::sealed::count_stale(&app.db, column, app.vault.current_id()).await? > 0 {
-                return Err(AppError::conflict("rehash_pending", "a change of suite is under way: run `jszg keys rotate` to the end first"));
+                return Err(AppError::new(ErrorCode::RehashPending, "a change of suite is under way: run `jszg keys rotate` to the end first"));
             }
         }
     }

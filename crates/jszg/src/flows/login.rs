@@ -10,7 +10,7 @@ use jszg_domain::{DocNumber, DocType, PasswordAttempt};
 
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::stored_passwords;
 use crate::vault::Holder;
 use crate::flows::applicant::{Applicant, Entry};
@@ -40,13 +40,13 @@ pub fn account_name(raw: &str, today: time::Date) -> String {
 }
 
 fn invalid_credentials() -> AppError {
-    AppError::unauthorized("invalid_credentials", "账号或密码错误，请重新输入。")
+    AppError::new(ErrorCode::InvalidCredentials, "账号或密码错误，请重新输入。")
 }
 
 fn locked(retry_after: i64) -> AppError {
     let minutes = ((retry_after + 59) / 60).max(1);
     AppError::too_many(
-        "account_locked",
+        ErrorCode::AccountLocked,
         format!("密码错误次数过多，账号已被临时锁定，请{minutes}分钟后再试。如忘记密码，请使用“忘记密码”重置。"),
         Some(retry_after),
     )
@@ -60,7 +60,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
     for (scope, key, limit) in [(ADDRESS_SCOPE, &address, policy.address_limit), (NETWORK_SCOPE, &network, policy.network_limit)] {
         let (hits, window_end) = throttles::peek(&app.db, scope, key, now, policy.address_window_secs).await?;
         if hits >= limit {
-            return Err(AppError::too_many("too_many_attempts", "登录失败次数过多，请稍后再试。", Some(window_end - now)));
+            return Err(AppError::too_many(ErrorCode::TooManyAttempts, "登录失败次数过多，请稍后再试。", Some(window_end - now)));
         }
     }
 
@@ -92,7 +92,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
             tracing::info!("login locked a document number");
         }
         if lost_to_a_claim(app, &name, password).await? {
-            return Err(AppError::forbidden("account_archived", crate::flows::claims::ARCHIVED_MESSAGE));
+            return Err(AppError::new(ErrorCode::AccountArchived, crate::flows::ownership_claims::ARCHIVED_MESSAGE));
         }
         return Err(invalid_credentials());
     };
@@ -115,7 +115,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
 /// "wrong password". Only someone who knows that account's password learns it, so it tells a
 /// stranger nothing; it costs a second hash only on numbers that lost a claim.
 async fn lost_to_a_claim(app: &App, name: &str, password: &PasswordAttempt) -> AppResult<bool> {
-    let Some(old) = accounts::find_archived(&app.db, &app.vault.lookups(Field::DocNumber, name), crate::flows::claims::ARCHIVED_REASON).await? else {
+    let Some(old) = accounts::find_archived(&app.db, &app.vault.lookups(Field::DocNumber, name), crate::flows::ownership_claims::ARCHIVED_REASON).await? else {
         return Ok(false);
     };
     let Some(stored) = stored_passwords::vouched(app, Holder::Account, old.id, old.password_hash.as_deref(), old.password_tag.as_deref()).await? else {

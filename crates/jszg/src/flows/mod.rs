@@ -4,7 +4,7 @@
 pub mod account_changes;
 pub mod applicant;
 pub mod captcha;
-pub mod claims;
+pub mod ownership_claims;
 pub mod codes;
 pub mod contact_change;
 pub mod enrollment;

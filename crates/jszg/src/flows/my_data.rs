@@ -221,18 +221,15 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
     let ethnicity = a.ethnicity();
     let mut own_reviews = Vec::new();
     let mut contact_changes = Vec::new();
+    let mut kept_photos = reviews::photos_of_account(&app.db, a.id()).await?;
     for r in reviews::history(&app.db, a.id()).await? {
         // A claim against this account holds the claimant's data and photos, not the holder's.
         if r.kind == "ownership_claim" {
             continue;
         }
         let mut photos = Vec::new();
-        if r.photos_deleted_at.is_none() {
-            for slot in reviews::photo_slots(&app.db, &r.id).await? {
-                if let Some(sealed) = reviews::photo(&app.db, &r.id, &slot).await? {
-                    photos.push(ExportPhoto { jpeg_base64: B64.encode(app.vault.open(Field::Photo, &sealed)?), slot });
-                }
-            }
+        for (_, slot, sealed) in kept_photos.extract_if(.., |(review, _, _)| *review == r.id) {
+            photos.push(ExportPhoto { jpeg_base64: B64.encode(app.vault.open(Field::Photo, &sealed)?), slot });
         }
         let item = ExportReview {
             submitted: open_payload(app, &r.payload_enc),

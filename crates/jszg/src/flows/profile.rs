@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use jszg_domain::{DocNumber, DocType, Ethnicity, Region, Sex};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone, review_pending, Applicant, RealnameStatus};
 use crate::flows::loose::loose_string;
 use crate::flows::realname;
@@ -154,13 +154,13 @@ struct ParsedProfile {
 fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<ParsedProfile> {
     let doc_type = a.doc_type();
     let ethnicity =
-        Ethnicity::parse(text(&f.ethnicity)).map_err(|_| AppError::invalid("invalid_ethnicity", "ethnicity", "请选择民族。"))?;
+        Ethnicity::parse(text(&f.ethnicity)).map_err(|_| AppError::invalid(ErrorCode::InvalidEthnicity, "ethnicity", "请选择民族。"))?;
     let needs_person = matches!(doc_type, DocType::HkMoPermit | DocType::TwPermit);
     let (sex, birth_date) = if needs_person {
-        let sex: Sex = text(&f.sex).parse().map_err(|_| AppError::invalid("invalid_sex", "sex", "请选择性别。"))?;
+        let sex: Sex = text(&f.sex).parse().map_err(|_| AppError::invalid(ErrorCode::InvalidSex, "sex", "请选择性别。"))?;
         let birth = jszg_domain::parse_date(text(&f.birth_date))
             .filter(|d| *d <= today && d.year() >= 1900)
-            .ok_or_else(|| AppError::invalid("invalid_birth_date", "birth_date", "请填写正确的出生日期（年-月-日），不能晚于今天。"))?;
+            .ok_or_else(|| AppError::invalid(ErrorCode::InvalidBirthDate, "birth_date", "请填写正确的出生日期（年-月-日），不能晚于今天。"))?;
         (Some(sex), Some(birth))
     } else {
         // Derived from the number; nothing to ask.
@@ -170,7 +170,7 @@ fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<Parse
         None
     } else {
         Some(parse_local_id(text(&f.local_id_number)).ok_or_else(|| {
-            AppError::invalid("invalid_local_id_number", "local_id_number", "请填写港澳或台湾当地有效身份证件号码（字母、数字，6至20位）。")
+            AppError::invalid(ErrorCode::InvalidLocalIdNumber, "local_id_number", "请填写港澳或台湾当地有效身份证件号码（字母、数字，6至20位）。")
         })?)
     };
     let permit = if doc_type == DocType::HmtResidence {
@@ -179,7 +179,7 @@ fn parse_profile(a: &Applicant, f: &ProfileForm, today: Date) -> AppResult<Parse
             _ => DocType::HkMoPermit,
         };
         let permit = DocNumber::parse(permit_type, text(&f.permit_number), today)
-            .map_err(|e| AppError::invalid("invalid_permit_number", "permit_number", format!("通行证号码：{e}")))?;
+            .map_err(|e| AppError::invalid(ErrorCode::InvalidPermitNumber, "permit_number", format!("通行证号码：{e}")))?;
         Some(permit.as_str().to_owned())
     } else {
         None

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::metrics::Counter;
 use crate::store::throttles::{self, Window};
 use crate::store::Tx;
@@ -158,17 +158,17 @@ fn refusal(app: &App, what: Rationed, share: Share, retry_after: i64) -> AppErro
         let (counter, code, message) = match what {
             Rationed::SmsCodes => (
                 Counter::SmsBudgetExhausted,
-                "sms_unavailable",
+                ErrorCode::SmsUnavailable,
                 "当前短信验证码发送量已达系统上限，请稍后再试；注册时也可选择“微信扫码验证”，关注“中国教师资格网”服务号获取验证码。",
             ),
             Rationed::EmailCodes => {
-                (Counter::EmailBudgetExhausted, "email_unavailable", "当前邮件验证码发送量已达系统上限，请稍后再试。")
+                (Counter::EmailBudgetExhausted, ErrorCode::EmailUnavailable, "当前邮件验证码发送量已达系统上限，请稍后再试。")
             }
-            Rationed::Registrations => (Counter::RegistrationsRefused, "rate_limited", "当前注册人数较多，请稍后再试。"),
+            Rationed::Registrations => (Counter::RegistrationsRefused, ErrorCode::RateLimited, "当前注册人数较多，请稍后再试。"),
         };
         app.metrics.bump(counter);
         tracing::warn!(rationed = ?what, retry_after, "the global budget is spent; refusing until the window ends");
-        let err = AppError::unavailable(code, message);
+        let err = AppError::new(code, message);
         return err.with("retry_after", retry_after.max(1));
     }
     let minutes = ((retry_after + 59) / 60).max(1);
@@ -187,7 +187,7 @@ fn refusal(app: &App, what: Rationed, share: Share, retry_after: i64) -> AppErro
         Rationed::Registrations => Counter::RegistrationsRefused,
     });
     AppError::too_many(
-        "rate_limited",
+        ErrorCode::RateLimited,
         format!("{whom}{what_zh}的次数过多，请{minutes}分钟后再试。如在学校机房等多人共用网络的场所，可换用手机网络办理。"),
         Some(retry_after),
     )

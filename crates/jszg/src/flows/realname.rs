@@ -8,7 +8,7 @@ use serde_json::json;
 use jszg_domain::{DocType, PersonName};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::notify;
@@ -97,14 +97,14 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
         return Err(review_pending());
     }
     let name = match new_name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(raw) => PersonName::parse(a.doc_type(), raw).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?,
+        Some(raw) => PersonName::parse(a.doc_type(), raw).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?,
         None => PersonName::from_storage(a.row.name.clone()),
     };
     let now = app.clock.now();
     let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
     let Some(used) = realname::take(&app.db, a.id(), &day, DAILY_ATTEMPTS).await? else {
         return Err(AppError::too_many(
-            "daily_limit",
+            ErrorCode::DailyLimit,
             "每日您最多可进行三次实名认证，今日次数已用完，请于明日0点（北京时间）后再试。",
             Some(app.clock.secs_to_next_day()),
         )
@@ -117,13 +117,13 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
         Err(err) => {
             tracing::warn!(error = %err, "real-name check not judged; attempt returned");
             realname::give_back(&app.db, a.id(), &day).await?;
-            return Err(AppError::unavailable("authority_unavailable", "实名认证服务暂时不可用，本次不计入认证次数，请稍后再试。")
+            return Err(AppError::new(ErrorCode::AuthorityUnavailable, "实名认证服务暂时不可用，本次不计入认证次数，请稍后再试。")
                 .with("remaining_today", remaining + 1));
         }
     };
     if answer == crate::adapters::authority::Answer::Mismatch {
         // A failed self-check changes nothing: an approved review stands (MR-5).
-        let mut err = AppError::invalid("realname_failed", "name", failure_message(a.doc_type())).with("remaining_today", remaining);
+        let mut err = AppError::invalid(ErrorCode::RealnameFailed, "name", failure_message(a.doc_type())).with("remaining_today", remaining);
         if a.doc_type() == DocType::ResidentId {
             err = err.with("guide", "/guide/ctid");
         }

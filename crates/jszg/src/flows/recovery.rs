@@ -10,7 +10,7 @@ use jszg_domain::{DocNumber, PersonName};
 
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::stored_passwords;
 use crate::vault::Holder;
 use crate::flows::account_changes::new_password;
@@ -46,7 +46,7 @@ pub struct Started {
 }
 
 fn mismatch() -> AppError {
-    AppError::invalid("identity_mismatch", "doc_number", "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。")
+    AppError::invalid(ErrorCode::IdentityMismatch, "doc_number", "证件类型、证件号码或姓名与注册信息不一致，无法重置密码。请核对后重新输入。")
 }
 
 const ADDRESS_SCOPE: &str = "recovery_address";
@@ -54,7 +54,7 @@ const NUMBER_SCOPE: &str = "recovery_number";
 
 fn too_many(retry_after: i64) -> AppError {
     let minutes = ((retry_after + 59) / 60).max(1);
-    AppError::too_many("too_many_attempts", format!("核验失败次数过多，请{minutes}分钟后再试。"), Some(retry_after))
+    AppError::too_many(ErrorCode::TooManyAttempts, format!("核验失败次数过多，请{minutes}分钟后再试。"), Some(retry_after))
 }
 
 /// Step 1. Every way of not naming a live account gives the same answer. Mismatches are counted
@@ -96,8 +96,8 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
         return Err(mismatch());
     };
     if a.row.registered_at < LEGACY_CUTOFF {
-        return Err(AppError::conflict(
-            "legacy_account",
+        return Err(AppError::new(
+            ErrorCode::LegacyAccount,
             "2019年3月1日之前注册的账号，不能进行密码重置，需要重新注册账号。请点击“注册”，使用相同的证件号码重新注册。",
         ));
     }
@@ -119,7 +119,7 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
 
 /// The applicant a live recovery is for.
 pub async fn applicant(app: &App, id: &str) -> AppResult<Applicant> {
-    let expired = || AppError::gone("recovery_expired", "操作已超时，请重新输入证件类型、证件号码和姓名。");
+    let expired = || AppError::new(ErrorCode::RecoveryExpired, "操作已超时，请重新输入证件类型、证件号码和姓名。");
     if id.len() > 64 {
         return Err(expired());
     }
@@ -172,7 +172,7 @@ fn html_escape(s: &str) -> String {
 /// REC-2a: mail a reset link to the bound email.
 pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
     let a = applicant(app, id).await?;
-    let email = a.email(app)?.ok_or_else(|| AppError::conflict("no_email", "该账号未绑定安全邮箱，请选择其他方式。"))?;
+    let email = a.email(app)?.ok_or_else(|| AppError::new(ErrorCode::NoEmail, "该账号未绑定安全邮箱，请选择其他方式。"))?;
     let now = app.clock.now();
     let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
     let limit = app.config.codes.email_daily_limit;
@@ -181,7 +181,7 @@ pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
     if crate::store::codes::take_quota(&mut tx, "reset_email", &app.vault.lookup(Field::Email, &email), &day, limit).await?.is_none() {
         tx.rollback().await?;
         return Err(AppError::too_many(
-            "daily_limit",
+            ErrorCode::DailyLimit,
             format!("该邮箱今日接收重置邮件的次数已达上限（每天最多{limit}次），请查收已发送的邮件，或于明日0点（北京时间）后再试。"),
             Some(app.clock.secs_to_next_day()),
         ));
@@ -193,7 +193,7 @@ pub async fn send_email(app: &App, id: &str) -> AppResult<()> {
 }
 
 fn token_invalid() -> AppError {
-    AppError::gone("token_invalid", "重置链接已失效（超过24小时或已使用），请重新使用“忘记密码”的“邮箱重置密码”功能发送邮件。")
+    AppError::new(ErrorCode::TokenInvalid, "重置链接已失效（超过24小时或已使用），请重新使用“忘记密码”的“邮箱重置密码”功能发送邮件。")
 }
 
 /// The two links that reset a password: the emailed one (REC-2a, 24 hours) and the one the
@@ -243,8 +243,8 @@ impl ResetLink {
     fn invalid(self) -> AppError {
         match self {
             ResetLink::Email => token_invalid(),
-            ResetLink::Wechat => AppError::gone(
-                "token_invalid",
+            ResetLink::Wechat => AppError::new(
+                ErrorCode::TokenInvalid,
                 "重置链接已失效（超过10分钟或已使用），请重新在“忘记密码”页面选择“微信验证重置密码”并扫描二维码。",
             ),
         }
@@ -304,7 +304,7 @@ async fn set_password_and_end_sessions(tx: &mut Tx, app: &App, account_id: i64, 
 /// REC-2b: a code to the bound phone (CODE-1 limits apply).
 pub async fn send_sms(app: &App, id: &str, source: &Source) -> AppResult<codes::Sent> {
     let a = applicant(app, id).await?;
-    let phone = a.phone(app)?.ok_or_else(|| AppError::conflict("no_phone", "该账号未绑定手机号码，请选择其他方式。"))?;
+    let phone = a.phone(app)?.ok_or_else(|| AppError::new(ErrorCode::NoPhone, "该账号未绑定手机号码，请选择其他方式。"))?;
     let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
     codes::send(app, Target::Sms(&phone), CodePurpose::Recovery, source).await
 }
@@ -312,8 +312,8 @@ pub async fn send_sms(app: &App, id: &str, source: &Source) -> AppResult<codes::
 pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm: &str) -> AppResult<()> {
     let a = applicant(app, id).await?;
     let password = new_password(&a, new, confirm, "new_password")?;
-    let code = codes::parse_code(code).ok_or_else(|| AppError::invalid("invalid_verification_code", "code", "请输入6位数字验证码。"))?;
-    let phone = a.phone(app)?.ok_or_else(|| AppError::conflict("no_phone", "该账号未绑定手机号码，请选择其他方式。"))?;
+    let code = codes::parse_code(code).ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "code", "请输入6位数字验证码。"))?;
+    let phone = a.phone(app)?.ok_or_else(|| AppError::new(ErrorCode::NoPhone, "该账号未绑定手机号码，请选择其他方式。"))?;
     let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
     let password_hash = app.hasher.hash(password.expose_secret()).await?;
     let target = Target::Sms(&phone);
@@ -332,7 +332,7 @@ pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm:
 pub async fn wechat_qr(app: &App, id: &str) -> AppResult<wechat::Qr> {
     let a = applicant(app, id).await?;
     if !store::wechat::is_bound(&app.db, a.id()).await? {
-        return Err(AppError::conflict("wechat_not_bound", "该账号未绑定微信服务号，请选择其他方式重置密码。"));
+        return Err(AppError::new(ErrorCode::WechatNotBound, "该账号未绑定微信服务号，请选择其他方式重置密码。"));
     }
     wechat::reset_qr(app, a.id()).await
 }

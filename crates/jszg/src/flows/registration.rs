@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use jszg_domain::{DocNotice, DocNumber, DocType, Email, Password, Period, PersonName, Phone, Validity};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::{loose_bool, loose_string};
 use crate::flows::quotas::{self, Rationed, Source};
@@ -90,7 +90,7 @@ impl CodeChannel {
         match raw.trim() {
             "" | "sms" => Ok(CodeChannel::Sms),
             "wechat" => Ok(CodeChannel::Wechat),
-            _ => Err(AppError::invalid("invalid_request", "verification_channel", "请选择验证码来源：短信验证或微信扫码验证。")),
+            _ => Err(AppError::invalid(ErrorCode::InvalidRequest, "verification_channel", "请选择验证码来源：短信验证或微信扫码验证。")),
         }
     }
 }
@@ -110,18 +110,18 @@ fn text(value: &Option<String>) -> &str {
 }
 
 pub fn parse_doc_type(raw: &str) -> AppResult<DocType> {
-    raw.trim().parse::<DocType>().map_err(|_| AppError::invalid("invalid_doc_number", "doc_type", "请选择身份证件类型。"))
+    raw.trim().parse::<DocType>().map_err(|_| AppError::invalid(ErrorCode::InvalidDocNumber, "doc_type", "请选择身份证件类型。"))
 }
 
 pub fn parse_period(raw: &str) -> AppResult<Period> {
     raw.trim()
         .parse::<Period>()
-        .map_err(|_| AppError::invalid("invalid_validity", "validity.period", "请选择身份证件有效时间段（5年、10年、20年或长期）。"))
+        .map_err(|_| AppError::invalid(ErrorCode::InvalidValidity, "validity.period", "请选择身份证件有效时间段（5年、10年、20年或长期）。"))
 }
 
 pub fn parse_start(raw: &str) -> AppResult<Date> {
     jszg_domain::parse_date(raw.trim())
-        .ok_or_else(|| AppError::invalid("invalid_validity", "validity.start", "请选择完整的身份证件有效开始日期（年、月、日）。"))
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidValidity, "validity.start", "请选择完整的身份证件有效开始日期（年、月、日）。"))
 }
 
 /// Parse a validity period for a document, mapping domain refusals to codes.
@@ -131,8 +131,8 @@ pub fn parse_validity(doc_type: DocType, input: Option<&ValidityInput>, today: D
     let period = parse_period(text(&input.period))?;
     let start = parse_start(text(&input.start))?;
     Validity::new(doc_type, period, start, today).map_err(|err| match err {
-        jszg_domain::ValidityError::Expired { .. } => AppError::invalid("document_expired", "validity.start", err.to_string()),
-        _ => AppError::invalid("invalid_validity", "validity", err.to_string()),
+        jszg_domain::ValidityError::Expired { .. } => AppError::invalid(ErrorCode::DocumentExpired, "validity.start", err.to_string()),
+        _ => AppError::invalid(ErrorCode::InvalidValidity, "validity", err.to_string()),
     })
 }
 
@@ -141,22 +141,22 @@ impl RegistrationForm {
     pub fn parse(&self, today: Date) -> AppResult<Registration> {
         let doc_type = parse_doc_type(text(&self.doc_type))?;
         let (doc, notice) = DocNumber::parse_with_notice(doc_type, text(&self.doc_number), today)
-            .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
-        let name = PersonName::parse(doc_type, text(&self.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+            .map_err(|e| AppError::invalid(ErrorCode::InvalidDocNumber, "doc_number", e.to_string()))?;
+        let name = PersonName::parse(doc_type, text(&self.name)).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?;
         let validity = parse_validity(doc_type, self.validity.as_ref(), today)?;
         let password =
-            Password::parse(text(&self.password), &doc).map_err(|e| AppError::invalid("weak_password", "password", e.to_string()))?;
+            Password::parse(text(&self.password), &doc).map_err(|e| AppError::invalid(ErrorCode::WeakPassword, "password", e.to_string()))?;
         if password.expose_secret() != text(&self.password_confirm) {
-            return Err(AppError::invalid("password_mismatch", "password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
+            return Err(AppError::invalid(ErrorCode::PasswordMismatch, "password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
         }
-        let email = Email::parse(text(&self.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
-        let phone = Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+        let email = Email::parse(text(&self.email)).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
+        let phone = Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
         let channel = CodeChannel::parse(text(&self.verification_channel))?;
         let code = codes::parse_code(text(&self.verification_code))
-            .ok_or_else(|| AppError::invalid("invalid_verification_code", "verification_code", "请输入6位数字验证码。"))?;
+            .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
         if !self.agree_terms {
             return Err(AppError::invalid(
-                "terms_not_accepted",
+                ErrorCode::TermsNotAccepted,
                 "agree_terms",
                 "请阅读《中国教师资格网注册协议》，勾选“我已阅读并同意”后再提交。",
             ));
@@ -187,8 +187,8 @@ pub struct Registered {
 }
 
 pub fn account_exists() -> AppError {
-    AppError::conflict(
-        "account_exists",
+    AppError::new(
+        ErrorCode::AccountExists,
         "该证件号码已注册，请直接登录；如忘记密码，请使用“忘记密码”找回。账号只需注册一次，认定和定期注册入口通用。如该证件号码不是您本人注册的，可“申诉找回账号”。",
     )
 }
@@ -199,8 +199,8 @@ pub fn check_validity_warning(reg: &Registration) -> AppResult<()> {
     if let Some(birth) = reg.doc.birth_date() {
         if let Some(expected) = reg.validity.age_warning(birth) {
             if !reg.confirm_validity_warning {
-                return Err(AppError::conflict(
-                    "validity_warning",
+                return Err(AppError::new(
+                    ErrorCode::ValidityWarning,
                     format!(
                         "按照居民身份证法，您在有效开始日期时的年龄对应的有效期一般为“{}”，您选择的是“{}”。请核对证件后确认。",
                         expected.label_zh(),

@@ -11,7 +11,7 @@ use jszg_domain::{PersonName, ReviewPeriod, Validity};
 use crate::adapters::photos::{Photo, Upload};
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::notify;
@@ -92,7 +92,7 @@ pub fn clause(reason: &str) -> &str {
 pub fn parse_reason(raw: &str) -> AppResult<String> {
     let reason = raw.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::invalid("invalid_reason", "reason", "请填写申请原因（500字以内）。"));
+        return Err(AppError::invalid(ErrorCode::InvalidReason, "reason", "请填写申请原因（500字以内）。"));
     }
     Ok(reason.to_owned())
 }
@@ -120,7 +120,7 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
         return Err(review_pending());
     }
     let today = app.clock.today();
-    let name = PersonName::parse(a.doc_type(), &form.name).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+    let name = PersonName::parse(a.doc_type(), &form.name).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?;
     let validity: Validity = parse_validity(a.doc_type(), Some(&form.validity), today)?;
     let reason = parse_reason(&form.reason)?;
     let claim = IdentityClaim {
@@ -139,7 +139,7 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
     let Some(used) = reviews::take_quota(&mut tx, a.id(), &period.key(), PERIOD_LIMIT).await? else {
         tx.rollback().await?;
         return Err(AppError::too_many(
-            "period_limit",
+            ErrorCode::PeriodLimit,
             format!(
                 "每年1月1日到8月31日、9月1日到12月31日，每个周期您最多可以申请三次人工审核。本周期（截至{}）的次数已用完。",
                 jszg_domain::format_date(period.end())

@@ -12,12 +12,12 @@ use crate::adapters::passwords::Verdict;
 use crate::adapters::totp;
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::stored_passwords;
 use crate::vault::Holder;
 use crate::flows::applicant::Applicant;
 use crate::flows::reviews::{self, Kind};
-use crate::flows::{claims, contact_change, profile};
+use crate::flows::{contact_change, ownership_claims, profile};
 use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
 use crate::vault::Field;
 
@@ -96,7 +96,7 @@ fn valid_username(u: &str) -> bool {
 /// are shown once.
 pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
     if !valid_username(username) {
-        return Err(AppError::invalid("invalid_username", "username", "username: 3-32 lower-case letters, digits, '.', '_' or '-'"));
+        return Err(AppError::invalid(ErrorCode::InvalidUsername, "username", "username: 3-32 lower-case letters, digits, '.', '_' or '-'"));
     }
     let password = initial_password();
     let secret = totp::generate_secret();
@@ -120,12 +120,12 @@ pub async fn add(app: &App, username: &str, role: Role) -> AppResult<Created> {
             tx.commit().await?;
             Ok(Created { password, totp_secret: totp::base32(&secret) })
         }
-        None => Err(AppError::conflict("staff_exists", "a staff member with that username exists")),
+        None => Err(AppError::new(ErrorCode::StaffExists, "a staff member with that username exists")),
     }
 }
 
 fn bad_sign_in() -> AppError {
-    AppError::unauthorized("invalid_credentials", "用户名、密码或动态口令错误。")
+    AppError::new(ErrorCode::InvalidCredentials, "用户名、密码或动态口令错误。")
 }
 
 /// Password plus TOTP; development mode may skip the TOTP. Failures count
@@ -135,7 +135,7 @@ pub async fn sign_in(app: &App, username: &str, password: &str, code: Option<&st
     let key = app.vault.mac(&[b"staff_login", username.as_bytes()]);
     let policy = &app.config.login;
     if let Some(until) = logins::get(&app.db, &key).await?.and_then(|f| f.locked_until).filter(|u| *u > now) {
-        return Err(AppError::too_many("account_locked", "登录失败次数过多，账号已被临时锁定，请稍后再试。", Some(until - now)));
+        return Err(AppError::too_many(ErrorCode::AccountLocked, "登录失败次数过多，账号已被临时锁定，请稍后再试。", Some(until - now)));
     }
     let found = staff::by_username(&app.db, username).await?;
     let stored = match &found {
@@ -197,7 +197,7 @@ impl StaffCurrent {
     /// document numbers with it. Development only invites the change.
     pub fn ready(&self, app: &App) -> AppResult<()> {
         if self.member.must_change_password && !app.dev {
-            return Err(AppError::forbidden("password_change_required", "请先修改初始密码，再使用审核系统。"));
+            return Err(AppError::new(ErrorCode::PasswordChangeRequired, "请先修改初始密码，再使用审核系统。"));
         }
         Ok(())
     }
@@ -242,7 +242,7 @@ pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
 pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &str) -> AppResult<()> {
     let stored = stored_passwords::vouched(app, Holder::Staff, me.member.id, Some(&me.member.password_hash), me.member.password_tag.as_deref()).await?;
     if !matches!(app.hasher.verify(current, stored).await?, Verdict::Valid { .. }) {
-        return Err(AppError::unauthorized("invalid_credentials", "当前密码不正确。").field("current_password"));
+        return Err(AppError::new(ErrorCode::InvalidCredentials, "当前密码不正确。").field("current_password"));
     }
     if new == current {
         return Err(crate::flows::account_changes::password_unchanged());
@@ -255,7 +255,7 @@ pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &
     ];
     if new.chars().count() < 12 || new.chars().count() > 128 || classes.iter().filter(|c| **c).count() < 3 {
         return Err(AppError::invalid(
-            "weak_password",
+            ErrorCode::WeakPassword,
             "new_password",
             "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。",
         ));
@@ -322,7 +322,7 @@ pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec
     for r in &rows {
         // A claim's applicant is the claimant, not the account holding the number.
         let name = match Kind::parse(&r.review.kind) {
-            Some(Kind::OwnershipClaim) => claims::open(app, &r.review)?.name,
+            Some(Kind::OwnershipClaim) => ownership_claims::open(app, &r.review)?.name,
             _ => r.name.clone(),
         };
         items.push(item(app, &r.review, &r.doc_type, &r.doc_number_enc, &name)?);
@@ -383,22 +383,22 @@ pub struct ClaimEvidence {
 }
 
 pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewDetail> {
-    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这条审核记录。"))?;
     // Archived accounts too: a decided claim leaves its holder archived.
-    let row = crate::store::claims::account_any(&app.db, review.account_id)
+    let row = crate::store::ownership_claims::account_any(&app.db, review.account_id)
         .await?
-        .ok_or_else(|| AppError::not_found("not_found", "申请人账号不存在。"))?;
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "申请人账号不存在。"))?;
     let a = Applicant::open(app, row.account)?;
     let mut claim = None;
     let submitted = match Kind::parse(&review.kind) {
         Some(Kind::Identity) => reviews::open_claim(app, &review)?,
         Some(Kind::OwnershipClaim) => {
-            let data = claims::open(app, &review)?;
+            let data = ownership_claims::open(app, &review)?;
             claim = Some(ClaimEvidence {
-                authority: claims::authority_evidence(app, &review, &data).await?,
-                holder: claims::holder_history(app, review.account_id).await?,
+                authority: ownership_claims::authority_evidence(app, &review, &data).await?,
+                holder: ownership_claims::holder_history(app, review.account_id).await?,
             });
-            claims::claimant_for_staff(&data)
+            ownership_claims::claimant_for_staff(&data)
         }
         _ => contact_change::open_request_for_staff(app, &review)?,
     };
@@ -408,11 +408,8 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         (None, _) => vec!["handheld"],
     };
     let mut history = Vec::new();
-    for h in store::history(&app.db, review.account_id).await?.into_iter().filter(|h| h.id != review.id) {
-        let decided_by = match h.decided_by {
-            Some(id) => staff::by_id(&app.db, id).await?.map(|s| s.username),
-            None => None,
-        };
+    for row in store::history_with_deciders(&app.db, review.account_id).await?.into_iter().filter(|h| h.review.id != review.id) {
+        let (h, decided_by) = (row.review, row.decided_by_username);
         history.push(HistoryItem {
             id: h.id,
             kind: h.kind,
@@ -450,11 +447,11 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
 
 /// A photo of an item, opened for a staff member and written to the audit log.
 pub async fn photo(app: &App, me: &StaffCurrent, id: &str, slot: &str) -> AppResult<Vec<u8>> {
-    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这条审核记录。"))?;
     if review.photos_deleted_at.is_some() {
-        return Err(AppError::gone("photos_deleted", PHOTOS_DELETED));
+        return Err(AppError::new(ErrorCode::PhotosDeleted, PHOTOS_DELETED));
     }
-    let sealed = store::photo(&app.db, id, slot).await?.ok_or_else(|| AppError::not_found("not_found", "没有这张照片。"))?;
+    let sealed = store::photo(&app.db, id, slot).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这张照片。"))?;
     let bytes = app.vault.open(Field::Photo, &sealed)?;
     let mut tx = app.db.begin().await?;
     log(&mut tx, app, me.member.id, Some(review.account_id), "photo_viewed", &format!("{id} {slot}")).await?;
@@ -468,13 +465,13 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     // Stored as one clause: each message that quotes it adds its own 。 (no "。。").
     let reason = reason.map(reviews::clause).filter(|r| !r.is_empty());
     if !approve && reason.is_none_or(|r| r.chars().count() > 200) {
-        return Err(AppError::invalid("invalid_reason", "reason", "请填写不通过原因（200字以内）。"));
+        return Err(AppError::invalid(ErrorCode::InvalidReason, "reason", "请填写不通过原因（200字以内）。"));
     }
-    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::not_found("not_found", "没有这条审核记录。"))?;
-    let already = || AppError::conflict("already_decided", "该申请已由其他工作人员处理。");
+    let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这条审核记录。"))?;
+    let already = || AppError::new(ErrorCode::AlreadyDecided, "该申请已由其他工作人员处理。");
     if review.status == "withdrawn" {
         // The account holder stopped it (a contact change announced to their phone and email).
-        return Err(AppError::conflict("already_decided", "账号持有人已撤销该申请，无需审核。").with("status", "withdrawn"));
+        return Err(AppError::new(ErrorCode::AlreadyDecided, "账号持有人已撤销该申请，无需审核。").with("status", "withdrawn"));
     }
     if review.status != "pending" {
         return Err(already());
@@ -487,7 +484,7 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     }
     match Kind::parse(&review.kind) {
         Some(Kind::Identity) => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
-        Some(Kind::OwnershipClaim) => claims::apply_decision(&mut tx, app, &review, approve, reason, me.member.id).await?,
+        Some(Kind::OwnershipClaim) => ownership_claims::apply_decision(&mut tx, app, &review, approve, reason, me.member.id).await?,
         _ => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
     }
     log(
@@ -525,7 +522,7 @@ pub async fn search_audit(
     to: i64,
 ) -> AppResult<Vec<AuditEntry>> {
     if me.role() != Role::Admin {
-        return Err(AppError::forbidden("forbidden", "只有管理员可以查询审计日志。"));
+        return Err(AppError::new(ErrorCode::Forbidden, "只有管理员可以查询审计日志。"));
     }
     let account_id = match doc_number.map(str::trim).filter(|d| !d.is_empty()) {
         Some(raw) => {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::oidc_rp::{OidcRp, RpError};
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::Entry;
 use crate::flows::login::{self, LoggedIn};
 use crate::flows::quotas::Source;
@@ -72,7 +72,7 @@ pub struct PendingIdentity {
 
 fn rp(app: &App) -> AppResult<&OidcRp> {
     app.upstream.as_deref().ok_or_else(|| {
-        AppError::not_found("upstream_not_configured", "本系统尚未配置教育部统一身份认证平台登录，请使用证件号码和密码登录。")
+        AppError::new(ErrorCode::UpstreamNotConfigured, "本系统尚未配置教育部统一身份认证平台登录，请使用证件号码和密码登录。")
     })
 }
 
@@ -82,22 +82,21 @@ fn hash(app: &App, scope: &[u8], value: &str) -> Vec<u8> {
 
 pub fn state_invalid() -> AppError {
     AppError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "upstream_state_invalid",
+        ErrorCode::UpstreamStateInvalid,
         "登录请求无效或已使用过（可能是重复提交或从其他浏览器打开）。请返回登录页重新点击“教育部账号登录”。",
     )
 }
 
 fn expired() -> AppError {
-    AppError::gone("upstream_expired", "教育部账号登录已超时（需在10分钟内完成）。请返回登录页重新点击“教育部账号登录”。")
+    AppError::new(ErrorCode::UpstreamExpired, "教育部账号登录已超时（需在10分钟内完成）。请返回登录页重新点击“教育部账号登录”。")
 }
 
 fn pending_expired() -> AppError {
-    AppError::gone("upstream_expired", "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。")
+    AppError::new(ErrorCode::UpstreamExpired, "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。")
 }
 
 fn unavailable() -> AppError {
-    AppError::unavailable("upstream_unavailable", "教育部统一身份认证平台暂时无法访问，请稍后再试，或使用证件号码和密码登录。")
+    AppError::new(ErrorCode::UpstreamUnavailable, "教育部统一身份认证平台暂时无法访问，请稍后再试，或使用证件号码和密码登录。")
 }
 
 fn from_rp(err: RpError) -> AppError {
@@ -106,8 +105,7 @@ fn from_rp(err: RpError) -> AppError {
     match err {
         RpError::Unavailable(_) => unavailable(),
         RpError::Refused(_) | RpError::InvalidToken(_) => AppError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
-            "upstream_invalid",
+            ErrorCode::UpstreamInvalid,
             "未能通过教育部统一身份认证平台确认您的身份，请返回登录页重试，或使用证件号码和密码登录。",
         ),
     }
@@ -180,16 +178,15 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
         ];
         tracing::info!(error = known.iter().find(|k| **k == error).copied().unwrap_or("other"), "upstream returned an error");
         return Err(if error == "access_denied" {
-            AppError::forbidden(
-                "upstream_denied",
+            AppError::new(
+                ErrorCode::UpstreamDenied,
                 "您在教育部统一身份认证平台取消了授权，未能登录。可返回登录页重试，或使用证件号码和密码登录。",
             )
         } else if error == "server_error" || error == "temporarily_unavailable" {
             unavailable()
         } else {
             AppError::new(
-                axum::http::StatusCode::BAD_GATEWAY,
-                "upstream_invalid",
+            ErrorCode::UpstreamInvalid,
                 "教育部统一身份认证平台未能完成登录，请返回登录页重试，或使用证件号码和密码登录。",
             )
         });
@@ -231,8 +228,8 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
     let account = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, doc.as_str())).await?;
     if let Some(account) = &account {
         if upstream::is_linked(&app.db, account.id).await? {
-            return Err(AppError::conflict(
-                "upstream_link_conflict",
+            return Err(AppError::new(
+                ErrorCode::UpstreamLinkConflict,
                 "该证件号码的账号已关联另一个教育部账号。请使用证件号码和密码登录，在个人信息中心解除原关联后再试。",
             ));
         }
@@ -259,7 +256,7 @@ async fn callback_inner(app: &App, q: &CallbackQuery, browser: Option<&str>, ent
 }
 
 fn doc_refused(message: impl Into<std::borrow::Cow<'static, str>>) -> AppError {
-    AppError::invalid("upstream_doc_invalid", "doc_number", message)
+    AppError::invalid(ErrorCode::UpstreamDocInvalid, "doc_number", message)
 }
 
 /// The identity waiting behind a [`PENDING_COOKIE`] value, if live.
@@ -295,8 +292,8 @@ pub async fn link_with_password(app: &App, token: Option<&str>, password: &Passw
         // Not the account the identity was matched to (replaced meanwhile) or
         // linked elsewhere meanwhile: end the new session, link nothing.
         crate::flows::sessions::end(app, &logged_in.token).await?;
-        return Err(AppError::conflict(
-            "upstream_link_conflict",
+        return Err(AppError::new(
+            ErrorCode::UpstreamLinkConflict,
             "该账号已关联另一个教育部账号，或账号已变更。请使用证件号码和密码登录，在个人信息中心解除原关联后再试。",
         ));
     }

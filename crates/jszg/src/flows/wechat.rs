@@ -13,7 +13,7 @@ use jszg_domain::{DocNumber, DocType};
 use crate::adapters::wechat::wire::{Event, Inbound};
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::codes;
 use crate::store::{self, audit, Tx};
 use crate::vault::Field;
@@ -98,7 +98,7 @@ async fn code_for(app: &App, openid: &str, openid_hash: &[u8], raw: &str) -> App
             "您的注册验证码为{code}（证件号码{}），5分钟内有效。请在注册页面填写，切勿将验证码告诉他人。",
             doc.masked()
         ),
-        Err(err) if err.code == "daily_limit" => err.message.into_owned(),
+        Err(err) if err.code == ErrorCode::DailyLimit => err.message.into_owned(),
         Err(err) => return Err(err),
     })
 }
@@ -119,7 +119,7 @@ fn scene_hash(app: &App, scene: &str) -> Vec<u8> {
 }
 
 fn unavailable() -> AppError {
-    AppError::unavailable("wechat_unavailable", "微信服务暂时不可用，请稍后重试。")
+    AppError::new(ErrorCode::WechatUnavailable, "微信服务暂时不可用，请稍后重试。")
 }
 
 /// WX-3: a QR code that binds the WeChat scanning it to this account.
@@ -142,7 +142,7 @@ pub fn reset_token_hash(app: &App, token: &str) -> Vec<u8> {
 async fn qr(app: &App, purpose: &'static str, account_id: i64) -> AppResult<Qr> {
     // Without a service account the feature does not exist here: nothing is wrong with the server.
     let Some(account) = app.wechat.as_deref() else {
-        return Err(AppError::not_found("wechat_not_configured", "本站未开通微信服务号功能，请选择其他方式。"))
+        return Err(AppError::new(ErrorCode::WechatNotConfigured, "本站未开通微信服务号功能，请选择其他方式。"))
     };
     // QR_STR_SCENE takes up to 64 characters; the scene is the secret, so only its hash is kept.
     let scene = random_token(24);

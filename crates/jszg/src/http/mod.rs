@@ -19,7 +19,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::flows::quotas::Source;
 
 pub mod api;
@@ -94,16 +94,17 @@ fn is_api(path: &str) -> bool {
 /// The error for a status the framework (or hyper) answers on its own.
 pub fn status_error(status: StatusCode) -> AppError {
     let (code, message) = match status {
-        StatusCode::NOT_FOUND => ("not_found", "请求的接口不存在，请检查请求地址。"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "该接口不支持此请求方法，请检查请求方法。"),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "请求内容发送超时，请检查网络后重新提交。"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "提交的内容过大，超过了允许的上限，请精简或压缩后重新提交。"),
-        StatusCode::URI_TOO_LONG => ("uri_too_long", "请求地址过长，请检查后重新提交。"),
-        StatusCode::SERVICE_UNAVAILABLE => ("server_busy", "当前访问人数较多，请稍后重试。"),
-        s if s.is_server_error() => ("internal", "系统繁忙，请稍后重试。"),
-        _ => ("invalid_request", "请求格式不正确，请检查后重新提交。"),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "请求的接口不存在，请检查请求地址。"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "该接口不支持此请求方法，请检查请求方法。"),
+        StatusCode::REQUEST_TIMEOUT => (ErrorCode::RequestTimeout, "请求内容发送超时，请检查网络后重新提交。"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "提交的内容过大，超过了允许的上限，请精简或压缩后重新提交。"),
+        StatusCode::URI_TOO_LONG => (ErrorCode::UriTooLong, "请求地址过长，请检查后重新提交。"),
+        StatusCode::SERVICE_UNAVAILABLE => (ErrorCode::ServerBusy, "当前访问人数较多，请稍后重试。"),
+        s if s.is_server_error() => (ErrorCode::Internal, "系统繁忙，请稍后重试。"),
+        _ => (ErrorCode::InvalidRequest, "请求格式不正确，请检查后重新提交。"),
     };
-    AppError::new(status, code, message)
+    // The framework's own status stands (an unlisted 4xx reads as invalid_request).
+    AppError::new(code, message).with_status(status)
 }
 
 /// `status_error` as JSON on `/api/`, as the error page elsewhere.
@@ -227,7 +228,7 @@ async fn readyz(State(app): State<App>) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Some(source) = &self.source {
-            tracing::error!(code = self.code, cause = %source, "request failed");
+            tracing::error!(code = self.code.as_str(), cause = %source, "request failed");
         }
         let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after() {
@@ -331,7 +332,7 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
 }
 
 fn unreadable_json() -> AppError {
-    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。")
+    AppError::new(ErrorCode::InvalidRequest, "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。")
 }
 
 /// A body taken as a `Value` (to check its types first) read into `T`, failing as `Json` would.
@@ -386,7 +387,7 @@ async fn refuse_cross_site(req: Request, next: Next) -> Response {
     // does exactly what its GET does, which any link may already ask.
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || req.uri().path() == "/oidc/authorize";
     if !safe && req.headers().contains_key(header::COOKIE) && is_cross_site(&req) {
-        return AppError::forbidden("csrf", "请求来源不被允许，请从中国教师资格网页面操作。").into_response();
+        return AppError::new(ErrorCode::Csrf, "请求来源不被允许，请从中国教师资格网页面操作。").into_response();
     }
     next.run(req).await
 }
@@ -399,7 +400,7 @@ pub async fn refuse_cross_site_login(req: Request, next: Next) -> Response {
     if !safe && is_cross_site(&req) {
         tracing::info!("cross-site login refused");
         if is_api(req.uri().path()) {
-            return AppError::forbidden("csrf", "请求来源不被允许，请从中国教师资格网页面登录。").into_response();
+            return AppError::new(ErrorCode::Csrf, "请求来源不被允许，请从中国教师资格网页面登录。").into_response();
         }
         return pages::csrf_page();
     }

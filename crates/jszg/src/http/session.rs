@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 
 use crate::app::App;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::flows::sessions::{self, Current, COOKIE};
 
 /// The value of cookie `name`, if the request carries it.
@@ -76,7 +76,7 @@ impl FromRequestParts<App> for SignedIn {
 }
 
 pub fn not_logged_in() -> AppError {
-    AppError::unauthorized("not_logged_in", "您尚未登录或登录已超时，请重新登录。")
+    AppError::new(ErrorCode::NotLoggedIn, "您尚未登录或登录已超时，请重新登录。")
 }
 
 /// A signed-in staff member (cookie `jszg_staff`) who may work: 401 without a session (an
@@ -91,7 +91,7 @@ async fn staff_session(parts: &Parts, app: &App) -> Result<crate::flows::staff::
     let token = cookie(&parts.headers, crate::flows::staff::COOKIE).unwrap_or("");
     crate::flows::staff::resolve(app, token)
         .await?
-        .ok_or_else(|| AppError::unauthorized("not_logged_in", "请先以工作人员身份登录审核系统。"))
+        .ok_or_else(|| AppError::new(ErrorCode::NotLoggedIn, "请先以工作人员身份登录审核系统。"))
 }
 
 impl FromRequestParts<App> for StaffSignedIn {

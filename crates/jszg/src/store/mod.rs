@@ -14,7 +14,7 @@ pub use crate::config::DatabaseUrl;
 pub mod accounts;
 pub mod audit;
 pub mod captchas;
-pub mod claims;
+pub mod ownership_claims;
 pub mod codes;
 pub mod enrollments;
 pub mod identities;

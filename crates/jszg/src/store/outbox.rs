@@ -65,12 +65,16 @@ pub struct Listed {
     pub attempts: i64,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// 1 while the last attempt's failure is recorded (and no attempt is under way since).
+    pub last_failed: i32,
 }
 
 /// Newest first, optionally for one recipient (development outbox).
 pub async fn list(db: &Db, recipient_hash: Option<&[u8]>, limit: i64) -> Result<Vec<Listed>, sqlx::Error> {
-    const ALL: &str = "SELECT id, channel, payload_enc, status, attempts, created_at, sent_at FROM outbox ORDER BY id DESC LIMIT $1";
-    const ONE: &str = "SELECT id, channel, payload_enc, status, attempts, created_at, sent_at FROM outbox
+    const ALL: &str = "SELECT id, channel, payload_enc, status, attempts, created_at, sent_at,
+            CASE WHEN last_error IS NULL THEN 0 ELSE 1 END AS last_failed FROM outbox ORDER BY id DESC LIMIT $1";
+    const ONE: &str = "SELECT id, channel, payload_enc, status, attempts, created_at, sent_at,
+            CASE WHEN last_error IS NULL THEN 0 ELSE 1 END AS last_failed FROM outbox
         WHERE recipient_hash = $2 ORDER BY id DESC LIMIT $1";
     Ok(match recipient_hash {
         None => db_run!(db, pool => sqlx::query_as(ALL).bind(limit).fetch_all(pool).await?),

@@ -41,11 +41,6 @@ pub async fn insert_photo(tx: &mut Tx, review_id: &str, slot: &str, data_enc: &[
 }
 
 /// The slots whose photos are still held for an item.
-pub async fn photo_slots(db: &Db, review_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    const SQL: &str = "SELECT slot FROM review_photos WHERE review_id = $1";
-    Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(review_id).fetch_all(pool).await?))
-}
-
 pub async fn photo(db: &Db, review_id: &str, slot: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
     const SQL: &str = "SELECT data_enc FROM review_photos WHERE review_id = $1 AND slot = $2";
     Ok(db_run!(db, pool => sqlx::query_scalar(SQL).bind(review_id).bind(slot).fetch_optional(pool).await?))
@@ -106,6 +101,32 @@ pub async fn pending(db: &Db, account_id: i64, kind: &str) -> Result<Option<Revi
 pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Review>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM reviews WHERE account_id = $1 ORDER BY submitted_at DESC, id DESC");
     Ok(db_run!(db, pool => sqlx::query_as(&sql).bind(account_id).fetch_all(pool).await?))
+}
+
+/// A past item with the username of the staff member who decided it.
+#[derive(sqlx::FromRow)]
+pub struct DecidedRow {
+    #[sqlx(flatten)]
+    pub review: Review,
+    pub decided_by_username: Option<String>,
+}
+
+/// The account's items, newest first, each with its decider's username: one query, not one
+/// staff lookup per item.
+pub async fn history_with_deciders(db: &Db, account_id: i64) -> Result<Vec<DecidedRow>, sqlx::Error> {
+    const SQL: &str = "SELECT r.id, r.kind, r.account_id, r.status, r.submitted_at, r.due_date, r.period_key, r.payload_enc,
+            r.reason, r.decision_reason, r.decided_by, r.decided_at, r.photos_deleted_at, s.username AS decided_by_username
+        FROM reviews r LEFT JOIN staff s ON s.id = r.decided_by
+        WHERE r.account_id = $1 ORDER BY r.submitted_at DESC, r.id DESC";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(account_id).fetch_all(pool).await?))
+}
+
+/// Every photo still kept for the account's items, as (review id, slot, sealed JPEG): one query
+/// for the export, not two per item.
+pub async fn photos_of_account(db: &Db, account_id: i64) -> Result<Vec<(String, String, Vec<u8>)>, sqlx::Error> {
+    const SQL: &str = "SELECT p.review_id, p.slot, p.data_enc FROM review_photos p JOIN reviews r ON r.id = p.review_id
+        WHERE r.account_id = $1 AND r.photos_deleted_at IS NULL ORDER BY p.review_id, p.slot";
+    Ok(db_run!(db, pool => sqlx::query_as(SQL).bind(account_id).fetch_all(pool).await?))
 }
 
 /// A queue row with what the queue shows of its applicant, in one query.

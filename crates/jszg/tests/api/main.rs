@@ -7,7 +7,7 @@ mod helpers;
 mod abuse;
 mod caching;
 mod captcha;
-mod claims;
+mod ownership_claims;
 mod codes;
 mod delivery;
 mod dev;

@@ -10,35 +10,6 @@ const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 /** WCAG 2.1 A and AA, as issue and SPEC A11Y-1 ask. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
-export const CARE_COOKIE = 'jszg_care';
-
-/**
- * A browser context for accessibility runs: `width` CSS px wide, zoomed by `zoom` (200 % of a
- * 1280 px window is 640 CSS px at device scale 2), in 关怀模式 when `care`, signed in with
- * `cookie` ("name=value"). The page CSP is bypassed in the test only, so axe can be injected.
- */
-export async function a11yContext(browser, base, { width, height, zoom = 1, care = false, cookie = null, touch = false }) {
-  const context = await browser.newContext({
-    viewport: { width, height: height || (width < 800 ? 740 : 900) },
-    deviceScaleFactor: zoom,
-    hasTouch: touch,
-    locale: 'zh-CN',
-    bypassCSP: true,
-  });
-  const cookies = [];
-  if (care) cookies.push({ name: CARE_COOKIE, value: '1', url: base });
-  if (cookie) {
-    const at = cookie.indexOf('=');
-    cookies.push({ name: cookie.slice(0, at), value: cookie.slice(at + 1), url: base });
-  }
-  if (cookies.length) await context.addCookies(cookies);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
-  return { context, page, errors };
-}
-
 /**
  * axe-core's violations on the page as it is now, one line each ("rule: selector …"). In
  * 关怀模式 the enhanced contrast rule (7:1, WCAG 1.4.6) runs too: the mode promises it.

@@ -1,7 +1,7 @@
 // API shortcuts for browser tests: applicants are registered, signed in and
 // added to the reference identity registry through the JSON API, so a test
 // spends its browser time on the page it is about.
-import { lastCode, residentId, phone, powNonce } from './helpers.mjs';
+import { lastCode, residentId, phone, powNonce, sizedContext } from './helpers.mjs';
 
 async function json(res) {
   const text = await res.text();
@@ -85,20 +85,9 @@ export async function addIdentity(base, docType, doc, name) {
   if (res.status !== 201) throw new Error(`identity: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-/** A browser context sized like a cheap phone, collecting script errors. */
-export async function phoneContext(browser, cookie, base) {
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, hasTouch: true, locale: 'zh-CN' });
-  if (cookie) {
-    const at = cookie.indexOf('=');
-    await context.addCookies([{ name: cookie.slice(0, at), value: cookie.slice(at + 1), url: base }]);
-  }
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // Refusals the page handles (410, 422 …) are logged by Chromium as failed
-  // loads; script errors and CSP violations are not expected.
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
-  return { context, page, errors };
+/** A browser context sized like a cheap phone (360 × 740 at device scale 2, touch), collecting script errors. */
+export function phoneContext(browser, cookie, base) {
+  return sizedContext(browser, base, { width: 360, height: 740, zoom: 2, touch: true, cookie });
 }
 
 /** A real JPEG drawn by the page's canvas (decodes server-side, well under 190KB). */

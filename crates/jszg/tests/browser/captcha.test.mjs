@@ -1,20 +1,12 @@
 // The slider captcha as a person meets it: at phone and desktop width, drag the piece to the true
 // hole (the dev solution) with real pointer events while the page solves the proof of work in its
 // Web Worker; and how long that worker takes per difficulty level in this Chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, readyPuzzle, dragTo } from './helpers.mjs';
+import { join } from 'node:path';
+import { withServer, readyPuzzle, dragTo, SCREENSHOTS } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 for (const width of [360, 1280]) {
   test(`a person's drag to the hole passes at ${width} px, with the proof of work solved by the page`, async () => {
@@ -91,7 +83,7 @@ for (const width of [360, 1280]) {
       return { inView: piece.left >= box.left - 1 && piece.right <= box.right + 1, page: document.documentElement.scrollWidth - document.documentElement.clientWidth };
     });
     assert.deepEqual(view, { inView: true, page: 0 });
-    await page.screenshot({ path: new URL(`./screenshots/captcha-zoom-${width}.png`, import.meta.url).pathname });
+    await page.screenshot({ path: join(SCREENSHOTS, `captcha-zoom-${width}.png`) });
     await context.close();
   });
 }

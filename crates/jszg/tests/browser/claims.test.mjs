@@ -4,26 +4,13 @@
 // photos and a reason; a reviewer approves it in the console beside the
 // holder's data; the claimant logs in with the claim's password and the
 // holder's password no longer works.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, cli, phone, readyPuzzle, dragTo, lastCode, outbox, SCREENSHOTS } from './helpers.mjs';
+import { withServer, cli, phone, readyPuzzle, dragTo, lastCode, outbox, SCREENSHOTS } from './helpers.mjs';
 import { register, login, jpeg } from './applicant.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 async function context(width, height) {
   const ctx = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });

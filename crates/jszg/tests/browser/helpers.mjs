@@ -1,9 +1,10 @@
 // Shared fixtures for the browser tests: a jszg server on a free port with a
 // fresh SQLite database, and Debian's Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { HARNESS_ENV, freePort } from '../support/harness.mjs';
 
@@ -42,6 +43,22 @@ export async function startServer(extraEnv = {}) {
   };
 }
 
+/**
+ * A server (with `env` on top of the harness settings) and a browser (`launch(options)`) for one
+ * test file, at its top level: `const { server, browser } = await withServer();`. Both are
+ * stopped after the file's tests.
+ */
+export async function withServer(env = {}, options = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const server = await startServer(env);
+  const browser = await launch(options);
+  after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  return { server, browser };
+}
+
 /** Run `jszg ARGS…` in the server's directory with its environment; resolves to stdout. */
 export function cli(server, args) {
   return new Promise((ok, fail) => {
@@ -65,6 +82,38 @@ export async function launch({ lang = null } = {}) {
     args: [...(lang ? [`--lang=${lang}`] : []), '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
+}
+
+export const CARE_COOKIE = 'jszg_care';
+
+/**
+ * A browser context `width` CSS px wide (and `height`, by default a phone's or a desktop's),
+ * at device scale `zoom` (200 % of a 1280 px window is 640 CSS px at 2), with touch when `touch`,
+ * in 关怀模式 when `care`, signed in with `cookie` ("name=value"); its page collects script errors
+ * and CSP violations in `errors`. `bypassCSP` is for injecting axe-core, in tests only.
+ */
+export async function sizedContext(browser, base, { width, height, zoom = 1, care = false, cookie = null, touch = false, bypassCSP = false }) {
+  const context = await browser.newContext({
+    viewport: { width, height: height || (width < 800 ? 740 : 900) },
+    deviceScaleFactor: zoom,
+    hasTouch: touch,
+    locale: 'zh-CN',
+    bypassCSP,
+  });
+  const cookies = [];
+  if (care) cookies.push({ name: CARE_COOKIE, value: '1', url: base });
+  if (cookie) {
+    const at = cookie.indexOf('=');
+    cookies.push({ name: cookie.slice(0, at), value: cookie.slice(at + 1), url: base });
+  }
+  if (cookies.length) await context.addCookies(cookies);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // Refusals the page handles (410, 422 …) are logged by Chromium as failed loads; script errors
+  // and CSP violations are not expected.
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  return { context, page, errors };
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -2,29 +2,16 @@
 // call anywhere in this file), through the slider, 放大 and 无障碍验证, with the focus visible at
 // every stop; what a screen reader is told (Chromium's accessibility tree: every control named in
 // Chinese, every error tied to its field); and 关怀模式 through whole flows, with screenshots.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, lastCode, outbox, sleep, SCREENSHOTS } from './helpers.mjs';
+import { withServer, sizedContext, residentId, phone, lastCode, outbox, sleep, SCREENSHOTS } from './helpers.mjs';
 import { register, login, addIdentity } from './applicant.mjs';
-import { a11yContext, tabTo, type, controls, focused } from './a11y.mjs';
+import { tabTo, type, controls, focused } from './a11y.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  // A Chinese Chromium, as applicants run it: the browser's own parts of a control (the date
-  // field's 年/月/日 and its picker button) are named in Chinese too (Debian's chromium-l10n).
-  browser = await launch({ lang: 'zh-CN' });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// A Chinese Chromium, as applicants run it: the browser's own parts of a control (the date
+// field's 年/月/日 and its picker button) are named in Chinese too (Debian's chromium-l10n).
+const { server, browser } = await withServer({}, { lang: 'zh-CN' });
 
 const shot = (page, name) => page.screenshot({ path: join(SCREENSHOTS, `keyboard-${name}.png`), fullPage: true });
 
@@ -65,7 +52,7 @@ async function chooseByKeys(page, selector, value) {
 }
 
 test('registration with the keyboard alone, slider by arrow keys, errors read with their fields (关怀模式, 360px)', async () => {
-  const { context, page, errors } = await a11yContext(browser, server.base, { width: 360, care: true, touch: false });
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: 360, care: true, touch: false });
   await page.goto(`${server.base}/register`);
   assert.equal(await page.getAttribute('html', 'class'), 'care');
   await assertNamed(page, '/register');
@@ -128,7 +115,7 @@ test('registration with the keyboard alone, slider by arrow keys, errors read wi
 
 test('login with the keyboard alone through 无障碍验证, and what a screen reader hears (1280px)', async () => {
   const who = await register(server.base);
-  const { context, page, errors } = await a11yContext(browser, server.base, { width: 1280 });
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: 1280 });
   await page.goto(`${server.base}/login/certification`);
   await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'ready');
   await assertNamed(page, '/login/certification');
@@ -156,7 +143,7 @@ test('login with the keyboard alone through 无障碍验证, and what a screen r
 
 test('password recovery with the keyboard alone, the slider solved at 放大 (360px)', async () => {
   const who = await register(server.base);
-  const { context, page, errors } = await a11yContext(browser, server.base, { width: 360 });
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: 360 });
   await page.goto(`${server.base}/recover`);
   await chooseByKeys(page, '#doc_type', who.docType);
   await tabTo(page, '#doc_number');
@@ -205,7 +192,7 @@ test('real-name verification with the keyboard alone, in 关怀模式 (1280px)',
   const who = await register(server.base);
   await addIdentity(server.base, who.docType, who.doc, who.name);
   const { cookie } = await login(server.base, who.doc, who.password);
-  const { context, page, errors } = await a11yContext(browser, server.base, { width: 1280, care: true, cookie });
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: 1280, care: true, cookie });
   await page.goto(`${server.base}/me/realname`);
   await assertNamed(page, '/me/realname');
   await tabTo(page, '#verify');
@@ -221,7 +208,7 @@ test('real-name verification with the keyboard alone, in 关怀模式 (1280px)',
 });
 
 test('关怀模式: the header toggle switches at once, holds across pages and visits, sizes as promised', async () => {
-  const { context, page, errors } = await a11yContext(browser, server.base, { width: 360 });
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: 360 });
   await page.goto(`${server.base}/login/renewal`);
   assert.equal(await page.getAttribute('#care-toggle', 'aria-pressed'), 'false');
   await tabTo(page, '#care-toggle');
@@ -259,7 +246,7 @@ test('关怀模式: the header toggle switches at once, holds across pages and v
 });
 
 test('the focus ring is drawn on every stop of the login page', async () => {
-  const { context, page } = await a11yContext(browser, server.base, { width: 1280 });
+  const { context, page } = await sizedContext(browser, server.base, { width: 1280 });
   await page.goto(`${server.base}/login/certification`);
   await page.waitForFunction(() => document.querySelector('#captcha').dataset.state === 'ready');
   const seen = [];

@@ -1,21 +1,10 @@
 // 登录 through the renewal entry and the first-login profile, in a real browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
+import { withServer, residentId, phone, readyPuzzle, dragTo, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 /** Solve a captcha through the API the way the widget would. */
 async function apiToken(purpose) {

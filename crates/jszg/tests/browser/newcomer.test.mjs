@@ -3,27 +3,14 @@
 // typed registration fields survive a reload, photos are checked before the
 // dialog, the agreement keeps its structure, rare characters render, the
 // phone layout holds, and a redirect says why.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
+import { withServer, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
 import { register, login, addIdentity, jpeg } from './applicant.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 const WIDTHS = [360, 1280];
 

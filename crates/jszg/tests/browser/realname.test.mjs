@@ -1,26 +1,13 @@
 // 实名认证 and 人工审核 in a real browser: the confirmation dialog with the
 // attempts left and the name, success, the failure guidance with the CTID
 // guide and 申请人工审核, and a manual review application with photos.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, cli, SCREENSHOTS } from './helpers.mjs';
+import { withServer, cli, SCREENSHOTS } from './helpers.mjs';
 import { register, login, addIdentity, phoneContext, jpeg } from './applicant.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 async function signedIn(who) {
   const { status, cookie } = await login(server.base, who.doc, who.password);

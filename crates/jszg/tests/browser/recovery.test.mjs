@@ -1,27 +1,14 @@
 // 忘记密码 end to end in a real browser: step 1 with the slider, step 2 by
 // the emailed link and by SMS code, the expired-link page, and a contact
 // change request (修改邮箱地址) with its code, photo and confirmation.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, readyPuzzle, dragTo, lastCode, outbox, SCREENSHOTS } from './helpers.mjs';
+import { withServer, readyPuzzle, dragTo, lastCode, outbox, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext, jpeg } from './applicant.mjs';
 import { recoveryStep1 } from './pages.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 const maskEmail = (e) => `${e[0]}*****${e.slice(e.indexOf('@'))}`;
 const maskPhone = (p) => `${p.slice(0, 3)}*****${p.slice(-2)}`;

@@ -1,24 +1,11 @@
 // 注册 end to end in a real browser: the slider, the SMS code from the dev
 // outbox, the agreement and validity-warning dialogs, the success page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
+import { withServer, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 async function phonePage() {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, hasTouch: true, locale: 'zh-CN' });

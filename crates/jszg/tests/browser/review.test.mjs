@@ -3,25 +3,12 @@
 // sees the item in the queue with its photos, approves it, and the applicant
 // sees 人工审核通过. Also: two reviewers on one item, the applicant's cookie
 // on staff pages, and the admins-only audit log.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, cli, residentId, phone, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
+import { withServer, cli, residentId, phone, lastCode, powNonce, SCREENSHOTS } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 /** A drag the way a hand makes it: every ~30 ms, easing out, a pixel of wobble. */
 function humanTrack(x) {

@@ -1,37 +1,15 @@
 // The applicant pages' second pass (issue "what a new user tripped over"): each test replays
 // what was seen and checks the page now does what it says, at 360 and 1280 px.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
+import { withServer, sizedContext, residentId, phone, readyPuzzle, dragTo, lastCode, SCREENSHOTS } from './helpers.mjs';
 import { register, login } from './applicant.mjs';
 
-let server;
-let browser;
+const { server, browser } = await withServer();
 
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function open(width, cookie) {
-  const context = await browser.newContext({ viewport: { width, height: width < 800 ? 740 : 900 }, locale: 'zh-CN' });
-  if (cookie) {
-    const at = cookie.indexOf('=');
-    await context.addCookies([{ name: cookie.slice(0, at), value: cookie.slice(at + 1), url: server.base }]);
-  }
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
-  return { context, page, errors };
+function open(width, cookie) {
+  return sizedContext(browser, server.base, { width, cookie });
 }
 
 for (const width of [360, 1280]) {

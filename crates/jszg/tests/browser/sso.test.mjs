@@ -2,26 +2,13 @@
 // systems (/dev/rp/{entry}): sign in at 认定 through /login/certification,
 // complete the profile and real name, land back in the business signed in;
 // then open 定期注册 and land signed in without a password.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, readyPuzzle, dragTo, SCREENSHOTS } from './helpers.mjs';
+import { withServer, readyPuzzle, dragTo, SCREENSHOTS } from './helpers.mjs';
 import { register, addIdentity } from './applicant.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const { server, browser } = await withServer();
 
 test('one login serves both business entries', async () => {
   const who = await register(server.base, { name: '韩梅梅' });

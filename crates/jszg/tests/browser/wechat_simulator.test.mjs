@@ -2,28 +2,15 @@
 // applicant's phone in a second tab. Its taps and messages reach /wechat/callback signed and
 // sealed as the platform sends them, so these are the same flows production runs:
 // registering with 微信扫码验证, binding in the personal centre, and 微信验证重置密码.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, residentId, phone, SCREENSHOTS } from './helpers.mjs';
+import { withServer, residentId, phone, SCREENSHOTS } from './helpers.mjs';
 import { register, login, phoneContext } from './applicant.mjs';
 import { fillRegistration, submitRegistration, recoveryStep1 } from './pages.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  // No [wechat]: development plays the account itself.
-  server = await startServer({ JSZG_OUTBOX__POLL_MS: '200' });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// No [wechat]: development plays the account itself.
+const { server, browser } = await withServer({ JSZG_OUTBOX__POLL_MS: '200' });
 
 /** The simulator in a tab of `context`, as a given WeChat user. */
 async function openPhone(context, openid) {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use jszg_domain::{DocNumber, Email, PersonName, Phone};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
 use crate::flows::upstream_login;
 use crate::http::{ClientIp, Json};
@@ -92,7 +92,7 @@ pub async fn create(
             && (p.name.is_empty() || registration.name.as_str() == p.name);
         if !same {
             return Err(AppError::invalid(
-                "invalid_doc_number",
+                ErrorCode::InvalidDocNumber,
                 "doc_number",
                 "通过教育部账号注册时，证件类型、证件号码和姓名须与教育部账号一致，不能修改。",
             ));
@@ -144,7 +144,7 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
     let body: FieldCheck = typed_as_documented(&raw)
         .then(|| serde_json::from_value(raw).ok())
         .flatten()
-        .ok_or_else(|| AppError::invalid("invalid_request", "body", "请求格式不正确，请检查后重新提交。"))?;
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "body", "请求格式不正确，请检查后重新提交。"))?;
     let today = app.clock.today();
     let f = &body.form;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -153,13 +153,13 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
         "doc_number" => {
             let doc_type = parse_doc_type(&text(&f.doc_type))?;
             let (doc, notice) = DocNumber::parse_with_notice(doc_type, &text(&f.doc_number), today)
-                .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
+                .map_err(|e| AppError::invalid(ErrorCode::InvalidDocNumber, "doc_number", e.to_string()))?;
             Ok((notice.map(|n| n.message().to_owned()), Some(doc.as_str().to_owned())))
         }
         "name" => {
             let doc_type = parse_doc_type(&text(&f.doc_type))?;
             let name =
-                PersonName::parse(doc_type, &text(&f.name)).map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+                PersonName::parse(doc_type, &text(&f.name)).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?;
             Ok((None, Some(name.as_str().to_owned())))
         }
         "validity" => {
@@ -173,14 +173,14 @@ pub async fn check(State(app): State<App>, Json(raw): Json<Value>) -> AppResult<
             Ok((warning, None))
         }
         "email" => {
-            Email::parse(&text(&f.email)).map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+            Email::parse(&text(&f.email)).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
             Ok((None, None))
         }
         "phone" => {
-            Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+            Phone::parse(&text(&f.phone)).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
             Ok((None, None))
         }
-        _ => Err(AppError::invalid("invalid_request", "field", "未知的检查项。")),
+        _ => Err(AppError::invalid(ErrorCode::InvalidRequest, "field", "未知的检查项。")),
     })();
     Ok(axum::Json(match result {
         Ok((notice, value)) => FieldVerdict { ok: true, message: None, notice, value },

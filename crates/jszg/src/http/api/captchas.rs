@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use jszg_captcha::{InputKind, TrackPoint};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::captcha::{self, Mode, Purpose};
 use crate::flows::loose::loose_string;
 use crate::http::{ClientIp, Json};
@@ -77,13 +77,13 @@ pub struct PowPuzzle {
     responses((status = 201, body = CaptchaChallenge), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<CreateCaptcha>) -> AppResult<(StatusCode, axum::Json<CaptchaChallenge>)> {
     let purpose = Purpose::parse(body.purpose.as_deref().unwrap_or("").trim())
-        .ok_or_else(|| AppError::invalid("invalid_request", "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
+        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "purpose", "purpose 应为 sms、email、login 或 recovery。"))?;
     let mode = match &body.mode {
         None | Some(Value::Null) => Some(Mode::Slider),
         Some(Value::String(raw)) => Mode::parse(raw.trim()),
         Some(_) => None,
     }
-    .ok_or_else(|| AppError::invalid("invalid_request", "mode", "mode 应为 slider 或 accessible。"))?;
+    .ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "mode", "mode 应为 slider 或 accessible。"))?;
     let issued = captcha::issue(&app, purpose, mode, &ip).await?;
     let dev_solution = issued.picture.as_ref().filter(|_| app.dev).map(|c| c.answer_x);
     let mut out = CaptchaChallenge {

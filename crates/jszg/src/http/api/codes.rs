@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use jszg_domain::{Email, Phone};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::codes::{self, CodePurpose, Target};
 use crate::flows::loose::loose_string;
@@ -48,7 +48,7 @@ pub struct CodeSent {
 }
 
 fn bad_purpose() -> AppError {
-    AppError::invalid("invalid_request", "purpose", "验证码用途不正确。")
+    AppError::invalid(ErrorCode::InvalidRequest, "purpose", "验证码用途不正确。")
 }
 
 #[utoipa::path(post, path = "/api/v1/verification-codes", tag = "codes", request_body = CodeRequest,
@@ -60,19 +60,19 @@ pub async fn create(State(app): State<App>, ClientIp(source): ClientIp, Json(bod
     let sent = match body.channel.as_deref().map(str::trim) {
         Some("sms") => {
             let phone = Phone::parse(body.phone.as_deref().unwrap_or(""))
-                .map_err(|e| AppError::invalid("invalid_phone", "phone", e.to_string()))?;
+                .map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
             let purpose = CodePurpose::parse_sms(purpose).ok_or_else(bad_purpose)?;
             captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Sms).await?;
             codes::send(&app, Target::Sms(&phone), purpose, &source).await?
         }
         Some("email") => {
             let email = Email::parse(body.email.as_deref().unwrap_or(""))
-                .map_err(|e| AppError::invalid("invalid_email", "email", e.to_string()))?;
+                .map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
             let purpose = CodePurpose::parse_email(purpose).ok_or_else(bad_purpose)?;
             captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Email).await?;
             codes::send(&app, Target::Email(&email), purpose, &source).await?
         }
-        _ => return Err(AppError::invalid("invalid_request", "channel", "请选择验证码发送方式：短信（sms）或邮箱（email）。")),
+        _ => return Err(AppError::invalid(ErrorCode::InvalidRequest, "channel", "请选择验证码发送方式：短信（sms）或邮箱（email）。")),
     };
     Ok((StatusCode::ACCEPTED, axum::Json(CodeSent { expires_in: sent.expires_in, remaining_today: sent.remaining_today })))
 }

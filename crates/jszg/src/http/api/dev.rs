@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use jszg_domain::{DocNumber, Email, PersonName, Phone};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::notify;
 use crate::flows::registration::parse_doc_type;
@@ -49,6 +49,8 @@ pub struct OutboxMessage {
     /// `pending`, `sent` or `failed`.
     pub status: String,
     pub attempts: i64,
+    /// The last attempt failed and the message waits for the next (its error is in the log).
+    pub last_attempt_failed: bool,
     pub sent_at: Option<String>,
 }
 
@@ -80,6 +82,7 @@ pub async fn list_messages(app: &App, to: Option<&str>, limit: i64) -> AppResult
                 created_at: crate::clock::rfc3339(row.created_at),
                 status: row.status,
                 attempts: row.attempts,
+                last_attempt_failed: row.last_failed != 0,
                 sent_at: row.sent_at.map(crate::clock::rfc3339),
             })
         })
@@ -119,9 +122,9 @@ pub struct IdentityAdded {
 pub async fn add_identity(State(app): State<App>, Json(body): Json<NewIdentity>) -> AppResult<(StatusCode, axum::Json<IdentityAdded>)> {
     let doc_type = parse_doc_type(body.doc_type.as_deref().unwrap_or(""))?;
     let doc = DocNumber::parse(doc_type, body.doc_number.as_deref().unwrap_or(""), app.clock.today())
-        .map_err(|e| AppError::invalid("invalid_doc_number", "doc_number", e.to_string()))?;
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidDocNumber, "doc_number", e.to_string()))?;
     let name = PersonName::parse(doc_type, body.name.as_deref().unwrap_or(""))
-        .map_err(|e| AppError::invalid("invalid_name", "name", e.to_string()))?;
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?;
     let doc_hash = app.vault.lookup(Field::DocNumber, doc.as_str());
     identities::upsert(&app.db, &doc_hash, doc_type.as_str(), name.as_str(), app.clock.unix()).await?;
     Ok((
@@ -149,7 +152,7 @@ pub struct ClockNow {
 pub async fn advance_clock(State(app): State<App>, Json(body): Json<ClockAdvance>) -> AppResult<axum::Json<ClockNow>> {
     // Forward only, and at most about a century in one step.
     if !(0..=3_200_000_000).contains(&body.advance_seconds) {
-        return Err(AppError::invalid("invalid_request", "advance_seconds", "advance_seconds 应为不超过一百年的非负秒数。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, "advance_seconds", "advance_seconds 应为不超过一百年的非负秒数。"));
     }
     let now = app.clock.advance(&app.db, body.advance_seconds).await?;
     Ok(axum::Json(ClockNow { now: now.format(&Rfc3339).map_err(AppError::internal)? }))

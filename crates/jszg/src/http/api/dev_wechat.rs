@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::wechat::simulator::{Action, PhoneError, PhoneView, Simulator};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::http::Json;
 
 pub fn router() -> Router<App> {
@@ -71,13 +71,13 @@ pub struct PhoneAction {
 fn simulator(app: &App) -> AppResult<&Simulator> {
     app.wechat_simulator()
         .map(std::convert::AsRef::as_ref)
-        .ok_or_else(|| AppError::not_found("wechat_not_configured", "微信模拟器未启用：本服务配置了真实的微信服务号（[wechat]），或关闭了模拟器。"))
+        .ok_or_else(|| AppError::new(ErrorCode::WechatNotConfigured, "微信模拟器未启用：本服务配置了真实的微信服务号（[wechat]），或关闭了模拟器。"))
 }
 
 /// An openid as the platform makes them: letters, digits, `-` and `_`.
 fn openid_of(raw: &str) -> AppResult<String> {
     let ok = (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then(|| raw.to_owned()).ok_or_else(|| AppError::invalid("invalid_openid", "openid", "openid 须为1至64位字母、数字、“-”或“_”。"))
+    ok.then(|| raw.to_owned()).ok_or_else(|| AppError::invalid(ErrorCode::InvalidOpenid, "openid", "openid 须为1至64位字母、数字、“-”或“_”。"))
 }
 
 fn state_of(openid: String, view: PhoneView) -> PhoneState {
@@ -117,23 +117,23 @@ pub async fn act(State(app): State<App>, Path(openid): Path<String>, Json(body):
         PhoneActionKind::Menu => {
             let key = body.key.unwrap_or_else(|| crate::flows::wechat::GET_CODE_KEY.to_owned());
             if key.is_empty() || key.len() > 128 {
-                return Err(AppError::invalid("invalid_key", "key", "菜单键须为1至128个字符。"));
+                return Err(AppError::invalid(ErrorCode::InvalidKey, "key", "菜单键须为1至128个字符。"));
             }
             Action::Menu(key)
         }
         PhoneActionKind::Text => {
             let text = body.text.unwrap_or_default();
             if text.trim().is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-                return Err(AppError::invalid("invalid_text", "text", format!("请输入1至{MAX_TEXT_CHARS}个字的消息。")));
+                return Err(AppError::invalid(ErrorCode::InvalidText, "text", format!("请输入1至{MAX_TEXT_CHARS}个字的消息。")));
             }
             Action::Text(text)
         }
         PhoneActionKind::Scan => Action::Scan(body.ticket.unwrap_or_default()),
     };
     let view = sim.act(&openid, action).await.map_err(|err| match err {
-        PhoneError::NotFollowing => AppError::conflict("not_following", "请先关注“中国教师资格服务号”。"),
-        PhoneError::UnknownQr => AppError::not_found("qr_unknown", "没有这个二维码，请在网页上重新获取二维码。"),
-        PhoneError::NotListening => AppError::unavailable("wechat_unavailable", "服务尚未开始监听，请稍后重试。"),
+        PhoneError::NotFollowing => AppError::new(ErrorCode::NotFollowing, "请先关注“中国教师资格服务号”。"),
+        PhoneError::UnknownQr => AppError::new(ErrorCode::QrUnknown, "没有这个二维码，请在网页上重新获取二维码。"),
+        PhoneError::NotListening => AppError::new(ErrorCode::WechatUnavailable, "服务尚未开始监听，请稍后重试。"),
     })?;
     Ok(axum::Json(state_of(openid, view)))
 }

@@ -8,7 +8,7 @@ use crate::app::App;
 
 pub mod accounts;
 pub mod captchas;
-pub mod claims;
+pub mod ownership_claims;
 pub mod codes;
 pub mod dev;
 pub mod dev_wechat;
@@ -30,7 +30,7 @@ pub mod wechat;
         codes::create,
         accounts::create,
         accounts::check,
-        claims::create,
+        ownership_claims::create,
         sessions::create,
         sessions::destroy,
         sessions::upstream_link,
@@ -100,7 +100,7 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(captchas::router())
         .merge(codes::router())
         .merge(accounts::router())
-        .merge(claims::router())
+        .merge(ownership_claims::router())
         .merge(sessions::router())
         .merge(privacy::router())
         .merge(realname::router())

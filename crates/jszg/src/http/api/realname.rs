@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::adapters::photos;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::Entry;
 use crate::flows::loose::loose_string;
 use crate::flows::registration::ValidityInput;
@@ -58,7 +58,7 @@ pub async fn verify(
         None
     } else {
         serde_json::from_slice::<RealnameRequest>(&body)
-            .map_err(|_| AppError::invalid("invalid_request", "body", "请求内容无法识别，请以 JSON 格式提交。"))?
+            .map_err(|_| AppError::invalid(ErrorCode::InvalidRequest, "body", "请求内容无法识别，请以 JSON 格式提交。"))?
             .name
     };
     let verified = realname::verify(&app, &current.applicant, name.as_deref()).await?;
@@ -95,7 +95,7 @@ pub struct ReviewForm {
 pub fn multipart_body(multipart: Result<Multipart, MultipartRejection>) -> AppResult<Multipart> {
     multipart.map_err(|rejection| {
         tracing::debug!(%rejection, "not a multipart body");
-        AppError::invalid("invalid_request", "body", "上传内容格式不正确，请以 multipart/form-data 格式（带 boundary）通过页面重新提交。")
+        AppError::invalid(ErrorCode::InvalidRequest, "body", "上传内容格式不正确，请以 multipart/form-data 格式（带 boundary）通过页面重新提交。")
     })
 }
 
@@ -110,13 +110,13 @@ pub async fn read_multipart(mut multipart: Multipart) -> AppResult<std::collecti
                 return Err(crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE))
             }
             Err(_) => {
-                return Err(AppError::invalid("invalid_request", "body", "上传内容不完整或过大（每张照片应小于190KB），请重新提交。"))
+                return Err(AppError::invalid(ErrorCode::InvalidRequest, "body", "上传内容不完整或过大（每张照片应小于190KB），请重新提交。"))
             }
         };
         let Some(name) = field.name().map(str::to_owned) else { continue };
         let bytes = field.bytes().await.map_err(|err| match err.status() {
             StatusCode::PAYLOAD_TOO_LARGE => crate::http::status_error(StatusCode::PAYLOAD_TOO_LARGE),
-            _ => AppError::invalid("invalid_request", "body", "上传内容不完整或过大，请重新提交。"),
+            _ => AppError::invalid(ErrorCode::InvalidRequest, "body", "上传内容不完整或过大，请重新提交。"),
         })?;
         parts.insert(name, bytes.to_vec());
     }
@@ -175,7 +175,7 @@ pub async fn enroll(
     Path((entry, doc_number)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
-    let entry = Entry::parse(&entry).ok_or_else(|| AppError::not_found("unknown_entry", "没有这个业务入口。"))?;
+    let entry = Entry::parse(&entry).ok_or_else(|| AppError::new(ErrorCode::UnknownEntry, "没有这个业务入口。"))?;
     let secret = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use jszg_domain::PasswordAttempt;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::account_changes;
 use crate::flows::applicant::{Entry, Next};
 use crate::flows::captcha::{self, Purpose};
@@ -67,7 +67,7 @@ pub struct LoginResult {
 }
 
 pub fn parse_entry(raw: &str) -> AppResult<Entry> {
-    Entry::parse(raw).ok_or_else(|| AppError::invalid("invalid_request", "entry", "请从认定或定期注册入口登录。"))
+    Entry::parse(raw).ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "entry", "请从认定或定期注册入口登录。"))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginForm,
@@ -84,7 +84,7 @@ pub async fn create(
     let entry = parse_entry(form.entry.as_deref().unwrap_or("certification"))?;
     let number = form.doc_number.unwrap_or_default();
     if number.trim().is_empty() {
-        return Err(AppError::invalid("invalid_request", "doc_number", "请填写有效身份证件号码。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, "doc_number", "请填写有效身份证件号码。"));
     }
     let password = PasswordAttempt::new(form.password.unwrap_or_default());
     captcha::spend(&app, form.captcha_token.as_deref(), Purpose::Login).await?;
@@ -132,7 +132,7 @@ pub async fn upstream_link(
 ) -> AppResult<Response> {
     let pending = cookie(&headers, upstream_login::PENDING_COOKIE);
     if upstream_login::pending(&app, pending).await?.filter(upstream_login::PendingIdentity::needs_password).is_none() {
-        return Err(AppError::gone("upstream_expired", "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。"));
+        return Err(AppError::new(ErrorCode::UpstreamExpired, "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。"));
     }
     let password = PasswordAttempt::new(form.password.unwrap_or_default());
     captcha::spend(&app, form.captcha_token.as_deref(), Purpose::Login).await?;
@@ -183,7 +183,7 @@ pub async fn update_profile(
 ) -> AppResult<axum::Json<Me>> {
     const TEXT: [&str; 5] = ["ethnicity", "sex", "birth_date", "local_id_number", "permit_number"];
     if let Some(field) = crate::flows::loose::mistyped(&raw, &TEXT) {
-        return Err(AppError::invalid("invalid_request", field, "该项须为文本，请检查后重新提交。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, field, "该项须为文本，请检查后重新提交。"));
     }
     let form: ProfileForm = crate::http::read_json(raw)?;
     profile::update(&app, &current.applicant, &form).await?;
@@ -281,6 +281,6 @@ pub struct EntryRedirect {
               (status = 404, description = "unknown_entry: neither certification nor renewal", body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 pub async fn entry(State(app): State<App>, Path(entry): Path<String>, SignedIn(current): SignedIn) -> AppResult<axum::Json<EntryRedirect>> {
-    let entry = Entry::parse(&entry).ok_or_else(|| AppError::not_found("unknown_entry", "没有这个业务入口。"))?;
+    let entry = Entry::parse(&entry).ok_or_else(|| AppError::new(ErrorCode::UnknownEntry, "没有这个业务入口。"))?;
     Ok(axum::Json(EntryRedirect { redirect: account_changes::entry_gate(&app, &current.applicant, entry)? }))
 }

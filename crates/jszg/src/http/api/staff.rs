@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::reviews::Kind;
 use crate::flows::staff::{self, AuditEntry, QueueItem, ReviewDetail};
@@ -110,13 +110,13 @@ pub async fn queue(
     let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
         Some(k) => Some(
             Kind::parse(k)
-                .ok_or_else(|| AppError::invalid("invalid_request", "kind", "kind 应为 identity、contact_change 或 ownership_claim。"))?,
+                .ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "kind", "kind 应为 identity、contact_change 或 ownership_claim。"))?,
         ),
         None => None,
     };
     let status = q.status.as_deref().filter(|s| !s.is_empty()).unwrap_or("pending");
     if !matches!(status, "pending" | "approved" | "rejected") {
-        return Err(AppError::invalid("invalid_request", "status", "status 应为 pending、approved 或 rejected。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, "status", "status 应为 pending、approved 或 rejected。"));
     }
     Ok(axum::Json(staff::queue(&app, kind, status).await?))
 }
@@ -140,7 +140,7 @@ pub async fn photo(
     Path((id, slot)): Path<(String, String)>,
 ) -> AppResult<Response> {
     if !matches!(slot.as_str(), "front" | "back" | "handheld") {
-        return Err(AppError::not_found("not_found", "没有这张照片。"));
+        return Err(AppError::new(ErrorCode::NotFound, "没有这张照片。"));
     }
     let bytes = staff::photo(&app, &me, &id, &slot).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
@@ -173,10 +173,10 @@ pub async fn decide(
 ) -> AppResult<axum::Json<Decided>> {
     // A decision is not guessed at: `"approve": "no"` or a number for the reason is refused.
     if raw.get("approve").is_some_and(|v| !v.is_boolean()) {
-        return Err(AppError::invalid("invalid_request", "approve", "approve 须为 true 或 false。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, "approve", "approve 须为 true 或 false。"));
     }
     if let Some(field) = crate::flows::loose::mistyped(&raw, &["reason"]) {
-        return Err(AppError::invalid("invalid_request", field, "驳回原因须为文本。"));
+        return Err(AppError::invalid(ErrorCode::InvalidRequest, field, "驳回原因须为文本。"));
     }
     let body: Decision = crate::http::read_json(raw)?;
     staff::decide(&app, &me, &id, body.approve, body.reason.as_deref()).await?;
@@ -199,7 +199,7 @@ fn instant(raw: Option<&str>, default: i64) -> AppResult<i64> {
         None => Ok(default),
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map(|t| t.unix_timestamp())
-            .map_err(|_| AppError::invalid("invalid_request", "from", "时间格式应为 RFC 3339，例如 2026-01-01T00:00:00+08:00。")),
+            .map_err(|_| AppError::invalid(ErrorCode::InvalidRequest, "from", "时间格式应为 RFC 3339，例如 2026-01-01T00:00:00+08:00。")),
     }
 }
 

@@ -9,6 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::app::App;
+use crate::error::ErrorCode;
 use crate::flows::account_changes;
 use crate::flows::applicant::Entry;
 use crate::flows::oidc::{self, Resume};
@@ -77,8 +78,8 @@ async fn enter(State(app): State<App>, Path(entry): Path<String>, headers: Heade
             }
         }
         // Say why (manual §2.3.1) on the form that fixes it.
-        Err(err) if err.code == "profile_incomplete" => Redirect::to("/me/profile?why=profile_incomplete").into_response(),
-        Err(err) if err.code == "realname_required" => {
+        Err(err) if err.code == ErrorCode::ProfileIncomplete => Redirect::to("/me/profile?why=profile_incomplete").into_response(),
+        Err(err) if err.code == ErrorCode::RealnameRequired => {
             super::render(&Notice { title: "提示", message: &err.message, link: "/me/realname", link_text: "确定" })
         }
         Err(err) => err.into_response(),

@@ -9,7 +9,7 @@ use axum::Router;
 use crate::app::App;
 
 pub mod centre;
-pub mod claims;
+pub mod ownership_claims;
 pub mod dev;
 pub mod home;
 pub mod identity;
@@ -34,7 +34,7 @@ pub fn router(dev: bool, site: &crate::config::SiteConfig) -> Router<App> {
     let mut router = Router::new()
         .merge(home::router())
         .merge(register::router())
-        .merge(claims::router())
+        .merge(ownership_claims::router())
         .merge(login::router())
         .merge(centre::router())
         .merge(identity::router())

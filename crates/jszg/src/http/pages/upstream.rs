@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::app::App;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::flows::applicant::Entry;
 use crate::flows::sessions;
 use crate::flows::upstream_login::{self, CallbackQuery, Outcome, ATTEMPT_SECS, BROWSER_COOKIE, PENDING_COOKIE, PENDING_SECS};
@@ -32,7 +32,7 @@ pub fn failure(err: &AppError, entry: Entry) -> Response {
         err.status
     };
     if let Some(source) = &err.source {
-        tracing::error!(code = err.code, cause = %source, "upstream login failed");
+        tracing::error!(code = err.code.as_str(), cause = %source, "upstream login failed");
     }
     let link = format!("/login/{}", entry.as_str());
     let page = super::render(&Notice { title: "教育部账号登录", message: &err.message, link: &link, link_text: "返回登录" });
@@ -107,7 +107,7 @@ async fn link_page(State(app): State<App>, headers: HeaderMap) -> Response {
             super::render(&LinkPage { masked, name: p.name, entry: p.entry.as_str() })
         }
         Ok(_) => failure(
-            &AppError::gone("upstream_expired", "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。"),
+            &AppError::new(ErrorCode::UpstreamExpired, "教育部账号登录已超时，请返回登录页重新点击“教育部账号登录”。"),
             Entry::Certification,
         ),
         Err(err) => failure(&err, Entry::Certification),

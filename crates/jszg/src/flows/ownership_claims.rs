@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::adapters::authority::Answer;
 use crate::app::App;
 use crate::crypto::random_token;
-use crate::error::{AppError, AppResult};
+use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::{mask_email, mask_phone, Applicant};
 use crate::flows::codes::{self, CodePurpose};
 use crate::flows::notify;
@@ -26,7 +26,7 @@ use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CU
 use crate::adapters::photos::Upload;
 use crate::flows::reviews::{self, Kind, IDENTITY_WORKING_DAYS};
 use crate::message::{Channel, Message};
-use crate::store::{accounts, audit, claims, enrollments, reviews as store, throttles, unless_taken, Tx};
+use crate::store::{accounts, audit, enrollments, ownership_claims as claim_store, reviews as store, throttles, unless_taken, Tx};
 use crate::vault::{Field, Holder};
 
 /// Claims per phone number, and per source address, in [`THROTTLE_WINDOW`].
@@ -76,15 +76,15 @@ pub struct Submitted {
 }
 
 pub fn no_account() -> AppError {
-    AppError::conflict("no_account", "该证件号码尚未注册（或为2019年3月1日前注册的旧账号），无需申诉，请直接注册。")
+    AppError::new(ErrorCode::NoAccount, "该证件号码尚未注册（或为2019年3月1日前注册的旧账号），无需申诉，请直接注册。")
 }
 
 pub fn claim_pending() -> AppError {
-    AppError::conflict("claim_pending", "该证件号码已有一份账号申诉正在审核中，请耐心等待审核结果短信通知，审核期间不可重复提交。")
+    AppError::new(ErrorCode::ClaimPending, "该证件号码已有一份账号申诉正在审核中，请耐心等待审核结果短信通知，审核期间不可重复提交。")
 }
 
 fn throttled(retry_after: i64) -> AppError {
-    AppError::too_many("too_many_attempts", "账号申诉提交次数过多，请明天再试。", Some(retry_after))
+    AppError::too_many(ErrorCode::TooManyAttempts, "账号申诉提交次数过多，请明天再试。", Some(retry_after))
 }
 
 fn authority_code(answer: &Result<Answer, crate::adapters::authority::Unavailable>) -> &'static str {
@@ -113,7 +113,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
             return Err(no_account());
         }
     };
-    if claims::pending_for(&app.db, holder.id).await? {
+    if claim_store::pending_for(&app.db, holder.id).await? {
         codes::count_reveal(app, target, CodePurpose::Register).await?;
         return Err(claim_pending());
     }
@@ -257,7 +257,7 @@ pub async fn apply_decision(
     // The password hash has done its work (or is refused): drop it.
     data.password_hash = None;
     let payload = serde_json::to_vec(&data).map_err(AppError::internal)?;
-    claims::set_payload(tx, &review.id, &app.vault.seal(Field::Contact, &payload)).await?;
+    claim_store::set_payload(tx, &review.id, &app.vault.seal(Field::Contact, &payload)).await?;
     Ok(())
 }
 
@@ -270,11 +270,11 @@ async fn approve_claim(
     staff_id: i64,
     now: i64,
 ) -> AppResult<()> {
-    let holder = claims::account_any_tx(tx, review.account_id).await?.ok_or_else(|| AppError::internal("claimed account missing"))?;
+    let holder = claim_store::account_any_tx(tx, review.account_id).await?.ok_or_else(|| AppError::internal("claimed account missing"))?;
     let holder = Applicant::open(app, holder.account)?;
-    if claims::archive(tx, holder.id(), ARCHIVED_REASON, now).await? {
-        let ended = claims::end_sessions(tx, holder.id()).await?;
-        claims::close_pending_of(tx, holder.id(), &review.id, "该账号已因账号申诉审核通过而停用", staff_id, now).await?;
+    if claim_store::archive(tx, holder.id(), ARCHIVED_REASON, now).await? {
+        let ended = claim_store::end_sessions(tx, holder.id()).await?;
+        claim_store::close_pending_of(tx, holder.id(), &review.id, "该账号已因账号申诉审核通过而停用", staff_id, now).await?;
         log(tx, app, now, staff_id, holder.id(), "account_archived", &format!("{} sessions_ended={ended}", review.id)).await?;
         // The holder's bound contacts learn why, and whom to turn to.
         let text = format!("【中国教师资格网】经账号申诉审核，证件号码{masked}属于他人，您注册的该账号已停用。{CONTACT}。");
@@ -337,7 +337,7 @@ async fn approve_claim(
     let Some(account_id) = created else {
         // Someone registered the number again meanwhile (after a legacy
         // supersede): the decision is not taken, the transaction rolls back.
-        return Err(AppError::conflict("account_exists", "该证件号码已有新的注册账号，请刷新后重新核对。"));
+        return Err(AppError::new(ErrorCode::AccountExists, "该证件号码已有新的注册账号，请刷新后重新核对。"));
     };
     accounts::set_password_tag(tx, account_id, password_hash, &app.vault.password_tag(Holder::Account, account_id, password_hash)).await?;
     log(tx, app, now, staff_id, account_id, "account_created_by_claim", &review.id).await?;
@@ -355,10 +355,10 @@ async fn log(tx: &mut Tx, app: &App, at: i64, staff_id: i64, account_id: i64, ac
 /// The holder's account history for the reviewer: when it registered,
 /// whether it is archived, its latest logins, real-name state and enrollments.
 pub async fn holder_history(app: &App, account_id: i64) -> AppResult<serde_json::Value> {
-    let Some(any) = claims::account_any(&app.db, account_id).await? else {
+    let Some(any) = claim_store::account_any(&app.db, account_id).await? else {
         return Ok(serde_json::Value::Null);
     };
-    let logins = claims::last_logins(&app.db, account_id, 5).await?;
+    let logins = claim_store::last_logins(&app.db, account_id, 5).await?;
     let entries = enrollments::entries_of(&app.db, account_id).await?;
     let rfc = crate::clock::rfc3339;
     Ok(json!({

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::adapters::photos;
 use crate::app::App;
 use crate::error::AppResult;
-use crate::flows::claims::{self, ClaimApplication};
+use crate::flows::ownership_claims::{self, ClaimApplication};
 use crate::flows::registration::{RegistrationForm, ValidityInput};
 use crate::flows::reviews;
 use crate::http::api::realname::{multipart_body, read_multipart};
@@ -101,6 +101,6 @@ pub async fn create(
         reason,
         registration,
     };
-    let submitted = claims::submit(&app, application, &source).await?;
+    let submitted = ownership_claims::submit(&app, application, &source).await?;
     Ok((StatusCode::CREATED, axum::Json(ClaimSubmitted { id: submitted.id, status: "pending", due_date: submitted.due_date })))
 }

@@ -281,7 +281,7 @@ async fn claims_are_throttled_per_phone() {
     let bad = || {
         claim_form(&holder.doc, &mobile, &code).part("front", part(undecodable_jpeg(), "front.jpg"))
     };
-    for _ in 0..jszg::flows::claims::PER_PHONE {
+    for _ in 0..jszg::flows::ownership_claims::PER_PHONE {
         let (_, error) = error_code(submit(&app, bad()).await).await;
         assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("invalid_photo"), Some("front")), "{error}");
     }

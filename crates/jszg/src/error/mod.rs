@@ -8,10 +8,14 @@ use std::borrow::Cow;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
+mod codes;
+
+pub use codes::ErrorCode;
+
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: Cow<'static, str>,
     pub field: Option<&'static str>,
     pub extra: Map<String, Value>,
@@ -22,53 +26,47 @@ pub struct AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, extra: Map::new(), source: None }
+    /// `code` with its status (codes.rs) and a message for this occasion.
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self { status: code.status(), code, message: message.into(), field: None, extra: Map::new(), source: None }
+    }
+
+    /// `code` with its status and its usual message.
+    pub fn of(code: ErrorCode) -> Self {
+        Self::new(code, code.message())
     }
 
     /// 422: the input is wrong; `field` names it.
-    pub fn invalid(code: &'static str, field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    pub fn forbidden(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
-    pub fn gone(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::GONE, code, message)
+    pub fn invalid(code: ErrorCode, field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(code, message).field(field)
     }
 
     /// 429 with the number of seconds until the limit lifts, when known.
-    pub fn too_many(code: &'static str, message: impl Into<Cow<'static, str>>, retry_after: Option<i64>) -> Self {
-        let err = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+    pub fn too_many(code: ErrorCode, message: impl Into<Cow<'static, str>>, retry_after: Option<i64>) -> Self {
+        let err = Self::new(code, message);
         match retry_after {
             Some(secs) => err.with("retry_after", secs.max(1)),
             None => err,
         }
     }
 
-    pub fn unavailable(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
-    }
-
     /// 500. The cause goes to the log, never to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "系统繁忙，请稍后重试。");
+        let mut err = Self::of(ErrorCode::Internal);
         err.source = Some(cause.to_string());
         err
+    }
+
+    /// Another status than the code's own: the framework's statuses (`http::status_error`).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// 410 instead of the code's 404: the thing existed and has run out. Only `captcha_expired`
+    /// has both (API.md).
+    pub fn run_out(self) -> Self {
+        self.with_status(StatusCode::GONE)
     }
 
     pub fn field(mut self, field: &'static str) -> Self {
@@ -87,7 +85,7 @@ impl AppError {
 
     pub fn body(&self) -> Value {
         let mut error = Map::new();
-        error.insert("code".into(), self.code.into());
+        error.insert("code".into(), self.code.as_str().into());
         error.insert("message".into(), Value::String(self.message.to_string()));
         if let Some(field) = self.field {
             error.insert("field".into(), field.into());
