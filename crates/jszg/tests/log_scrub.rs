@@ -286,7 +286,7 @@ async fn no_personal_value_code_password_or_token_reaches_the_logs_or_metrics() 
     assert_eq!(app.get("/me/data").await.status(), StatusCode::OK);
     assert_eq!(app.client.delete(app.url("/api/v1/sessions/current")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     // Let the delivery worker take the queued messages.
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    app.outbox_settled().await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();

@@ -60,14 +60,11 @@ impl Sink {
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
-        for _ in 0..200 {
+        eventually(&format!("{n} messages at the sink"), Duration::from_secs(10), || async {
             let m = self.messages();
-            if m.len() >= n {
-                return m;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} messages, have {}", self.messages().len());
+            (m.len() >= n).then_some(m)
+        })
+        .await
     }
 }
 
@@ -151,25 +148,20 @@ async fn an_smtp_server_that_is_down_then_up_gets_the_mail_once() {
     // Nobody listens: the first attempt fails and is scheduled again. Wait for the failure to be
     // recorded, not only for the attempt to start: a slow first attempt would otherwise find
     // the server below already up.
-    let mut failed = Value::Null;
-    for _ in 0..200 {
-        failed = app.outbox("123456@qq.com").await.remove(0);
-        if failed["last_attempt_failed"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let failed = eventually("the first attempt's failure recorded", Duration::from_secs(10), || async {
+        let first = app.outbox("123456@qq.com").await.remove(0);
+        (first["last_attempt_failed"] == true).then_some(first)
+    })
+    .await;
     assert_eq!((failed["status"].as_str(), failed["attempts"].as_i64()), (Some("pending"), Some(1)));
     let sink = Sink::start(port);
     app.advance_clock(3600).await;
     app.app.wake_outbox();
     assert_eq!(sink.wait_for(1).await.len(), 1);
-    for _ in 0..100 {
-        if app.outbox("123456@qq.com").await[0]["status"] == "sent" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the mail marked sent", Duration::from_secs(5), || async {
+        (app.outbox("123456@qq.com").await[0]["status"] == "sent").then_some(())
+    })
+    .await;
     // More time passes and more polls happen: still one mail.
     app.advance_clock(3600).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -256,13 +248,11 @@ async fn sms_codes_go_out_through_the_provider_template() {
     let app = spawn_with(config, dir).await;
     let phone = phone();
     let code = app.sms_code(&phone).await;
-    for _ in 0..100 {
-        if !seen.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let sent = seen.lock().unwrap().clone();
+    let sent = eventually("the SMS at the provider", Duration::from_secs(5), || async {
+        let seen = seen.lock().unwrap().clone();
+        (!seen.is_empty()).then_some(seen)
+    })
+    .await;
     assert_eq!(sent.len(), 1, "signed correctly and sent once");
     assert_eq!(sent[0]["PhoneNumbers"], phone);
     assert_eq!(sent[0]["TemplateCode"], "SMS_000001");

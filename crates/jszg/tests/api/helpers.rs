@@ -3,6 +3,7 @@
 //! `JSZG_TEST_DATABASE_URL` names a server (the URL of any database on it).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 use std::sync::OnceLock;
 
 use rand::Rng;
@@ -273,6 +274,21 @@ impl Api {
         res.json().await.expect("json")
     }
 
+    /// Every message in the development outbox, newest first.
+    pub async fn outbox_all(&self) -> Vec<Value> {
+        let res = self.client.get(self.url("/api/v1/dev/outbox")).send().await.expect("outbox");
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    /// Wait until the delivery worker has taken every queued message (none left pending).
+    pub async fn outbox_settled(&self) {
+        eventually("every queued message delivered", Duration::from_secs(10), || async {
+            self.outbox_all().await.iter().all(|m| m["status"] != "pending").then_some(())
+        })
+        .await
+    }
+
     /// The newest six-digit code sent to `to`.
     pub async fn last_code(&self, to: &str) -> String {
         let messages = self.outbox(to).await;
@@ -298,6 +314,23 @@ impl Api {
 }
 
 /// Solve a challenge's proof of work, as the page's Web Worker does.
+/// Poll `probe` until it answers `Some`, for at most `within`: what a test waits for, said once,
+/// instead of a sleep before an assert or a hand-written loop.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 pub fn pow_nonce(challenge: &Value) -> String {
     assert_eq!(challenge["pow"]["algorithm"], "SHA-256");
     let puzzle = challenge["pow"]["challenge"].as_str().expect("pow.challenge");

@@ -4,7 +4,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -50,7 +50,7 @@ async fn personal_data_is_not_stored_in_clear() {
     )
     .await;
     // Let the worker deliver so rows are final.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
 
     let raw = raw_database(&app);
     assert!(raw.len() > 1000);
@@ -62,15 +62,10 @@ async fn personal_data_is_not_stored_in_clear() {
 }
 
 async fn wait_for(api: &Api, path: &str) {
-    for _ in 0..200 {
-        if let Ok(res) = api.client.get(api.url(path)).send().await {
-            if res.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not come up");
+    eventually("the server up", Duration::from_secs(10), || async {
+        api.client.get(api.url(path)).send().await.ok().filter(|res| res.status().is_success()).map(|_| ())
+    })
+    .await
 }
 
 fn free_port() -> u16 {
@@ -118,14 +113,11 @@ async fn a_queued_message_survives_a_kill() {
     let mut second = start_binary(&url, port, true, work.path());
     let api = Api::new(format!("127.0.0.1:{port}").parse().unwrap());
     wait_for(&api, "/readyz").await;
-    let mut delivered: Vec<Value> = Vec::new();
-    for _ in 0..100 {
-        delivered = api.outbox(&phone).await;
-        if delivered.first().map(|m| m["status"] == "sent").unwrap_or(false) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let delivered = eventually("the code sent by the second instance", Duration::from_secs(5), || async {
+        let listed = api.outbox(&phone).await;
+        listed.first().is_some_and(|m| m["status"] == "sent").then_some(listed)
+    })
+    .await;
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(delivered.len(), 1);

@@ -524,16 +524,11 @@ async fn the_simulator_plays_the_phone_through_the_signed_callback() {
     let res = browser.post("/api/v1/wechat/password-resets", &json!({"token": token, "new_password": "Xyz#2025ab", "new_password_confirm": "Xyz#2025ab"})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     // 重置成功 arrives as a customer-service message, through the outbox.
-    let mut told = false;
-    for _ in 0..50 {
+    eventually("重置成功 in the simulated chat", std::time::Duration::from_secs(5), || async {
         let state: Value = app.get("/api/v1/dev/wechat/phones/o_sim").await.json().await.unwrap();
-        if last_reply(&state).contains("重置成功") {
-            told = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(told, "重置成功 reached the simulated chat");
+        last_reply(&state).contains("重置成功").then_some(())
+    })
+    .await;
     assert_eq!(app.login(&doc, "Xyz#2025ab", "certification").await.status(), StatusCode::OK);
 
     // Bad requests are refused with their codes.
