@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -160,9 +160,18 @@ struct Ledger {
     answered_after_kill: Vec<AtomicUsize>,
 }
 
+/// A phone number no other applicant of this run has: two random ones once collided (about one
+/// run in 600 at this volume), and a number used twice reads as a code queued twice.
+fn unique_phone() -> String {
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| rand::thread_rng().gen_range(0..100_000_000u32));
+    format!("139{:08}", start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % 100_000_000)
+}
+
 /// One applicant after another: an SMS code, then the registration with it.
 async fn applicant(client: &reqwest::Client, base: &str, ledger: &Ledger) -> Result<(), String> {
-    let phone = format!("139{:08}", rand::thread_rng().gen_range(0..100_000_000u32));
+    let phone = unique_phone();
     let token = captcha(client, base, "sms").await?;
     let body = json!({ "channel": "sms", "phone": phone, "purpose": "register", "captcha_token": token });
     let (status, _) = post(client, format!("{base}/api/v1/verification-codes"), &body).await?;
