@@ -9,6 +9,7 @@ export JSZG_BIN="${JSZG_BIN:-$here/target/release/jszg}"
 if ! python3 -c "import cryptography, sys; sys.exit(int(cryptography.__version__.split('.')[0]) < 44)" 2>/dev/null; then
   timeout 300 python3 -m pip install --quiet --disable-pip-version-check 'cryptography>=44'
 fi
+. "$here/.ci/lib.sh"
 cd "$here/crates/jszg/tests/peers/gm"
-timeout 300 npm ci --no-audit --no-fund --loglevel=error
+npm_ready .
 timeout 300 node --test --test-concurrency=1 .

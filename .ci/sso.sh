@@ -4,6 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 export JSZG_BIN="${JSZG_BIN:-$here/target/release/jszg}"
+. "$here/.ci/lib.sh"
 cd "$here/crates/jszg/tests/peers/sso"
-timeout 300 npm ci --no-audit --no-fund --loglevel=error
+npm_ready .
 timeout 300 node --test --test-concurrency=1 .

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${JSZG_BIN:?set JSZG_BIN to the jszg binary}"
 peer=crates/jszg/tests/peers/upstream
-( cd "$peer" && timeout 300 npm ci --no-audit --no-fund --loglevel=error )
+. .ci/lib.sh
+npm_ready "$peer"
 
 echo "--- upstream peers on SQLite"
 JSZG_BIN="$JSZG_BIN" timeout 300 node --test --test-concurrency=1 "$peer/"

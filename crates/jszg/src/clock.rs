@@ -69,6 +69,11 @@ impl Clock {
     }
 }
 
+/// A stored Unix instant as a `time` value (the epoch for one out of range, which is never stored).
+pub fn instant(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// An instant as RFC 3339 (UTC), as the API shows instants.
 pub fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)

@@ -5,7 +5,6 @@
 //! contact.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use jszg_domain::{Email, Phone};
 
@@ -278,13 +277,19 @@ fn open(app: &App, review: &store::Review) -> AppResult<ContactRequest> {
 }
 
 /// What staff see of a request: the new contact in full, so they can judge it.
-pub fn open_request_for_staff(app: &App, review: &store::Review) -> AppResult<serde_json::Value> {
+pub struct RequestForStaff {
+    pub kind: ContactKind,
+    pub new_value: String,
+    pub new_value_masked: String,
+}
+
+pub fn open_request_for_staff(app: &App, review: &store::Review) -> AppResult<RequestForStaff> {
     let r = open(app, review)?;
-    let masked = match r.kind {
+    let new_value_masked = match r.kind {
         ContactKind::Email => mask_email(&r.new_value),
         ContactKind::Phone => mask_phone(&r.new_value),
     };
-    Ok(json!({ "kind": r.kind, "new_value": r.new_value, "new_value_masked": masked }))
+    Ok(RequestForStaff { kind: r.kind, new_value: r.new_value, new_value_masked })
 }
 
 /// CC-3: apply a decision and tell the NEW contact.

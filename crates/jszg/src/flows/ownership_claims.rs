@@ -13,12 +13,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
 
 use crate::adapters::authority::Answer;
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{ErrorCode, AppError, AppResult};
-use crate::flows::applicant::{mask_email, mask_phone, Applicant};
+use crate::flows::applicant::{mask_email, mask_phone, Applicant, Entry, RealnameStatus};
 use crate::flows::codes::{self, CodePurpose};
 use crate::flows::notify;
 use crate::flows::quotas::Source;
@@ -87,13 +88,6 @@ fn throttled(retry_after: i64) -> AppError {
     AppError::too_many(ErrorCode::TooManyAttempts, "账号申诉提交次数过多，请明天再试。", Some(retry_after))
 }
 
-fn authority_code(answer: &Result<Answer, crate::adapters::authority::Unavailable>) -> &'static str {
-    match answer {
-        Ok(Answer::Match) => "match",
-        Ok(Answer::Mismatch) => "mismatch",
-        Err(_) => "unavailable",
-    }
-}
 
 /// REG-7: file a claim. Checks run before anything is spent or revealed: the SMS code first
 /// (only someone who proved the phone learns whether the number is held, API.md "Order of
@@ -144,7 +138,7 @@ pub async fn submit(app: &App, form: ClaimApplication, source: &Source) -> AppRe
         email: reg.email.as_str().to_owned(),
         phone: reg.phone.as_str().to_owned(),
         password_hash: Some(password_hash),
-        authority: authority_code(&answer).to_owned(),
+        authority: AuthorityAnswer::of(&answer).as_str().to_owned(),
         authority_checked_at: app.clock.unix(),
     };
     let payload = serde_json::to_vec(&data).map_err(AppError::internal)?;
@@ -201,30 +195,82 @@ pub fn open(app: &App, review: &store::Review) -> AppResult<ClaimData> {
 
 /// What staff see of the claimant: the number in full (to compare with
 /// the photos), contacts masked, never the password hash.
-pub fn claimant_for_staff(data: &ClaimData) -> serde_json::Value {
-    json!({
-        "doc_type": data.doc_type,
-        "doc_number": data.doc_number,
-        "name": data.name,
-        "validity_period": data.validity_period,
-        "validity_start": data.validity_start,
-        "validity_end": data.validity_end,
-        "phone_masked": mask_phone(&data.phone),
-        "email_masked": mask_email(&data.email),
-    })
+pub struct ClaimantForStaff {
+    pub doc_type: String,
+    pub doc_number: String,
+    pub name: String,
+    pub validity_period: String,
+    pub validity_start: String,
+    pub validity_end: Option<String>,
+    pub phone_masked: String,
+    pub email_masked: String,
+}
+
+pub fn claimant_for_staff(data: &ClaimData) -> ClaimantForStaff {
+    ClaimantForStaff {
+        doc_type: data.doc_type.clone(),
+        doc_number: data.doc_number.clone(),
+        name: data.name.clone(),
+        validity_period: data.validity_period.clone(),
+        validity_start: data.validity_start.clone(),
+        validity_end: data.validity_end.clone(),
+        phone_masked: mask_phone(&data.phone),
+        email_masked: mask_email(&data.email),
+    }
+}
+
+/// The identity authority's answer for a claimant's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorityAnswer {
+    Match,
+    Mismatch,
+    Unavailable,
+}
+
+impl AuthorityAnswer {
+    fn of(answer: &Result<Answer, crate::adapters::authority::Unavailable>) -> Self {
+        match answer {
+            Ok(Answer::Match) => Self::Match,
+            Ok(Answer::Mismatch) => Self::Mismatch,
+            Err(_) => Self::Unavailable,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Match => "match",
+            Self::Mismatch => "mismatch",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    fn stored(raw: &str) -> Self {
+        match raw {
+            "match" => Self::Match,
+            "mismatch" => Self::Mismatch,
+            _ => Self::Unavailable,
+        }
+    }
+}
+
+/// The authority's answer and when it was given.
+pub struct AuthorityEvidence {
+    pub answer: AuthorityAnswer,
+    pub checked_at: OffsetDateTime,
 }
 
 /// The authority's answer as staff see it. An answer that was unavailable
 /// at submission is asked again now (not stored: evidence of the moment).
-pub async fn authority_evidence(app: &App, review: &store::Review, data: &ClaimData) -> AppResult<serde_json::Value> {
-    if data.authority != "unavailable" {
-        return Ok(json!({ "answer": data.authority, "checked_at": crate::clock::rfc3339(data.authority_checked_at) }));
+pub async fn authority_evidence(app: &App, review: &store::Review, data: &ClaimData) -> AppResult<AuthorityEvidence> {
+    let stored = AuthorityAnswer::stored(&data.authority);
+    if stored != AuthorityAnswer::Unavailable {
+        return Ok(AuthorityEvidence { answer: stored, checked_at: crate::clock::instant(data.authority_checked_at) });
     }
     let doc_type: jszg_domain::DocType = data.doc_type.parse().map_err(|_| AppError::internal("unknown doc_type in claim"))?;
     let doc = jszg_domain::DocNumber::from_storage(doc_type, data.doc_number.clone());
     let name = jszg_domain::PersonName::from_storage(data.name.clone());
     let answer = app.authority.verify(&doc, &name, &format!("claim-{}-view", review.id)).await;
-    Ok(json!({ "answer": authority_code(&answer), "checked_at": crate::clock::rfc3339(app.clock.unix()) }))
+    Ok(AuthorityEvidence { answer: AuthorityAnswer::of(&answer), checked_at: app.clock.now() })
 }
 
 /// A staff decision on a claim, inside the caller's transaction (which has
@@ -354,20 +400,31 @@ async fn log(tx: &mut Tx, app: &App, at: i64, staff_id: i64, account_id: i64, ac
 
 /// The holder's account history for the reviewer: when it registered,
 /// whether it is archived, its latest logins, real-name state and enrollments.
-pub async fn holder_history(app: &App, account_id: i64) -> AppResult<serde_json::Value> {
+pub struct HolderHistory {
+    pub registered_at: OffsetDateTime,
+    pub archived_at: Option<OffsetDateTime>,
+    pub archived_reason: Option<String>,
+    pub realname_status: RealnameStatus,
+    pub profile_completed_at: Option<OffsetDateTime>,
+    /// Newest first: when, and through which entry (unknown entries left out).
+    pub last_logins: Vec<(OffsetDateTime, Option<Entry>)>,
+    pub enrollments: Vec<Entry>,
+}
+
+pub async fn holder_history(app: &App, account_id: i64) -> AppResult<Option<HolderHistory>> {
     let Some(any) = claim_store::account_any(&app.db, account_id).await? else {
-        return Ok(serde_json::Value::Null);
+        return Ok(None);
     };
     let logins = claim_store::last_logins(&app.db, account_id, 5).await?;
     let entries = enrollments::entries_of(&app.db, account_id).await?;
-    let rfc = crate::clock::rfc3339;
-    Ok(json!({
-        "registered_at": rfc(any.account.registered_at),
-        "archived_at": any.archived_at.map(rfc),
-        "archived_reason": any.archived_reason,
-        "realname_status": any.account.realname_status,
-        "profile_completed_at": any.account.profile_completed_at.map(rfc),
-        "last_logins": logins.iter().map(|(at, entry)| json!({ "at": rfc(*at), "entry": entry })).collect::<Vec<_>>(),
-        "enrollments": entries,
+    let at = crate::clock::instant;
+    Ok(Some(HolderHistory {
+        registered_at: at(any.account.registered_at),
+        archived_at: any.archived_at.map(at),
+        archived_reason: any.archived_reason,
+        realname_status: RealnameStatus::parse(&any.account.realname_status),
+        profile_completed_at: any.account.profile_completed_at.map(at),
+        last_logins: logins.iter().map(|(t, entry)| (at(*t), Entry::parse(entry))).collect(),
+        enrollments: entries.iter().filter_map(|e| Entry::parse(e)).collect(),
     }))
 }

@@ -53,6 +53,49 @@ impl Kind {
     }
 }
 
+/// Where an item stands (`reviews.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    /// A contact change stopped by the account holder's link (CC-5).
+    Withdrawn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Status::Pending),
+            "approved" => Some(Status::Approved),
+            "rejected" => Some(Status::Rejected),
+            "withdrawn" => Some(Status::Withdrawn),
+            _ => None,
+        }
+    }
+
+    /// A status read back from the database: anything else is a fault of ours, not the caller's.
+    pub fn stored(raw: &str) -> AppResult<Self> {
+        Self::parse(raw).ok_or_else(|| AppError::internal(format!("unknown review status {raw:?}")))
+    }
+}
+
+impl Kind {
+    /// A kind read back from the database.
+    pub fn stored(raw: &str) -> AppResult<Self> {
+        Self::parse(raw).ok_or_else(|| AppError::internal(format!("unknown review kind {raw:?}")))
+    }
+}
+
 /// The three photos of an application, decoded (after every cheap check of the request) in
 /// the bounded decoder.
 pub async fn admit_photos(app: &App, front: Upload, back: Upload, handheld: Upload) -> AppResult<[Photo; 3]> {
@@ -179,7 +222,7 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
     Ok(Submitted { id, due_date: due, remaining_in_period: (PERIOD_LIMIT - used).max(0) })
 }
 
-pub fn open_claim(app: &App, review: &reviews::Review) -> AppResult<serde_json::Value> {
+pub fn open_claim(app: &App, review: &reviews::Review) -> AppResult<IdentityClaim> {
     let bytes = app.vault.open(Field::Photo, &review.payload_enc)?;
     serde_json::from_slice(&bytes).map_err(AppError::internal)
 }
@@ -221,7 +264,7 @@ pub async fn apply_identity_decision(
     approve: bool,
     reason: Option<&str>,
 ) -> AppResult<()> {
-    let claim: IdentityClaim = serde_json::from_value(open_claim(app, review)?).map_err(AppError::internal)?;
+    let claim = open_claim(app, review)?;
     if approve {
         accounts::set_reviewed_identity(
             tx,

@@ -4,9 +4,9 @@
 
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use time::{Date, OffsetDateTime};
+
+use jszg_domain::DocType;
 
 use crate::adapters::passwords::Verdict;
 use crate::adapters::totp;
@@ -16,7 +16,7 @@ use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::stored_passwords;
 use crate::vault::Holder;
 use crate::flows::applicant::Applicant;
-use crate::flows::reviews::{self, Kind};
+use crate::flows::reviews::{self, Kind, Status};
 use crate::flows::{contact_change, ownership_claims, profile};
 use crate::store::{accounts, audit, logins, reviews as store, staff, Tx};
 use crate::vault::Field;
@@ -42,8 +42,7 @@ pub fn common_reasons(kind: Option<Kind>) -> Vec<&'static str> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Reviewer,
     Admin,
@@ -275,17 +274,17 @@ async fn log(tx: &mut Tx, app: &App, staff_id: i64, account_id: Option<i64>, act
     Ok(())
 }
 
-#[derive(Serialize, ToSchema)]
+/// An item as the queue shows it.
 pub struct QueueItem {
     pub id: String,
-    pub kind: String,
-    pub status: String,
-    pub submitted_at: String,
-    pub due_date: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub submitted_at: OffsetDateTime,
+    pub due_date: Date,
     /// Working days left until the due date; negative when overdue.
     pub working_days_left: i64,
     pub overdue: bool,
-    pub doc_type: String,
+    pub doc_type: DocType,
     pub doc_number_masked: String,
     pub name: String,
 }
@@ -294,30 +293,27 @@ pub struct QueueItem {
 /// from their sealed document number.
 fn item(app: &App, r: &store::Review, doc_type: &str, doc_number_enc: &[u8], name: &str) -> AppResult<QueueItem> {
     let today = app.clock.today();
-    let due = jszg_domain::parse_date(&r.due_date).unwrap_or(today);
+    let due = jszg_domain::parse_date(&r.due_date).ok_or_else(|| AppError::internal(format!("review {} has due date {:?}", r.id, r.due_date)))?;
     let left = if due >= today { app.calendar.working_days_between(today, due) } else { -app.calendar.working_days_between(due, today) };
+    let doc_type: DocType = doc_type.parse().map_err(|_| AppError::internal(format!("unknown doc_type {doc_type:?}")))?;
     let number = app.vault.open_str(Field::DocNumber, doc_number_enc)?;
-    let masked = match doc_type.parse() {
-        Ok(t) => jszg_domain::DocNumber::from_storage(t, number).masked(),
-        Err(_) => String::new(),
-    };
-    let (doc_type, name) = (doc_type.to_owned(), name.to_owned());
+    let status = Status::stored(&r.status)?;
     Ok(QueueItem {
         id: r.id.clone(),
-        kind: r.kind.clone(),
-        status: r.status.clone(),
-        submitted_at: crate::clock::rfc3339(r.submitted_at),
-        due_date: r.due_date.clone(),
+        kind: Kind::stored(&r.kind)?,
+        status,
+        submitted_at: crate::clock::instant(r.submitted_at),
+        due_date: due,
         working_days_left: left,
-        overdue: today > due && r.status == "pending",
+        overdue: today > due && status == Status::Pending,
         doc_type,
-        doc_number_masked: masked,
-        name,
+        doc_number_masked: jszg_domain::DocNumber::from_storage(doc_type, number).masked(),
+        name: name.to_owned(),
     })
 }
 
-pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec<QueueItem>> {
-    let rows = store::queue(&app.db, kind.map(Kind::as_str), status, 500).await?;
+pub async fn queue(app: &App, kind: Option<Kind>, status: Status) -> AppResult<Vec<QueueItem>> {
+    let rows = store::queue(&app.db, kind.map(Kind::as_str), status.as_str(), 500).await?;
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         // A claim's applicant is the claimant, not the account holding the number.
@@ -330,26 +326,30 @@ pub async fn queue(app: &App, kind: Option<Kind>, status: &str) -> AppResult<Vec
     Ok(items)
 }
 
-#[derive(Serialize, ToSchema)]
+/// The applicant's other items, beside the one under review.
 pub struct HistoryItem {
     pub id: String,
-    pub kind: String,
-    pub status: String,
-    pub submitted_at: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub submitted_at: OffsetDateTime,
     pub reason: String,
     pub decision_reason: Option<String>,
-    pub decided_at: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
     /// The staff member who decided.
     pub decided_by: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
+/// What the applicant submitted, by kind of item.
+pub enum Submitted {
+    Identity(reviews::IdentityClaim),
+    ContactChange(contact_change::RequestForStaff),
+    /// The claimant's data; the account holding the number is the detail's `profile`.
+    OwnershipClaim(ownership_claims::ClaimantForStaff),
+}
+
 pub struct ReviewDetail {
-    #[serde(flatten)]
     pub item: QueueItem,
-    /// What the applicant submitted.
-    #[schema(value_type = Object)]
-    pub submitted: Value,
+    pub submitted: Submitted,
     pub reason: String,
     pub decision_reason: Option<String>,
     /// The full document number, so it can be compared with the photos;
@@ -360,26 +360,19 @@ pub struct ReviewDetail {
     /// Slots whose photos can be opened; empty once they are deleted.
     pub photos: Vec<&'static str>,
     /// When the photos were deleted under the retention rule (PRIV-1).
-    pub photos_deleted_at: Option<String>,
+    pub photos_deleted_at: Option<OffsetDateTime>,
     pub history: Vec<HistoryItem>,
     pub common_reasons: Vec<&'static str>,
     /// Ownership claims only: the evidence beside the two parties' data.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<ClaimEvidence>,
 }
 
-/// What a reviewer weighs on an ownership claim (REG-7). `submitted` holds
-/// the claimant's data; `profile` is the account holding the number.
-#[derive(Serialize, ToSchema)]
+/// What a reviewer weighs on an ownership claim (REG-7).
 pub struct ClaimEvidence {
-    /// The identity authority's answer for the claimant's name:
-    /// `{"answer": "match" | "mismatch" | "unavailable", "checked_at"}`.
-    #[schema(value_type = Object)]
-    pub authority: Value,
-    /// The holder's account: `registered_at`, `archived_at`, `realname_status`,
-    /// `last_logins` [{at, entry}], `enrollments`.
-    #[schema(value_type = Object)]
-    pub holder: Value,
+    /// The identity authority's answer for the claimant's name.
+    pub authority: ownership_claims::AuthorityEvidence,
+    /// The account holding the number (none if it has gone since).
+    pub holder: Option<ownership_claims::HolderHistory>,
 }
 
 pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewDetail> {
@@ -389,35 +382,36 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, "申请人账号不存在。"))?;
     let a = Applicant::open(app, row.account)?;
+    let kind = Kind::stored(&review.kind)?;
     let mut claim = None;
-    let submitted = match Kind::parse(&review.kind) {
-        Some(Kind::Identity) => reviews::open_claim(app, &review)?,
-        Some(Kind::OwnershipClaim) => {
+    let submitted = match kind {
+        Kind::Identity => Submitted::Identity(reviews::open_claim(app, &review)?),
+        Kind::OwnershipClaim => {
             let data = ownership_claims::open(app, &review)?;
             claim = Some(ClaimEvidence {
                 authority: ownership_claims::authority_evidence(app, &review, &data).await?,
                 holder: ownership_claims::holder_history(app, review.account_id).await?,
             });
-            ownership_claims::claimant_for_staff(&data)
+            Submitted::OwnershipClaim(ownership_claims::claimant_for_staff(&data))
         }
-        _ => contact_change::open_request_for_staff(app, &review)?,
+        Kind::ContactChange => Submitted::ContactChange(contact_change::open_request_for_staff(app, &review)?),
     };
-    let photos = match (review.photos_deleted_at, Kind::parse(&review.kind)) {
+    let photos = match (review.photos_deleted_at, kind) {
         (Some(_), _) => Vec::new(),
-        (None, Some(Kind::Identity | Kind::OwnershipClaim)) => vec!["front", "back", "handheld"],
-        (None, _) => vec!["handheld"],
+        (None, Kind::Identity | Kind::OwnershipClaim) => vec!["front", "back", "handheld"],
+        (None, Kind::ContactChange) => vec!["handheld"],
     };
     let mut history = Vec::new();
     for row in store::history_with_deciders(&app.db, review.account_id).await?.into_iter().filter(|h| h.review.id != review.id) {
         let (h, decided_by) = (row.review, row.decided_by_username);
         history.push(HistoryItem {
             id: h.id,
-            kind: h.kind,
-            status: h.status,
-            submitted_at: crate::clock::rfc3339(h.submitted_at),
+            kind: Kind::stored(&h.kind)?,
+            status: Status::stored(&h.status)?,
+            submitted_at: crate::clock::instant(h.submitted_at),
             reason: h.reason,
             decision_reason: h.decision_reason,
-            decided_at: h.decided_at.map(crate::clock::rfc3339),
+            decided_at: h.decided_at.map(crate::clock::instant),
             decided_by,
         });
     }
@@ -430,7 +424,11 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
             &review,
             &a.row.doc_type,
             &a.row.doc_number_enc,
-            submitted["name"].as_str().filter(|_| claim.is_some()).unwrap_or(a.row.name.as_str()),
+            match &submitted {
+                // A claim's applicant is the claimant, not the account holding the number.
+                Submitted::OwnershipClaim(claimant) => &claimant.name,
+                _ => &a.row.name,
+            },
         )?,
         submitted,
         reason: review.reason.clone(),
@@ -438,9 +436,9 @@ pub async fn detail(app: &App, me: &StaffCurrent, id: &str) -> AppResult<ReviewD
         doc_number: a.doc.as_str().to_owned(),
         profile: profile::me(app, &a).await?,
         photos,
-        photos_deleted_at: review.photos_deleted_at.map(crate::clock::rfc3339),
+        photos_deleted_at: review.photos_deleted_at.map(crate::clock::instant),
         history,
-        common_reasons: common_reasons(Kind::parse(&review.kind)),
+        common_reasons: common_reasons(Some(kind)),
         claim,
     })
 }
@@ -469,30 +467,31 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     }
     let review = store::find(&app.db, id).await?.ok_or_else(|| AppError::new(ErrorCode::NotFound, "没有这条审核记录。"))?;
     let already = || AppError::new(ErrorCode::AlreadyDecided, "该申请已由其他工作人员处理。");
-    if review.status == "withdrawn" {
+    let current = Status::stored(&review.status)?;
+    if current == Status::Withdrawn {
         // The account holder stopped it (a contact change announced to their phone and email).
         return Err(AppError::new(ErrorCode::AlreadyDecided, "账号持有人已撤销该申请，无需审核。").with("status", "withdrawn"));
     }
-    if review.status != "pending" {
+    if current != Status::Pending {
         return Err(already());
     }
     let mut tx = app.db.begin().await?;
-    let status = if approve { "approved" } else { "rejected" };
-    if !store::decide(&mut tx, id, status, reason, me.member.id, app.clock.unix()).await? {
+    let status = if approve { Status::Approved } else { Status::Rejected };
+    if !store::decide(&mut tx, id, status.as_str(), reason, me.member.id, app.clock.unix()).await? {
         tx.rollback().await?;
         return Err(already());
     }
-    match Kind::parse(&review.kind) {
-        Some(Kind::Identity) => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
-        Some(Kind::OwnershipClaim) => ownership_claims::apply_decision(&mut tx, app, &review, approve, reason, me.member.id).await?,
-        _ => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
+    match Kind::stored(&review.kind)? {
+        Kind::Identity => reviews::apply_identity_decision(&mut tx, app, &review, approve, reason).await?,
+        Kind::OwnershipClaim => ownership_claims::apply_decision(&mut tx, app, &review, approve, reason, me.member.id).await?,
+        Kind::ContactChange => contact_change::apply_decision(&mut tx, app, &review, approve, reason).await?,
     }
     log(
         &mut tx,
         app,
         me.member.id,
         Some(review.account_id),
-        &format!("{}_{}", review.kind, status),
+        &format!("{}_{}", review.kind, status.as_str()),
         &format!("{id} {}", reason.unwrap_or("")),
     )
     .await?;
@@ -501,9 +500,9 @@ pub async fn decide(app: &App, me: &StaffCurrent, id: &str, approve: bool, reaso
     Ok(())
 }
 
-#[derive(Serialize, ToSchema)]
+/// One line of the audit log as an admin reads it.
 pub struct AuditEntry {
-    pub at: String,
+    pub at: OffsetDateTime,
     pub actor_kind: String,
     pub actor: Option<String>,
     pub account: Option<String>,
@@ -556,7 +555,7 @@ pub async fn search_audit(
             _ => None,
         };
         out.push(AuditEntry {
-            at: crate::clock::rfc3339(row.at),
+            at: crate::clock::instant(row.at),
             actor_kind: row.actor_kind,
             actor,
             account,

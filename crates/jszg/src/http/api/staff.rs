@@ -7,13 +7,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::loose::loose_string;
-use crate::flows::reviews::Kind;
-use crate::flows::staff::{self, AuditEntry, QueueItem, ReviewDetail};
+use crate::flows::reviews::{Kind, Status};
+use crate::flows::staff::{self, Submitted};
+use crate::flows::{ownership_claims, profile};
 use crate::http::session::{clear_staff_cookie, cookie, staff_cookie, StaffSignedIn, StaffWithAnyPassword};
 use crate::http::Json;
 
@@ -100,6 +102,170 @@ pub struct QueueQuery {
     pub status: Option<String>,
 }
 
+/// An item in the queue (API.md "Staff").
+#[derive(Serialize, ToSchema)]
+pub struct QueueItem {
+    pub id: String,
+    /// `identity`, `contact_change` or `ownership_claim`.
+    pub kind: &'static str,
+    /// `pending`, `approved`, `rejected` or `withdrawn`.
+    pub status: &'static str,
+    /// RFC 3339.
+    pub submitted_at: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    /// Working days left until the due date; negative when overdue.
+    pub working_days_left: i64,
+    pub overdue: bool,
+    pub doc_type: &'static str,
+    pub doc_number_masked: String,
+    pub name: String,
+}
+
+fn at(t: time::OffsetDateTime) -> String {
+    crate::clock::rfc3339(t.unix_timestamp())
+}
+
+impl From<staff::QueueItem> for QueueItem {
+    fn from(i: staff::QueueItem) -> Self {
+        QueueItem {
+            id: i.id,
+            kind: i.kind.as_str(),
+            status: i.status.as_str(),
+            submitted_at: at(i.submitted_at),
+            due_date: jszg_domain::format_date(i.due_date),
+            working_days_left: i.working_days_left,
+            overdue: i.overdue,
+            doc_type: i.doc_type.as_str(),
+            doc_number_masked: i.doc_number_masked,
+            name: i.name,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryItem {
+    pub id: String,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub submitted_at: String,
+    pub reason: String,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<String>,
+    /// The staff member who decided.
+    pub decided_by: Option<String>,
+}
+
+/// `GET /api/v1/staff/reviews/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewDetail {
+    #[serde(flatten)]
+    pub item: QueueItem,
+    /// What the applicant submitted: identity data (`name`, `validity_*`), a contact change
+    /// (`kind`, `new_value`, `new_value_masked`) or a claimant's registration data.
+    #[schema(value_type = Object)]
+    pub submitted: serde_json::Value,
+    pub reason: String,
+    pub decision_reason: Option<String>,
+    /// The full document number, so it can be compared with the photos;
+    /// every opening of an item is written to the audit log.
+    pub doc_number: String,
+    /// The applicant's current profile.
+    pub profile: profile::Me,
+    /// Slots whose photos can be opened; empty once they are deleted.
+    pub photos: Vec<&'static str>,
+    /// When the photos were deleted under the retention rule (PRIV-1).
+    pub photos_deleted_at: Option<String>,
+    pub history: Vec<HistoryItem>,
+    pub common_reasons: Vec<&'static str>,
+    /// Ownership claims only: the evidence beside the two parties' data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimEvidence>,
+}
+
+/// What a reviewer weighs on an ownership claim (REG-7). `submitted` holds
+/// the claimant's data; `profile` is the account holding the number.
+#[derive(Serialize, ToSchema)]
+pub struct ClaimEvidence {
+    /// The identity authority's answer for the claimant's name:
+    /// `{"answer": "match" | "mismatch" | "unavailable", "checked_at"}`.
+    #[schema(value_type = Object)]
+    pub authority: serde_json::Value,
+    /// The holder's account: `registered_at`, `archived_at`, `realname_status`,
+    /// `last_logins` [{at, entry}], `enrollments`.
+    #[schema(value_type = Object)]
+    pub holder: serde_json::Value,
+}
+
+fn submitted(s: Submitted) -> serde_json::Value {
+    match s {
+        Submitted::Identity(c) => json!({
+            "name": c.name,
+            "validity_period": c.validity_period,
+            "validity_start": c.validity_start,
+            "validity_end": c.validity_end,
+        }),
+        Submitted::ContactChange(r) => json!({ "kind": r.kind, "new_value": r.new_value, "new_value_masked": r.new_value_masked }),
+        Submitted::OwnershipClaim(c) => json!({
+            "doc_type": c.doc_type,
+            "doc_number": c.doc_number,
+            "name": c.name,
+            "validity_period": c.validity_period,
+            "validity_start": c.validity_start,
+            "validity_end": c.validity_end,
+            "phone_masked": c.phone_masked,
+            "email_masked": c.email_masked,
+        }),
+    }
+}
+
+fn holder(h: Option<ownership_claims::HolderHistory>) -> serde_json::Value {
+    let Some(h) = h else { return serde_json::Value::Null };
+    json!({
+        "registered_at": at(h.registered_at),
+        "archived_at": h.archived_at.map(at),
+        "archived_reason": h.archived_reason,
+        "realname_status": h.realname_status.as_str(),
+        "profile_completed_at": h.profile_completed_at.map(at),
+        "last_logins": h.last_logins.into_iter().map(|(t, entry)| json!({ "at": at(t), "entry": entry.map(|e| e.as_str()) })).collect::<Vec<_>>(),
+        "enrollments": h.enrollments.into_iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+impl From<staff::ReviewDetail> for ReviewDetail {
+    fn from(d: staff::ReviewDetail) -> Self {
+        ReviewDetail {
+            item: d.item.into(),
+            submitted: submitted(d.submitted),
+            reason: d.reason,
+            decision_reason: d.decision_reason,
+            doc_number: d.doc_number,
+            profile: d.profile,
+            photos: d.photos,
+            photos_deleted_at: d.photos_deleted_at.map(at),
+            history: d
+                .history
+                .into_iter()
+                .map(|h| HistoryItem {
+                    id: h.id,
+                    kind: h.kind.as_str(),
+                    status: h.status.as_str(),
+                    submitted_at: at(h.submitted_at),
+                    reason: h.reason,
+                    decision_reason: h.decision_reason,
+                    decided_at: h.decided_at.map(at),
+                    decided_by: h.decided_by,
+                })
+                .collect(),
+            common_reasons: d.common_reasons,
+            claim: d.claim.map(|c| ClaimEvidence {
+                authority: json!({ "answer": c.authority.answer.as_str(), "checked_at": at(c.authority.checked_at) }),
+                holder: holder(c.holder),
+            }),
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/staff/reviews", tag = "staff", params(QueueQuery),
     responses((status = 200, body = Vec<QueueItem>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn queue(
@@ -114,11 +280,13 @@ pub async fn queue(
         ),
         None => None,
     };
-    let status = q.status.as_deref().filter(|s| !s.is_empty()).unwrap_or("pending");
-    if !matches!(status, "pending" | "approved" | "rejected") {
-        return Err(AppError::invalid(ErrorCode::InvalidRequest, "status", "status 应为 pending、approved 或 rejected。"));
-    }
-    Ok(axum::Json(staff::queue(&app, kind, status).await?))
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => Status::Pending,
+        Some(s) => Status::parse(s)
+            .filter(|s| *s != Status::Withdrawn)
+            .ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "status", "status 应为 pending、approved 或 rejected。"))?,
+    };
+    Ok(axum::Json(staff::queue(&app, kind, status).await?.into_iter().map(QueueItem::from).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}", tag = "staff", params(("id" = String, Path)),
@@ -128,7 +296,7 @@ pub async fn detail(
     StaffSignedIn(me): StaffSignedIn,
     Path(id): Path<String>,
 ) -> AppResult<axum::Json<ReviewDetail>> {
-    Ok(axum::Json(staff::detail(&app, &me, &id).await?))
+    Ok(axum::Json(staff::detail(&app, &me, &id).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/reviews/{id}/photos/{slot}", tag = "staff",
@@ -203,6 +371,17 @@ fn instant(raw: Option<&str>, default: i64) -> AppResult<i64> {
     }
 }
 
+/// One line of the audit log.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor_kind: String,
+    pub actor: Option<String>,
+    pub account: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
 #[utoipa::path(get, path = "/api/v1/staff/audit", tag = "staff", params(AuditQuery),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, description = "admins only", body = crate::error::ErrorBody)))]
 pub async fn audit(
@@ -212,5 +391,11 @@ pub async fn audit(
 ) -> AppResult<axum::Json<Vec<AuditEntry>>> {
     let from = instant(q.from.as_deref(), 0)?;
     let to = instant(q.to.as_deref(), i64::MAX / 2)?;
-    Ok(axum::Json(staff::search_audit(&app, &me, q.account.as_deref(), q.staff.as_deref(), from, to).await?))
+    let entries = staff::search_audit(&app, &me, q.account.as_deref(), q.staff.as_deref(), from, to).await?;
+    Ok(axum::Json(
+        entries
+            .into_iter()
+            .map(|e| AuditEntry { at: at(e.at), actor_kind: e.actor_kind, actor: e.actor, account: e.account, action: e.action, detail: e.detail })
+            .collect(),
+    ))
 }

@@ -111,7 +111,7 @@ pub(super) async fn audit_page(State(app): State<App>, MaybeStaff(current): Mayb
             view.rows = entries
                 .into_iter()
                 .map(|e| AuditRow {
-                    at: beijing(&e.at),
+                    at: beijing(e.at),
                     actor: match e.actor {
                         Some(a) => format!("{} {a}", actor_kind_label(&e.actor_kind)),
                         None => actor_kind_label(&e.actor_kind).to_owned(),

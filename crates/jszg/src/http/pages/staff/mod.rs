@@ -12,8 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -23,7 +21,7 @@ use crate::app::App;
 use crate::error::{AppError, ErrorCode};
 use crate::flows::applicant::RealnameStatus;
 use crate::flows::profile::Me;
-use crate::flows::reviews::Kind;
+use crate::flows::reviews::{Kind, Status};
 use crate::flows::staff::{self, Role, StaffCurrent, COMMON_REASONS};
 use crate::http::session::{clear_staff_cookie, cookie, staff_cookie};
 
@@ -171,22 +169,20 @@ fn error_page_for(err: AppError, chrome: Option<Chrome>) -> Response {
 // ---------------------------------------------------------------------------
 // Labels and times
 
-fn kind_label(kind: &str) -> &'static str {
+fn kind_label(kind: Kind) -> &'static str {
     match kind {
-        "identity" => "身份核验人工审核",
-        "contact_change" => "修改联系方式申请",
-        "ownership_claim" => "账号申诉（账号被占用）",
-        _ => "审核申请",
+        Kind::Identity => "身份核验人工审核",
+        Kind::ContactChange => "修改联系方式申请",
+        Kind::OwnershipClaim => "账号申诉（账号被占用）",
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+fn status_label(status: Status) -> &'static str {
     match status {
-        "pending" => "待审核",
-        "approved" => "已通过",
-        "rejected" => "未通过",
-        "withdrawn" => "账号持有人已撤销",
-        _ => "未知",
+        Status::Pending => "待审核",
+        Status::Approved => "已通过",
+        Status::Rejected => "未通过",
+        Status::Withdrawn => "账号持有人已撤销",
     }
 }
 
@@ -208,13 +204,9 @@ fn validity_text(period: &str, start: &str, end: Option<&str>) -> String {
 
 const MINUTES: &[time::format_description::FormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]");
 
-/// An RFC 3339 instant as Beijing wall time, `2026-03-02 14:05`.
-fn beijing(rfc: &str) -> String {
-    OffsetDateTime::parse(rfc, &Rfc3339)
-        .ok()
-        .and_then(|t| t.checked_to_offset(BEIJING))
-        .and_then(|t| t.format(MINUTES).ok())
-        .unwrap_or_else(|| rfc.to_owned())
+/// An instant as Beijing wall time, `2026-03-02 14:05`.
+fn beijing(t: OffsetDateTime) -> String {
+    t.to_offset(BEIJING).format(MINUTES).unwrap_or_default()
 }
 
 /// A `datetime-local` value (Beijing time) as a Unix instant.
@@ -228,8 +220,8 @@ fn parse_local(raw: &str) -> Option<i64> {
         .map(|t| t.assume_offset(BEIJING).unix_timestamp())
 }
 
-fn days_left_text(status: &str, overdue: bool, left: i64) -> String {
-    if status != "pending" {
+fn days_left_text(status: Status, overdue: bool, left: i64) -> String {
+    if status != Status::Pending {
         "—".to_owned()
     } else if overdue {
         if left < 0 {
@@ -250,8 +242,7 @@ mod tests {
 
     #[test]
     fn beijing_time_is_utc_plus_eight() {
-        assert_eq!(beijing("2026-03-02T06:05:00Z"), "2026-03-02 14:05");
-        assert_eq!(beijing("not a time"), "not a time");
+        assert_eq!(beijing(time::macros::datetime!(2026-03-02 06:05 UTC)), "2026-03-02 14:05");
     }
 
     #[test]
@@ -263,10 +254,10 @@ mod tests {
 
     #[test]
     fn days_left_reads_like_a_person_says_it() {
-        assert_eq!(days_left_text("pending", false, 3), "3 个工作日");
-        assert_eq!(days_left_text("pending", false, 0), "今日到期");
-        assert_eq!(days_left_text("pending", true, -2), "已超期 2 个工作日");
-        assert_eq!(days_left_text("pending", true, 0), "已超期");
-        assert_eq!(days_left_text("approved", false, 5), "—");
+        assert_eq!(days_left_text(Status::Pending, false, 3), "3 个工作日");
+        assert_eq!(days_left_text(Status::Pending, false, 0), "今日到期");
+        assert_eq!(days_left_text(Status::Pending, true, -2), "已超期 2 个工作日");
+        assert_eq!(days_left_text(Status::Pending, true, 0), "已超期");
+        assert_eq!(days_left_text(Status::Approved, false, 5), "—");
     }
 }

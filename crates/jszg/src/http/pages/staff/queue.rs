@@ -50,10 +50,9 @@ pub(super) async fn queue_page(State(app): State<App>, MaybeStaff(current): Mayb
         Err(r) => return r.into_response(),
     };
     let kind = q.kind.as_deref().and_then(Kind::parse).unwrap_or(Kind::Identity);
-    let status = match q.status.as_deref() {
-        Some("approved") => "approved",
-        Some("rejected") => "rejected",
-        _ => "pending",
+    let status = match q.status.as_deref().and_then(Status::parse) {
+        Some(s @ (Status::Approved | Status::Rejected)) => s,
+        _ => Status::Pending,
     };
     let items = match staff::queue(&app, Some(kind), status).await {
         Ok(items) => items,
@@ -62,14 +61,14 @@ pub(super) async fn queue_page(State(app): State<App>, MaybeStaff(current): Mayb
     let rows: Vec<Row> = items
         .into_iter()
         .map(|i| Row {
-            left: days_left_text(&i.status, i.overdue, i.working_days_left),
-            submitted_at: beijing(&i.submitted_at),
-            doc_type: doc_type_label(&i.doc_type),
+            left: days_left_text(i.status, i.overdue, i.working_days_left),
+            submitted_at: beijing(i.submitted_at),
+            doc_type: i.doc_type.label_zh(),
             masked: i.doc_number_masked,
             name: i.name,
-            due_date: i.due_date,
+            due_date: jszg_domain::format_date(i.due_date),
             overdue: i.overdue,
-            status: status_label(&i.status),
+            status: status_label(i.status),
             id: i.id,
         })
         .collect();
@@ -78,7 +77,7 @@ pub(super) async fn queue_page(State(app): State<App>, MaybeStaff(current): Mayb
         kinds: [("identity", "身份核验人工审核"), ("contact_change", "修改联系方式申请"), ("ownership_claim", "账号申诉")],
         statuses: [("pending", "待审核"), ("approved", "已通过"), ("rejected", "未通过")],
         kind: kind.as_str(),
-        status,
+        status: status.as_str(),
         flash: flash(q.flash.as_deref()),
         overdue: rows.iter().filter(|r| r.overdue).count(),
         rows,

@@ -1,6 +1,10 @@
 //! 审核详情, 照片, 审核决定: one item with its evidence, and the decision form.
 
 use super::*;
+use crate::flows::applicant::Entry;
+use crate::flows::contact_change::ContactKind;
+use crate::flows::ownership_claims::AuthorityAnswer;
+use crate::flows::staff::Submitted;
 
 pub(super) struct Line {
     label: &'static str,
@@ -69,53 +73,35 @@ pub(super) struct ClaimPanel {
 }
 
 pub(super) fn claim_panel(c: &staff::ClaimEvidence) -> ClaimPanel {
-    let (authority, authority_class) = match c.authority.get("answer").and_then(Value::as_str) {
-        Some("match") => ("一致：身份核验机构确认申诉人姓名与该证件号码相符", "good"),
-        Some("mismatch") => ("不一致：身份核验机构记录的姓名与申诉人姓名不符", "bad"),
-        _ => ("未能核验：身份核验服务暂时不可用", "warn"),
+    let (authority, authority_class) = match c.authority.answer {
+        AuthorityAnswer::Match => ("一致：身份核验机构确认申诉人姓名与该证件号码相符", "good"),
+        AuthorityAnswer::Mismatch => ("不一致：身份核验机构记录的姓名与申诉人姓名不符", "bad"),
+        AuthorityAnswer::Unavailable => ("未能核验：身份核验服务暂时不可用", "warn"),
     };
-    let h = &c.holder;
-    let at = |key: &str| h.get(key).and_then(Value::as_str).map(beijing).unwrap_or_default();
+    let holder = c.holder.as_ref();
     ClaimPanel {
         authority,
         authority_class,
-        checked_at: c.authority.get("checked_at").and_then(Value::as_str).map(beijing).unwrap_or_default(),
-        registered_at: at("registered_at"),
-        archived_at: at("archived_at"),
-        realname: RealnameStatus::parse(h.get("realname_status").and_then(Value::as_str).unwrap_or("")).label_zh(),
-        logins: h
-            .get("last_logins")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .map(|e| {
-                        let when = e.get("at").and_then(Value::as_str).map(beijing).unwrap_or_default();
-                        let entry = match e.get("entry").and_then(Value::as_str) {
-                            Some("renewal") => "定期注册入口",
+        checked_at: beijing(c.authority.checked_at),
+        registered_at: holder.map(|h| beijing(h.registered_at)).unwrap_or_default(),
+        archived_at: holder.and_then(|h| h.archived_at).map(beijing).unwrap_or_default(),
+        realname: holder.map_or(RealnameStatus::None, |h| h.realname_status).label_zh(),
+        logins: holder
+            .map(|h| {
+                h.last_logins
+                    .iter()
+                    .map(|(at, entry)| {
+                        let entry = match entry {
+                            Some(Entry::Renewal) => "定期注册入口",
                             _ => "认定入口",
                         };
-                        format!("{when}（{entry}）")
+                        format!("{}（{entry}）", beijing(*at))
                     })
                     .collect()
             })
             .unwrap_or_default(),
-        enrollments: h
-            .get("enrollments")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .map(|e| match e.as_str() {
-                        Some("renewal") => "中小学教师资格定期注册",
-                        _ => "教师资格认定",
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        enrollments: holder.map(|h| h.enrollments.iter().map(|e| e.business_name()).collect()).unwrap_or_default(),
     }
-}
-
-pub(super) fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
 }
 
 pub(super) fn current_lines(me: &Me, doc_number: &str) -> Vec<Line> {
@@ -137,43 +123,33 @@ pub(super) fn current_lines(me: &Me, doc_number: &str) -> Vec<Line> {
     ]
 }
 
-pub(super) fn submitted_lines(kind: Option<Kind>, submitted: &Value, me: &Me) -> Vec<Line> {
-    match kind {
-        Some(Kind::Identity) => {
-            let name = text(submitted, "name");
-            let period = text(submitted, "validity_period");
-            let start = text(submitted, "validity_start");
-            let end = submitted.get("validity_end").and_then(Value::as_str);
-            let validity = validity_text(&period, &start, end);
-            let current_validity = me.validity.as_ref().map(|v| validity_text(&v.period, &v.start, v.end.as_deref())).unwrap_or_default();
+pub(super) fn submitted_lines(submitted: &Submitted, me: &Me) -> Vec<Line> {
+    let current_validity = || me.validity.as_ref().map(|v| validity_text(&v.period, &v.start, v.end.as_deref())).unwrap_or_default();
+    match submitted {
+        Submitted::Identity(c) => {
+            let validity = validity_text(&c.validity_period, &c.validity_start, c.validity_end.as_deref());
             vec![
-                Line { label: "姓名", differs: name != me.name, value: name },
-                Line { label: "证件有效期", differs: validity != current_validity, value: validity },
+                Line { label: "姓名", differs: c.name != me.name, value: c.name.clone() },
+                Line { label: "证件有效期", differs: validity != current_validity(), value: validity },
             ]
         }
-        Some(Kind::OwnershipClaim) => {
-            let name = text(submitted, "name");
-            let validity = validity_text(
-                &text(submitted, "validity_period"),
-                &text(submitted, "validity_start"),
-                submitted.get("validity_end").and_then(Value::as_str),
-            );
-            let holder_validity = me.validity.as_ref().map(|v| validity_text(&v.period, &v.start, v.end.as_deref())).unwrap_or_default();
+        Submitted::OwnershipClaim(c) => {
+            let validity = validity_text(&c.validity_period, &c.validity_start, c.validity_end.as_deref());
             vec![
-                line("证件类型", doc_type_label(&text(submitted, "doc_type"))),
-                line("证件号码", text(submitted, "doc_number")),
-                Line { label: "姓名", differs: name != me.name, value: name },
-                Line { label: "证件有效期", differs: validity != holder_validity, value: validity },
-                line("手机号码", text(submitted, "phone_masked")),
-                line("安全邮箱", text(submitted, "email_masked")),
+                line("证件类型", doc_type_label(&c.doc_type)),
+                line("证件号码", c.doc_number.clone()),
+                Line { label: "姓名", differs: c.name != me.name, value: c.name.clone() },
+                Line { label: "证件有效期", differs: validity != current_validity(), value: validity },
+                line("手机号码", c.phone_masked.clone()),
+                line("安全邮箱", c.email_masked.clone()),
             ]
         }
-        _ => {
-            let (what, current) = match text(submitted, "kind").as_str() {
-                "email" => ("修改邮箱地址", me.email_masked.clone().unwrap_or_default()),
-                _ => ("修改手机号码", me.phone_masked.clone().unwrap_or_default()),
+        Submitted::ContactChange(r) => {
+            let (what, current) = match r.kind {
+                ContactKind::Email => ("修改邮箱地址", me.email_masked.clone().unwrap_or_default()),
+                ContactKind::Phone => ("修改手机号码", me.phone_masked.clone().unwrap_or_default()),
             };
-            vec![line("申请类型", what), line("新的联系方式", text(submitted, "new_value")), line("当前联系方式", current)]
+            vec![line("申请类型", what), line("新的联系方式", r.new_value.clone()), line("当前联系方式", current)]
         }
     }
 }
@@ -192,23 +168,23 @@ pub(super) async fn render_review(app: &App, me: &StaffCurrent, id: &str, error:
         Ok(d) => d,
         Err(err) => return error_page_for(err, Some(chrome)),
     };
-    let kind = Kind::parse(&d.item.kind);
+    let kind = d.item.kind;
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     let view = ReviewView {
         chrome: Some(chrome),
-        kind: kind.map(Kind::as_str).unwrap_or("identity"),
-        kind_label: kind_label(&d.item.kind),
-        status_label: status_label(&d.item.status),
-        pending: d.item.status == "pending",
-        left: days_left_text(&d.item.status, d.item.overdue, d.item.working_days_left),
+        kind: kind.as_str(),
+        kind_label: kind_label(kind),
+        status_label: status_label(d.item.status),
+        pending: d.item.status == Status::Pending,
+        left: days_left_text(d.item.status, d.item.overdue, d.item.working_days_left),
         overdue: d.item.overdue,
-        submitted_at: beijing(&d.item.submitted_at),
-        due_date: d.item.due_date.clone(),
-        applicant: format!("{}（{} {}）", d.item.name, doc_type_label(&d.item.doc_type), d.item.doc_number_masked),
-        submitted_title: if kind == Some(Kind::OwnershipClaim) { "申诉人提交的信息" } else { "申请提交的信息" },
-        current_title: if kind == Some(Kind::OwnershipClaim) { "现账号持有人的信息" } else { "当前账号信息" },
+        submitted_at: beijing(d.item.submitted_at),
+        due_date: jszg_domain::format_date(d.item.due_date),
+        applicant: format!("{}（{} {}）", d.item.name, d.item.doc_type.label_zh(), d.item.doc_number_masked),
+        submitted_title: if kind == Kind::OwnershipClaim { "申诉人提交的信息" } else { "申请提交的信息" },
+        current_title: if kind == Kind::OwnershipClaim { "现账号持有人的信息" } else { "当前账号信息" },
         claim: d.claim.as_ref().map(claim_panel),
-        submitted: submitted_lines(kind, &d.submitted, &d.profile),
+        submitted: submitted_lines(&d.submitted, &d.profile),
         current: current_lines(&d.profile, &d.doc_number),
         reason: d.reason.clone(),
         decision_reason: d.decision_reason.clone().unwrap_or_default(),
@@ -217,22 +193,22 @@ pub(super) async fn render_review(app: &App, me: &StaffCurrent, id: &str, error:
             .iter()
             .map(|slot| PhotoView { url: format!("/staff/reviews/{}/photos/{slot}", d.item.id), caption: photo_caption(slot) })
             .collect(),
-        photos_deleted: d.photos_deleted_at.as_deref().map(beijing),
+        photos_deleted: d.photos_deleted_at.map(beijing),
         history: d
             .history
             .iter()
             .map(|h| HistoryRow {
-                kind: kind_label(&h.kind),
-                submitted_at: beijing(&h.submitted_at),
-                status: status_label(&h.status),
+                kind: kind_label(h.kind),
+                submitted_at: beijing(h.submitted_at),
+                status: status_label(h.status),
                 reason: h.reason.clone(),
                 decision_reason: h.decision_reason.clone().unwrap_or_default(),
-                decided_at: h.decided_at.as_deref().map(beijing).unwrap_or_default(),
+                decided_at: h.decided_at.map(beijing).unwrap_or_default(),
             })
             .collect(),
         reasons: &COMMON_REASONS,
         error: error.map(|e| e.message.into_owned()),
-        status: d.item.status,
+        status: d.item.status.as_str().to_owned(),
         id: d.item.id,
     };
     (status, super::super::render(&view)).into_response()
