@@ -121,11 +121,24 @@ async function recoverStep2(page) {
 
 const cookieOf = (who) => ({ applicant, unverified, staff }[who] ?? null);
 
-/** Walk every page at one size and mode; returns what failed, page by page. */
-export async function walk({ width, zoom = 1, care, axe, thenWidth = null }) {
+/**
+ * The sizes every page is checked at, in order, in one window at device scale 2 (so 640 CSS px is
+ * 200 % zoom of a 1280 px window): 320 px and 640 px for reflow (A11Y-6), 360 and 1280 px with
+ * axe-core too (A11Y-1). The page is opened once and its window resized, as a person turning a
+ * phone or widening a window does; every size must hold without a reload.
+ */
+export const SIZES = [
+  { width: 320, axe: false },
+  { width: 360, axe: true },
+  { width: 640, axe: false },
+  { width: 1280, axe: true },
+];
+
+/** Walk every page in one mode at every size; returns what failed, page by page. */
+export async function walk({ care, sizes = SIZES }) {
   // Much of a page's time is waiting (loads, the slider's drag): two at once keep two cores busy
   // without bunching the drags' pointer events.
-  const found = await pool(PAGES, 2, (entry) => checkPage(entry, { width, zoom, care, axe, thenWidth }));
+  const found = await pool(PAGES, 2, (entry) => checkPage(entry, { care, sizes }));
   return found.flat();
 }
 
@@ -137,44 +150,38 @@ async function pool(items, size, run) {
   return out;
 }
 
-async function checkPage([name, who, path, steps], { width, zoom, care, axe, thenWidth }) {
+async function checkPage([name, who, path, steps], { care, sizes }) {
   const failures = [];
-  {
-    const { context, page, errors } = await sizedContext(browser, server.base, { width, zoom, care, cookie: cookieOf(who), bypassCSP: true });
-    try {
-      const at = typeof path === 'function' ? path() : path;
-      await page.goto(at.startsWith('http') ? at : `${server.base}${at}`);
-      await page.waitForLoadState('load');
-      if (steps) await steps(page);
-      // The slider's picture arrives by fetch: check the page with it.
-      if (await page.$('#captcha')) await page.waitForFunction(() => ['ready', 'success'].includes(document.querySelector('#captcha').dataset.state) || document.querySelector('#step1')?.hidden);
-      // 关怀模式 is the applicant pages' promise; the staff console is held to AA in both.
-      const applicantPage = !at.includes('/staff');
-      if (care && applicantPage) {
-        assert.equal(await page.getAttribute('html', 'class'), 'care', `${name}: 关怀模式 from the cookie`);
-      }
+  const { context, page, errors } = await sizedContext(browser, server.base, { width: sizes[0].width, zoom: 2, care, cookie: cookieOf(who), bypassCSP: true });
+  try {
+    const at = typeof path === 'function' ? path() : path;
+    await page.goto(at.startsWith('http') ? at : `${server.base}${at}`);
+    await page.waitForLoadState('load');
+    if (steps) await steps(page);
+    // The slider's picture arrives by fetch: check the page with it.
+    if (await page.$('#captcha')) await page.waitForFunction(() => ['ready', 'success'].includes(document.querySelector('#captcha').dataset.state) || document.querySelector('#step1')?.hidden);
+    // 关怀模式 is the applicant pages' promise; the staff console is held to AA in both.
+    const applicantPage = !at.includes('/staff');
+    if (care && applicantPage) {
+      assert.equal(await page.getAttribute('html', 'class'), 'care', `${name}: 关怀模式 from the cookie`);
+    }
+    for (const { width, axe } of sizes) {
+      await page.setViewportSize({ width, height: 740 });
       if (axe) {
         const v = await axeViolations(page, { care: care && applicantPage });
-        if (v.length) failures.push(`${name} ${path}: ${v.join(' | ')}`);
+        if (v.length) failures.push(`${name} ${path} at ${width}px: ${v.join(' | ')}`);
       }
       const over = await horizontalOverflow(page);
       if (over > 0) failures.push(`${name}: scrolls sideways by ${over}px at ${width}px`);
-      if (thenWidth) {
-        // The same page, state and all, in a window of another width (the page is not reloaded).
-        await page.setViewportSize({ width: thenWidth, height: 740 });
-        const then = await horizontalOverflow(page);
-        if (then > 0) failures.push(`${name}: scrolls sideways by ${then}px at ${thenWidth}px`);
+      if (axe && (name === '注册' || name === '忘记密码 第二步（短信）' || name === '个人中心 基本信息')) {
+        await page.screenshot({ path: join(SCREENSHOTS, `a11y-${name.replace(/\s+/g, '-')}-${width}${care ? '-care' : ''}.png`), fullPage: true });
       }
-      if (errors.length) failures.push(`${name}: script errors ${errors.join(' | ')}`);
-      if (name === '注册' || name === '忘记密码 第二步（短信）' || name === '个人中心 基本信息') {
-        await page.screenshot({ path: join(SCREENSHOTS, `a11y-${name.replace(/\s+/g, '-')}-${width}${zoom > 1 ? 'x2' : ''}${care ? '-care' : ''}.png`), fullPage: true });
-      }
-    } catch (e) {
-      failures.push(`${name}: ${e.message.split('\n')[0]}`);
-    } finally {
-      await context.close();
     }
+    if (errors.length) failures.push(`${name}: script errors ${errors.join(' | ')}`);
+  } catch (e) {
+    failures.push(`${name}: ${e.message.split('\n')[0]}`);
+  } finally {
+    await context.close();
   }
   return failures;
 }
-
