@@ -59,7 +59,7 @@ pub enum Status {
     Pending,
     Approved,
     Rejected,
-    /// A contact change stopped by the account holder's link (CC-5).
+    /// A contact change stopped by the account holder through the link announced to them.
     Withdrawn,
 }
 
