@@ -1,6 +1,7 @@
 //! What the outbox carries: a message for one recipient on one channel.
 //! It sits below flows and adapters: flows write messages, adapters deliver them.
 
+use askama::Template;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -67,3 +68,60 @@ impl Message {
         Self { channel: Channel::Email, to: to.to_owned(), subject: Some(subject.to_owned()), body, html: None, sms: None }
     }
 }
+
+/// What a business system hears about an applicant it enrolled (SSO-3, RN-6), as the JSON body
+/// of a `Channel::Business` message.
+#[derive(Serialize)]
+pub struct BusinessEvent<'a> {
+    /// `applicant.name_changed` or `applicant.account_archived`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub entry: &'a str,
+    pub doc_type: &'static str,
+    pub doc_number: &'a str,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    pub resubmit_required: bool,
+    /// RFC 3339.
+    pub occurred_at: String,
+}
+
+impl BusinessEvent<'_> {
+    /// The message that carries the event to the business named by `entry`.
+    pub fn message(&self) -> Message {
+        Message {
+            channel: Channel::Business,
+            to: self.entry.to_owned(),
+            subject: Some(self.kind.to_owned()),
+            body: serde_json::to_string(self).unwrap_or_default(),
+            html: None,
+            sms: None,
+        }
+    }
+}
+
+/// The HTML part of the mail carrying an email verification code (`templates/mail/code.html`).
+#[derive(Template)]
+#[template(path = "mail/code.html")]
+pub struct CodeMailHtml<'a> {
+    pub code: &'a str,
+}
+
+/// The password-reset mail (REC-2a): its plain-text part (`templates/mail/reset.txt`)...
+#[derive(Template)]
+#[template(path = "mail/reset.txt")]
+pub struct ResetMailText<'a> {
+    /// Why the mail comes (recovery, or an approved email change).
+    pub intro: &'a str,
+    pub link: &'a str,
+}
+
+/// ...and its HTML part (`templates/mail/reset.html`), escaped by askama.
+#[derive(Template)]
+#[template(path = "mail/reset.html")]
+pub struct ResetMailHtml<'a> {
+    pub intro: &'a str,
+    pub link: &'a str,
+}
+

@@ -1,8 +1,6 @@
 //! An applicant as the flows see one: the stored account with its sealed
 //! fields opened and its profile and real-name state interpreted.
 
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use jszg_domain::{DocNumber, DocType, Ethnicity, Period, Validity};
 
@@ -12,8 +10,7 @@ use crate::store::accounts::Account;
 use crate::vault::Field;
 
 /// The two business entries (LOGIN-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry {
     Certification,
     Renewal,
@@ -52,17 +49,25 @@ impl Entry {
 }
 
 /// Where an applicant goes after login.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
     CompleteProfile,
     Realname,
     Business,
 }
 
+impl Next {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CompleteProfile => "complete_profile",
+            Self::Realname => "realname",
+            Self::Business => "business",
+        }
+    }
+}
+
 /// `realname.status` of API.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RealnameStatus {
     None,
     Verified,

@@ -2,6 +2,7 @@
 //! five minutes, stored as keyed hashes, a daily quota per target taken by one atomic
 //! statement, and five wrong entries kill a code.
 
+use askama::Template;
 use rand::Rng;
 
 use jszg_domain::{DocNumber, Email, Phone};
@@ -10,7 +11,7 @@ use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::notify;
 use crate::flows::quotas::{self, Rationed, Source};
-use crate::message::{Channel, Message, SmsTemplate};
+use crate::message::{CodeMailHtml, Channel, Message, SmsTemplate};
 use crate::store::{self, codes, Tx};
 use crate::vault::Field;
 
@@ -188,10 +189,8 @@ fn code_message(target: OutboxAddress<'_>, code: &str) -> Message {
             channel: Channel::Email,
             to: email.as_str().to_owned(),
             subject: Some("中国教师资格网邮箱验证码".to_owned()),
-            html: Some(format!(
-                "<p>您好：</p><p>您在中国教师资格网申请的邮箱验证码为 <strong>{code}</strong>，5分钟内有效。</p>\
-                 <p>如非本人操作，请忽略本邮件，切勿将验证码告诉他人。</p><p>中国教师资格网</p>"
-            )),
+            // A mail whose HTML part cannot be rendered still goes, as plain text.
+            html: CodeMailHtml { code }.render().ok(),
             body,
             sms: None,
         },

@@ -4,9 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use time::OffsetDateTime;
 
 use crate::app::App;
 use crate::error::AppResult;
@@ -15,15 +13,17 @@ use crate::flows::profile::ValidityOut;
 use crate::store::{audit, personal, reviews};
 use crate::vault::Field;
 
-fn rfc3339(unix: i64) -> String {
-    crate::clock::rfc3339(unix)
+use crate::flows::contact_change::ContactRequest;
+use crate::flows::reviews::IdentityClaim;
+
+fn at(unix: i64) -> OffsetDateTime {
+    crate::clock::instant(unix)
 }
 
 /// One staff access, as the applicant reads it.
-#[derive(Serialize, ToSchema, Clone)]
+#[derive(Clone)]
 pub struct Access {
-    /// When (RFC 3339).
-    pub at: String,
+    pub at: OffsetDateTime,
     /// Which role: `reviewer` or `admin` (the person stays anonymous).
     pub role: String,
     pub role_label: String,
@@ -108,7 +108,7 @@ pub async fn access_log(app: &App, a: &Applicant) -> AppResult<Vec<Access>> {
             let business = (r.action == "sso_claims_disclosed").then(|| r.detail.split_whitespace().next().unwrap_or("").to_owned());
             let role = business.clone().or(r.role).unwrap_or_else(|| "staff".into());
             Access {
-                at: rfc3339(r.at),
+                at: at(r.at),
                 role_label: match &business {
                     Some(client) => business_label(client).into(),
                     None => role_label(&role).into(),
@@ -123,21 +123,19 @@ pub async fn access_log(app: &App, a: &Applicant) -> AppResult<Vec<Access>> {
         .collect())
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportAccount {
-    pub doc_type: String,
+    pub doc_type: &'static str,
     /// In full: this goes to the owner only.
     pub doc_number: String,
     pub name: String,
     pub validity: Option<ValidityOut>,
-    pub registered_at: String,
+    pub registered_at: OffsetDateTime,
     pub realname_status: String,
-    pub profile_completed_at: Option<String>,
+    pub profile_completed_at: Option<OffsetDateTime>,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportProfile {
-    pub sex: Option<String>,
+    pub sex: Option<&'static str>,
     pub birth_date: Option<String>,
     pub ethnicity: Option<String>,
     pub ethnicity_name: Option<String>,
@@ -146,53 +144,53 @@ pub struct ExportProfile {
     pub permit_number: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportContacts {
     pub email: Option<String>,
     pub phone: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportAttempts {
     pub day: String,
     pub used: i64,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportPhoto {
     pub slot: String,
     /// The JPEG as uploaded, base64.
     pub jpeg_base64: String,
 }
 
-#[derive(Serialize, ToSchema)]
+/// What an item's applicant submitted, as it was sealed.
+pub enum ExportSubmitted {
+    Identity(IdentityClaim),
+    ContactChange(ContactRequest),
+    /// A payload that does not open or read back (never expected).
+    Unreadable,
+}
+
 pub struct ExportReview {
     pub id: String,
     pub kind: String,
     pub status: String,
-    pub submitted_at: String,
+    pub submitted_at: OffsetDateTime,
     pub due_date: String,
     pub reason: String,
-    /// What was submitted (identity data, or the new contact).
-    #[schema(value_type = Object)]
-    pub submitted: Value,
+    pub submitted: ExportSubmitted,
     pub decision_reason: Option<String>,
-    pub decided_at: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
     /// The photos still held; empty once deleted under the retention rule.
     pub photos: Vec<ExportPhoto>,
-    pub photos_deleted_at: Option<String>,
+    pub photos_deleted_at: Option<OffsetDateTime>,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct ExportEnrollment {
     pub entry: String,
-    pub enrolled_at: String,
+    pub enrolled_at: OffsetDateTime,
 }
 
-/// `GET /api/v1/me/export`.
-#[derive(Serialize, ToSchema)]
+/// Everything held about the applicant (`GET /api/v1/me/export`).
 pub struct Export {
-    pub exported_at: String,
+    pub exported_at: OffsetDateTime,
     pub account: ExportAccount,
     pub profile: ExportProfile,
     pub contacts: ExportContacts,
@@ -205,12 +203,14 @@ pub struct Export {
 }
 
 /// A review payload, whichever column binding it was sealed with.
-fn open_payload(app: &App, sealed: &[u8]) -> Value {
-    [Field::Photo, Field::Contact]
-        .into_iter()
-        .find_map(|field| app.vault.open(field, sealed).ok())
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or(Value::Null)
+fn open_payload(app: &App, kind: &str, sealed: &[u8]) -> ExportSubmitted {
+    let bytes = [Field::Photo, Field::Contact].into_iter().find_map(|field| app.vault.open(field, sealed).ok());
+    let Some(bytes) = bytes else { return ExportSubmitted::Unreadable };
+    let read = match kind {
+        "contact_change" => serde_json::from_slice(&bytes).ok().map(ExportSubmitted::ContactChange),
+        _ => serde_json::from_slice(&bytes).ok().map(ExportSubmitted::Identity),
+    };
+    read.unwrap_or(ExportSubmitted::Unreadable)
 }
 
 pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
@@ -232,16 +232,16 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
             photos.push(ExportPhoto { jpeg_base64: B64.encode(app.vault.open(Field::Photo, &sealed)?), slot });
         }
         let item = ExportReview {
-            submitted: open_payload(app, &r.payload_enc),
+            submitted: open_payload(app, &r.kind, &r.payload_enc),
             id: r.id,
             status: r.status,
-            submitted_at: rfc3339(r.submitted_at),
+            submitted_at: at(r.submitted_at),
             due_date: r.due_date,
             reason: r.reason,
             decision_reason: r.decision_reason,
-            decided_at: r.decided_at.map(rfc3339),
+            decided_at: r.decided_at.map(at),
             photos,
-            photos_deleted_at: r.photos_deleted_at.map(rfc3339),
+            photos_deleted_at: r.photos_deleted_at.map(at),
             kind: r.kind,
         };
         if item.kind == "contact_change" {
@@ -251,9 +251,9 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
         }
     }
     let export = Export {
-        exported_at: rfc3339(app.clock.unix()),
+        exported_at: at(app.clock.unix()),
         account: ExportAccount {
-            doc_type: a.doc_type().as_str().into(),
+            doc_type: a.doc_type().as_str(),
             doc_number: a.doc.as_str().into(),
             name: row.name.clone(),
             validity: a.validity().map(|v| ValidityOut {
@@ -261,12 +261,12 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
                 start: jszg_domain::format_date(v.start()),
                 end: v.end().map(jszg_domain::format_date),
             }),
-            registered_at: rfc3339(row.registered_at),
+            registered_at: at(row.registered_at),
             realname_status: row.realname_status.clone(),
-            profile_completed_at: row.profile_completed_at.map(rfc3339),
+            profile_completed_at: row.profile_completed_at.map(at),
         },
         profile: ExportProfile {
-            sex: a.sex().map(|s| s.as_str().to_owned()),
+            sex: a.sex().map(|s| s.as_str()),
             birth_date: a.birth_date().map(jszg_domain::format_date),
             ethnicity: ethnicity.map(|e| e.code().to_owned()),
             ethnicity_name: ethnicity.map(|e| e.name_zh().to_owned()),
@@ -285,7 +285,7 @@ pub async fn export(app: &App, a: &Applicant) -> AppResult<Export> {
         enrollments: personal::enrollments(&app.db, a.id())
             .await?
             .into_iter()
-            .map(|e| ExportEnrollment { entry: e.entry, enrolled_at: rfc3339(e.enrolled_at) })
+            .map(|e| ExportEnrollment { entry: e.entry, enrolled_at: at(e.enrolled_at) })
             .collect(),
         access_log: access_log(app, a).await?,
     };

@@ -12,7 +12,6 @@
 //! password is hashed at once and kept only sealed in the claim.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::adapters::authority::Answer;
@@ -26,7 +25,7 @@ use crate::flows::quotas::Source;
 use crate::flows::registration::{check_validity_warning, Registration, LEGACY_CUTOFF};
 use crate::adapters::photos::Upload;
 use crate::flows::reviews::{self, Kind, IDENTITY_WORKING_DAYS};
-use crate::message::{Channel, Message};
+use crate::message::{BusinessEvent, Message};
 use crate::store::{accounts, audit, enrollments, ownership_claims as claim_store, reviews as store, throttles, unless_taken, Tx};
 use crate::vault::{Field, Holder};
 
@@ -335,25 +334,17 @@ async fn approve_claim(
         }
         // Businesses where the archived account enrolled (SSO-3).
         for entry in enrollments::entries_of_tx(tx, holder.id()).await? {
-            let event = json!({
-                "type": "applicant.account_archived",
-                "entry": entry,
-                "doc_type": holder.doc_type().as_str(),
-                "doc_number": holder.doc.as_str(),
-                "name": holder.row.name,
-                "reason": ARCHIVED_REASON,
-                "resubmit_required": true,
-                "occurred_at": crate::clock::rfc3339(now),
-            });
-            let message = Message {
-                channel: Channel::Business,
-                to: entry.clone(),
-                subject: Some("applicant.account_archived".into()),
-                body: event.to_string(),
-                html: None,
-                sms: None,
+            let event = BusinessEvent {
+                kind: "applicant.account_archived",
+                entry: &entry,
+                doc_type: holder.doc_type().as_str(),
+                doc_number: holder.doc.as_str(),
+                name: &holder.row.name,
+                reason: Some(ARCHIVED_REASON),
+                resubmit_required: true,
+                occurred_at: crate::clock::rfc3339(now),
             };
-            notify::queue(tx, app, &message).await?;
+            notify::queue(tx, app, &event.message()).await?;
         }
     }
 

@@ -1,8 +1,7 @@
 //! 完善个人信息 and the personal centre's view of an applicant (PROF-1..4).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use time::Date;
-use utoipa::ToSchema;
 
 use jszg_domain::{DocNumber, DocType, Ethnicity, Region, Sex};
 
@@ -14,30 +13,24 @@ use crate::flows::realname;
 use crate::store::{accounts, audit};
 use crate::vault::Field;
 
-#[derive(Serialize, ToSchema)]
 pub struct ValidityOut {
     pub period: String,
     pub start: String,
     pub end: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
 pub struct RealnameOut {
-    /// `none`, `verified`, `review_pending`, `review_approved`, `review_rejected`.
     pub status: RealnameStatus,
     pub remaining_today: i64,
-    #[schema(value_type = Option<Object>)]
-    pub review: Option<serde_json::Value>,
+    pub review: Option<realname::ReviewSummary>,
 }
 
-/// `GET /api/v1/me`.
-#[derive(Serialize, ToSchema)]
+/// The applicant as the personal centre, `GET /api/v1/me` and a reviewer see them.
 pub struct Me {
     pub doc_type: String,
     pub doc_type_label: String,
     pub doc_number_masked: String,
     pub name: String,
-    #[schema(value_type = Option<String>, example = "male")]
     pub sex: Option<Sex>,
     pub birth_date: Option<String>,
     pub ethnicity: Option<String>,
@@ -111,7 +104,8 @@ pub fn me_with(app: &App, a: &Applicant, standing: realname::Standing) -> AppRes
     })
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+/// The 完善个人信息 form as it arrives (its OpenAPI description is `http/api/me.rs`'s).
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ProfileForm {
     /// GB 3304 code, e.g. `"01"` 汉族.

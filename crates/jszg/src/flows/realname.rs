@@ -3,7 +3,7 @@
 //! new name (RN-6), which is saved only then and announced to the
 //! businesses the applicant enrolled in.
 
-use serde_json::json;
+use time::{Date, OffsetDateTime};
 
 use jszg_domain::{DocType, PersonName};
 
@@ -13,7 +13,7 @@ use crate::flows::applicant::review_pending;
 use crate::flows::applicant::{Applicant, RealnameStatus};
 use crate::flows::notify;
 use crate::flows::reviews;
-use crate::message::{Channel, Message};
+use crate::message::BusinessEvent;
 use crate::store::{accounts, audit, enrollments, realname};
 
 /// RN-3.
@@ -22,11 +22,6 @@ pub const DAILY_ATTEMPTS: i64 = 3;
 pub async fn remaining_today(app: &App, account_id: i64) -> AppResult<i64> {
     let day = jszg_domain::format_date(app.clock.today());
     Ok((DAILY_ATTEMPTS - realname::used(&app.db, account_id, &day).await?).max(0))
-}
-
-/// The latest manual review of the applicant, for `/api/v1/me`.
-pub async fn review_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_json::Value>> {
-    reviews::latest_identity_summary(app, a).await
 }
 
 /// Which day, review period and review kind the standing is read for.
@@ -53,10 +48,21 @@ pub async fn standing(app: &App, a: &Applicant) -> AppResult<Standing> {
     Ok(Standing::from(crate::store::reviews::standing(&app.db, a.id(), &k.day, &k.period_key, k.kind).await?))
 }
 
+/// The latest manual review, as the applicant's standing shows it.
+pub struct ReviewSummary {
+    pub id: String,
+    pub status: reviews::Status,
+    pub submitted_at: OffsetDateTime,
+    pub due_date: Date,
+    pub decision_reason: Option<String>,
+    /// Applications left in the current review period (MR-2).
+    pub remaining_in_period: i64,
+}
+
 /// Real-name standing as `/api/v1/me` shows it.
 pub struct Standing {
     pub remaining_today: i64,
-    pub review: Option<serde_json::Value>,
+    pub review: Option<ReviewSummary>,
     pub upstream_linked: bool,
     pub wechat_bound: bool,
 }
@@ -64,14 +70,20 @@ pub struct Standing {
 impl From<crate::store::reviews::Standing> for Standing {
     fn from(s: crate::store::reviews::Standing) -> Self {
         let review = match (s.review_id, s.review_status, s.review_submitted_at, s.review_due_date) {
-            (Some(id), Some(status), Some(submitted_at), Some(due_date)) => Some(serde_json::json!({
-                "id": id,
-                "status": status,
-                "submitted_at": crate::clock::rfc3339(submitted_at),
-                "due_date": due_date,
-                "decision_reason": s.review_decision_reason,
-                "remaining_in_period": (reviews::PERIOD_LIMIT - s.reviews_used).max(0),
-            })),
+            (Some(id), Some(status), Some(submitted_at), Some(due_date)) => {
+                // Both were written by us; a row that does not read back is left out, not shown wrong.
+                match (reviews::Status::parse(&status), jszg_domain::parse_date(&due_date)) {
+                    (Some(status), Some(due_date)) => Some(ReviewSummary {
+                        id,
+                        status,
+                        submitted_at: crate::clock::instant(submitted_at),
+                        due_date,
+                        decision_reason: s.review_decision_reason,
+                        remaining_in_period: (reviews::PERIOD_LIMIT - s.reviews_used).max(0),
+                    }),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         Standing { remaining_today: (DAILY_ATTEMPTS - s.attempts_used).max(0), review, upstream_linked: s.upstream_linked, wechat_bound: s.wechat_bound }
@@ -137,28 +149,17 @@ pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResu
     if renamed {
         // RN-6: a business the applicant enrolled in must have them resubmit.
         for entry in enrollments::entries_of_tx(&mut tx, a.id()).await? {
-            let event = json!({
-                "type": "applicant.name_changed",
-                "entry": entry,
-                "doc_type": a.doc_type().as_str(),
-                "doc_number": a.doc.as_str(),
-                "name": name.as_str(),
-                "resubmit_required": true,
-                "occurred_at": crate::clock::rfc3339(now.unix_timestamp()),
-            });
-            notify::queue(
-                &mut tx,
-                app,
-                &Message {
-                    channel: Channel::Business,
-                    to: entry.clone(),
-                    subject: Some("applicant.name_changed".into()),
-                    body: event.to_string(),
-                    html: None,
-                    sms: None,
-                },
-            )
-            .await?;
+            let event = BusinessEvent {
+                kind: "applicant.name_changed",
+                entry: &entry,
+                doc_type: a.doc_type().as_str(),
+                doc_number: a.doc.as_str(),
+                name: name.as_str(),
+                reason: None,
+                resubmit_required: true,
+                occurred_at: crate::clock::rfc3339(now.unix_timestamp()),
+            };
+            notify::queue(&mut tx, app, &event.message()).await?;
         }
     }
     tx.commit().await?;

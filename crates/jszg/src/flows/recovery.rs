@@ -3,8 +3,7 @@
 //! (24 hours, single use), by an SMS code, or by a link the bound WeChat gets
 //! in the chat (10 minutes, single use). A reset ends every session.
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use askama::Template;
 
 use jszg_domain::{DocNumber, PersonName};
 
@@ -20,7 +19,7 @@ use crate::flows::notify;
 use crate::flows::quotas::Source;
 use crate::flows::registration::{parse_doc_type, LEGACY_CUTOFF};
 use crate::flows::wechat;
-use crate::message::{Channel, Message};
+use crate::message::{ResetMailHtml, ResetMailText, Channel, Message};
 use crate::store::{self, accounts, audit, recoveries, sessions, throttles, Tx};
 use crate::vault::Field;
 
@@ -29,11 +28,11 @@ pub const RECOVERY_TTL: i64 = 30 * 60;
 /// REC-2a: reset links live 24 hours.
 pub const RESET_LINK_TTL: i64 = 24 * 3600;
 
-#[derive(Serialize, ToSchema, Clone)]
+/// A way to reset the password the account offers, with its masked target.
+#[derive(Clone)]
 pub struct Method {
     /// `email`, `sms` or `wechat`.
     pub method: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
 }
 
@@ -139,16 +138,8 @@ pub async fn mail_reset_link(tx: &mut Tx, app: &App, account_id: i64, email: &st
     let now = app.clock.unix();
     recoveries::insert_reset(tx, &token_hash(app, &token), account_id, now, now + RESET_LINK_TTL).await?;
     let link = format!("{}/reset/{}", app.config.public_url(), token);
-    let body = format!(
-        "您好：\n\n{intro}\n请点击以下链接重置中国教师资格网账号的登录密码（24小时内有效，仅可使用一次）：\n{link}\n\n如无法打开，请复制链接到谷歌浏览器或360浏览器极速模式中操作。\n如非本人操作，请忽略本邮件。\n\n中国教师资格网"
-    );
-    let html = format!(
-        "<p>您好：</p><p>{intro}</p><p>请点击以下链接重置中国教师资格网账号的登录密码（24小时内有效，仅可使用一次）：</p>\
-         <p><a href=\"{link}\">{link}</a></p><p>如无法打开，请复制链接到谷歌浏览器或360浏览器极速模式中操作。</p>\
-         <p>如非本人操作，请忽略本邮件。</p><p>中国教师资格网</p>",
-        intro = html_escape(intro),
-        link = html_escape(&link)
-    );
+    let body = ResetMailText { intro, link: &link }.render().map_err(AppError::internal)?;
+    let html = ResetMailHtml { intro, link: &link }.render().map_err(AppError::internal)?;
     notify::queue(
         tx,
         app,
@@ -163,10 +154,6 @@ pub async fn mail_reset_link(tx: &mut Tx, app: &App, account_id: i64, email: &st
     )
     .await?;
     Ok(())
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// REC-2a: mail a reset link to the bound email.

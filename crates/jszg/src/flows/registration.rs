@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use time::Date;
-use utoipa::ToSchema;
 
 use jszg_domain::{DocNotice, DocNumber, DocType, Email, Password, Period, PersonName, Phone, Validity};
 
@@ -20,24 +19,23 @@ use crate::vault::{Field, Holder};
 /// number again supersedes them (REG-4, REC-1).
 pub const LEGACY_CUTOFF: i64 = 1_551_369_600;
 
-#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+/// 证件有效期 as it arrives (its OpenAPI description is `http/api/accounts.rs`'s).
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ValidityInput {
     #[serde(deserialize_with = "loose_string")]
-    #[schema(example = "10y")]
     pub period: Option<String>,
     #[serde(deserialize_with = "loose_string")]
-    #[schema(example = "2020-05-01")]
     pub start: Option<String>,
 }
 
 /// The registration form as it arrives. Every field is optional here so
 /// that a missing or mistyped one gets its own error code, not a generic one.
-#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+/// Its OpenAPI description is `http/api/accounts.rs`'s.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct RegistrationForm {
     #[serde(deserialize_with = "loose_string")]
-    #[schema(example = "resident_id")]
     pub doc_type: Option<String>,
     #[serde(deserialize_with = "loose_string")]
     pub doc_number: Option<String>,
@@ -56,7 +54,6 @@ pub struct RegistrationForm {
     pub verification_code: Option<String>,
     /// Where the code came from: `sms` (the default) or `wechat` (the service account, CODE-3).
     #[serde(deserialize_with = "loose_string")]
-    #[schema(example = "sms")]
     pub verification_channel: Option<String>,
     #[serde(deserialize_with = "loose_bool")]
     pub agree_terms: bool,
@@ -215,7 +212,30 @@ pub fn check_validity_warning(reg: &Registration) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResult<Registered> {
+/// An upstream identity (教育部账号登录) waiting to be linked to the account being registered.
+pub struct UpstreamLink<'a> {
+    pub doc_type: DocType,
+    pub doc_number: &'a str,
+    /// Empty when the ministry did not say.
+    pub name: &'a str,
+    pub subject_hash: &'a [u8],
+    pub pending_token_hash: &'a [u8],
+}
+
+/// 注册: one account, its code spent, its quota counted and, after 教育部账号登录, the upstream
+/// identity linked (see `upstream_login::register`), all in one transaction.
+pub async fn register(app: &App, reg: Registration, source: &Source, upstream: Option<&UpstreamLink<'_>>) -> AppResult<Registered> {
+    // Registering after 教育部账号登录: type, number and name are the upstream's.
+    if let Some(p) = upstream {
+        let same = reg.doc.doc_type() == p.doc_type && reg.doc.as_str() == p.doc_number && (p.name.is_empty() || reg.name.as_str() == p.name);
+        if !same {
+            return Err(AppError::invalid(
+                ErrorCode::InvalidDocNumber,
+                "doc_number",
+                "通过教育部账号注册时，证件类型、证件号码和姓名须与教育部账号一致，不能修改。",
+            ));
+        }
+    }
     check_validity_warning(&reg)?;
     // The code first: only someone who proved the phone learns whether the number is taken,
     // and nobody costs a password hash without it (API.md "Order of checks").
@@ -277,6 +297,15 @@ pub async fn register(app: &App, reg: Registration, source: &Source) -> AppResul
     // CODE-3: an account registered with a WeChat code is bound to that WeChat.
     let wechat_bound =
         reg.channel == CodeChannel::Wechat && crate::store::wechat::bind_from_code(&mut tx, account_id, &doc_hash, now).await?;
+    if let Some(p) = upstream {
+        if crate::store::upstream::link(&mut tx, p.subject_hash, account_id, now).await? {
+            crate::store::upstream::delete_pending(&mut tx, p.pending_token_hash).await?;
+            crate::store::audit::append(&mut tx, &app.vault, crate::store::audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
+        } else {
+            // Another account took the identity meanwhile: the registration stands, unlinked.
+            tracing::warn!(account_id, "registered, but the upstream identity was linked meanwhile");
+        }
+    }
     tx.commit().await?;
     if wechat_bound {
         tracing::info!(account_id, "account bound to the WeChat its code went to");

@@ -4,7 +4,6 @@
 //! sealed and without metadata, readable only through staff endpoints.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use jszg_domain::{PersonName, ReviewPeriod, Validity};
 
@@ -225,23 +224,6 @@ pub async fn submit_identity(app: &App, a: &Applicant, form: IdentityApplication
 pub fn open_claim(app: &App, review: &reviews::Review) -> AppResult<IdentityClaim> {
     let bytes = app.vault.open(Field::Photo, &review.payload_enc)?;
     serde_json::from_slice(&bytes).map_err(AppError::internal)
-}
-
-/// `realname.review` of `/api/v1/me`.
-pub async fn latest_identity_summary(app: &App, a: &Applicant) -> AppResult<Option<serde_json::Value>> {
-    let Some(review) = reviews::latest(&app.db, a.id(), Kind::Identity.as_str()).await? else {
-        return Ok(None);
-    };
-    let period = ReviewPeriod::containing(app.clock.today());
-    let used = reviews::quota_used(&app.db, a.id(), &period.key()).await?;
-    Ok(Some(json!({
-        "id": review.id,
-        "status": review.status,
-        "submitted_at": crate::clock::rfc3339(review.submitted_at),
-        "due_date": review.due_date,
-        "decision_reason": review.decision_reason,
-        "remaining_in_period": (PERIOD_LIMIT - used).max(0),
-    })))
 }
 
 /// The text an applicant reads about their latest review (MR-4..6).

@@ -17,7 +17,8 @@ use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::Entry;
 use crate::flows::login::{self, LoggedIn};
 use crate::flows::quotas::Source;
-use crate::store::{accounts, audit, unless_taken, upstream};
+use crate::flows::registration::{self, Registered, Registration, UpstreamLink};
+use crate::store::{accounts, audit, upstream, Tx};
 use crate::vault::Field;
 
 /// An authorization attempt must come back within this many seconds.
@@ -301,22 +302,41 @@ pub async fn link_with_password(app: &App, token: Option<&str>, password: &Passw
 }
 
 /// After a registration through 教育部账号登录: link the new account.
-pub async fn link_registered(app: &App, pending: &PendingIdentity, account_id: i64) -> AppResult<bool> {
-    make_link(app, pending, account_id).await
-}
-
 async fn make_link(app: &App, pending: &PendingIdentity, account_id: i64) -> AppResult<bool> {
-    let now = app.clock.unix();
     let mut tx = app.db.begin().await?;
-    if unless_taken(upstream::link(&mut tx, &pending.subject_hash, account_id, now).await)?.is_none() {
+    if !link_in(&mut tx, app, pending, account_id, app.clock.unix()).await? {
         tx.rollback().await?;
         return Ok(false);
     }
-    upstream::delete_pending(&mut tx, &pending.token_hash).await?;
-    audit::append(&mut tx, &app.vault, audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
     tx.commit().await?;
+    Ok(true)
+}
+
+/// Link the pending identity to `account_id`; false (and nothing written) when the identity or
+/// the account is linked already.
+async fn link_in(tx: &mut Tx, app: &App, pending: &PendingIdentity, account_id: i64, now: i64) -> AppResult<bool> {
+    if !upstream::link(tx, &pending.subject_hash, account_id, now).await? {
+        return Ok(false);
+    }
+    upstream::delete_pending(tx, &pending.token_hash).await?;
+    audit::append(tx, &app.vault, audit::Entry::by_applicant(now, account_id, "upstream_link", "")).await?;
     tracing::info!(account_id, "upstream identity linked");
     Ok(true)
+}
+
+/// 注册 (`POST /api/v1/accounts`): after 教育部账号登录 without an account, the identity waiting in
+/// the cookie `pending_cookie` is linked to the new account in the registration's transaction, and
+/// its type, number and name are the ones the form must carry; without one, a plain registration.
+pub async fn register(app: &App, reg: Registration, source: &Source, pending_cookie: Option<&str>) -> AppResult<Registered> {
+    let pending = pending(app, pending_cookie).await?.filter(|p| !p.needs_password());
+    let link = pending.as_ref().map(|p| UpstreamLink {
+        doc_type: p.doc_type,
+        doc_number: &p.doc_number,
+        name: &p.name,
+        subject_hash: &p.subject_hash,
+        pending_token_hash: &p.token_hash,
+    });
+    registration::register(app, reg, source, link.as_ref()).await
 }
 
 /// 个人信息中心: remove the link.

@@ -335,6 +335,14 @@ fn unreadable_json() -> AppError {
     AppError::new(ErrorCode::InvalidRequest, "请求内容无法识别，请以 JSON 格式提交（Content-Type: application/json）。")
 }
 
+/// The first of `text_fields` that `body` holds as something other than a string or null: for
+/// bodies where a number would be read as valid text (an ethnicity code) or an object silently
+/// ignored, so the mistake must be refused rather than guessed at.
+pub fn mistyped(body: &serde_json::Value, text_fields: &[&'static str]) -> Option<&'static str> {
+    let fields = body.as_object()?;
+    text_fields.iter().copied().find(|f| fields.get(*f).is_some_and(|v| !(v.is_string() || v.is_null())))
+}
+
 /// A body taken as a `Value` (to check its types first) read into `T`, failing as `Json` would.
 pub fn read_json<T: DeserializeOwned>(raw: serde_json::Value) -> Result<T, AppError> {
     serde_json::from_value(raw).map_err(|_| unreadable_json())

@@ -109,14 +109,16 @@ pub async fn is_linked(db: &Db, account_id: i64) -> Result<bool, sqlx::Error> {
 
 /// Link; the unique indexes refuse a second link of the identity or of the
 /// account (the caller sees a unique violation).
-pub async fn link(tx: &mut Tx, subject_hash: &[u8], account_id: i64, now: i64) -> Result<(), sqlx::Error> {
+/// Link an upstream identity to an account; false when either is linked already. The insert
+/// does not fail on a taken identity (`ON CONFLICT DO NOTHING`), so a caller's transaction stays
+/// usable on PostgreSQL, where a failed statement would end it.
+pub async fn link(tx: &mut Tx, subject_hash: &[u8], account_id: i64, now: i64) -> Result<bool, sqlx::Error> {
     // A link left by an archived account no longer counts.
     const STALE: &str = "DELETE FROM upstream_links WHERE subject_hash = $1
         AND account_id IN (SELECT id FROM accounts WHERE archived_at IS NOT NULL)";
-    const SQL: &str = "INSERT INTO upstream_links (subject_hash, account_id, linked_at) VALUES ($1, $2, $3)";
+    const SQL: &str = "INSERT INTO upstream_links (subject_hash, account_id, linked_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
     tx_run!(tx, conn => sqlx::query(STALE).bind(subject_hash).execute(&mut *conn).await?.rows_affected());
-    tx_run!(tx, conn => sqlx::query(SQL).bind(subject_hash).bind(account_id).bind(now).execute(conn).await?.rows_affected());
-    Ok(())
+    Ok(tx_run!(tx, conn => sqlx::query(SQL).bind(subject_hash).bind(account_id).bind(now).execute(conn).await?.rows_affected()) == 1)
 }
 
 pub async fn unlink(tx: &mut Tx, account_id: i64) -> Result<bool, sqlx::Error> {

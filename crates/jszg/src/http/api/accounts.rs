@@ -12,7 +12,7 @@ use jszg_domain::{DocNumber, Email, PersonName, Phone};
 
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
-use crate::flows::registration::{self, parse_doc_type, parse_validity, Registered, RegistrationForm};
+use crate::flows::registration::{parse_doc_type, parse_validity, Registered, RegistrationForm};
 use crate::flows::upstream_login;
 use crate::http::{ClientIp, Json};
 
@@ -72,7 +72,7 @@ impl AccountCreated {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegistrationForm,
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = crate::http::api::me::RegistrationFormDoc,
     responses((status = 201, body = AccountCreated),
               (status = 422, description = "invalid_doc_number, invalid_name, invalid_validity, document_expired, weak_password, password_mismatch, invalid_email, invalid_phone, invalid_verification_code, terms_not_accepted", body = crate::error::ErrorBody),
               (status = 409, description = "account_exists; validity_warning (with expected_period)", body = crate::error::ErrorBody)))]
@@ -83,27 +83,8 @@ pub async fn create(
     Json(form): Json<RegistrationForm>,
 ) -> AppResult<(StatusCode, axum::Json<AccountCreated>)> {
     let registration = form.parse(app.clock.today())?;
-    // Registering after 教育部账号登录: type, number and name are the upstream's.
-    let pending = upstream_login::pending(&app, crate::http::session::cookie(&headers, upstream_login::PENDING_COOKIE)).await?;
-    let pending = pending.filter(|p| !p.needs_password());
-    if let Some(p) = &pending {
-        let same = registration.doc.doc_type() == p.doc_type
-            && registration.doc.as_str() == p.doc_number
-            && (p.name.is_empty() || registration.name.as_str() == p.name);
-        if !same {
-            return Err(AppError::invalid(
-                ErrorCode::InvalidDocNumber,
-                "doc_number",
-                "通过教育部账号注册时，证件类型、证件号码和姓名须与教育部账号一致，不能修改。",
-            ));
-        }
-    }
-    let registered = registration::register(&app, registration, &source).await?;
-    if let Some(p) = &pending {
-        if !upstream_login::link_registered(&app, p, registered.account_id).await? {
-            tracing::warn!(account_id = registered.account_id, "registered, but the upstream identity was linked meanwhile");
-        }
-    }
+    let upstream = crate::http::session::cookie(&headers, upstream_login::PENDING_COOKIE);
+    let registered = upstream_login::register(&app, registration, &source, upstream).await?;
     Ok((StatusCode::CREATED, axum::Json(AccountCreated::of(&registered))))
 }
 
@@ -115,6 +96,7 @@ pub struct FieldCheck {
     #[schema(example = "doc_number")]
     pub field: Option<String>,
     #[serde(flatten)]
+    #[schema(value_type = crate::http::api::me::RegistrationFormDoc)]
     pub form: RegistrationForm,
 }
 
@@ -194,10 +176,10 @@ fn typed_as_documented(body: &Value) -> bool {
     const TEXT: [&str; 10] =
         ["field", "doc_type", "doc_number", "name", "password", "password_confirm", "email", "phone", "verification_code", "verification_channel"];
     let Some(fields) = body.as_object() else { return false };
-    crate::flows::loose::mistyped(body, &TEXT).is_none()
+    crate::http::mistyped(body, &TEXT).is_none()
         && fields.iter().all(|(key, v)| match key.as_str() {
             "agree_terms" | "confirm_validity_warning" => v.is_boolean(),
-            "validity" => v.is_null() || (v.is_object() && crate::flows::loose::mistyped(v, &["period", "start"]).is_none()),
+            "validity" => v.is_null() || (v.is_object() && crate::http::mistyped(v, &["period", "start"]).is_none()),
             _ => true,
         })
 }

@@ -12,6 +12,7 @@ pub mod ownership_claims;
 pub mod codes;
 pub mod dev;
 pub mod dev_wechat;
+pub mod me;
 mod conventions;
 use conventions::Conventions;
 pub mod privacy;

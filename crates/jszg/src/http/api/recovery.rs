@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
-use crate::flows::recovery::{self, Method};
+use crate::flows::recovery;
 use crate::flows::contact_change;
 use crate::http::api::realname::{multipart_body, read_multipart};
 use crate::http::session::SignedIn;
@@ -99,6 +99,15 @@ pub struct RecoveryStart {
     pub captcha_token: Option<String>,
 }
 
+/// A way to reset the password, with its masked target.
+#[derive(Serialize, ToSchema)]
+pub struct Method {
+    /// `email`, `sms` or `wechat`.
+    pub method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryStarted {
     pub id: String,
@@ -116,7 +125,10 @@ pub async fn start(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): J
     captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Recovery).await?;
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
     let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name), &ip).await?;
-    Ok((StatusCode::CREATED, axum::Json(RecoveryStarted { id: started.id, methods: started.methods, contact_change_pending: started.contact_change_pending })))
+    Ok((StatusCode::CREATED, axum::Json(RecoveryStarted {
+        id: started.id,
+        methods: started.methods.into_iter().map(|m| Method { method: m.method, target: m.target }).collect(),
+        contact_change_pending: started.contact_change_pending })))
 }
 
 #[utoipa::path(post, path = "/api/v1/recoveries/{id}/email", tag = "recovery", params(("id" = String, Path)),

@@ -14,10 +14,11 @@ use jszg_domain::PasswordAttempt;
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::account_changes;
-use crate::flows::applicant::{Entry, Next};
+use crate::flows::applicant::Entry;
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
-use crate::flows::profile::{self, Me, ProfileForm};
+use crate::flows::profile::{self, ProfileForm};
+use crate::http::api::me::{Me, ProfileFormDoc};
 use crate::flows::{login, sessions, upstream_login};
 use crate::http::session::{clear_session_cookie, cookie, lax_cookie, session_cookie, SignedIn};
 use crate::http::{ClientIp, Json};
@@ -61,8 +62,10 @@ pub struct AccountBrief {
 
 #[derive(Serialize, ToSchema)]
 pub struct LoginResult {
-    pub next: Next,
-    pub entry: Entry,
+    /// `complete_profile`, `realname` or `business`.
+    pub next: &'static str,
+    /// `certification` or `renewal`.
+    pub entry: &'static str,
     pub account: AccountBrief,
 }
 
@@ -99,8 +102,8 @@ pub async fn create(
 fn login_result(logged_in: &login::LoggedIn, entry: Entry) -> LoginResult {
     let a = &logged_in.applicant;
     LoginResult {
-        next: a.next(),
-        entry,
+        next: a.next().as_str(),
+        entry: entry.as_str(),
         account: AccountBrief { doc_type: a.doc_type().as_str().into(), doc_number_masked: a.doc.masked(), name: a.row.name.clone() },
     }
 }
@@ -169,10 +172,10 @@ pub async fn me(State(app): State<App>, headers: HeaderMap) -> AppResult<axum::J
     let token = cookie(&headers, sessions::COOKIE).unwrap_or("");
     let (current, standing) =
         sessions::resolve_with_standing(&app, token).await?.ok_or_else(crate::http::session::not_logged_in)?;
-    Ok(axum::Json(profile::me_with(&app, &current.applicant, standing)?))
+    Ok(axum::Json(profile::me_with(&app, &current.applicant, standing)?.into()))
 }
 
-#[utoipa::path(put, path = "/api/v1/me/profile", tag = "sessions", request_body = ProfileForm,
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "sessions", request_body = ProfileFormDoc,
     responses((status = 200, body = Me),
               (status = 422, description = "invalid_ethnicity, invalid_sex, invalid_birth_date, invalid_local_id_number, invalid_permit_number; invalid_request for a field that is not text", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
@@ -182,13 +185,13 @@ pub async fn update_profile(
     Json(raw): Json<serde_json::Value>,
 ) -> AppResult<axum::Json<Me>> {
     const TEXT: [&str; 5] = ["ethnicity", "sex", "birth_date", "local_id_number", "permit_number"];
-    if let Some(field) = crate::flows::loose::mistyped(&raw, &TEXT) {
+    if let Some(field) = crate::http::mistyped(&raw, &TEXT) {
         return Err(AppError::invalid(ErrorCode::InvalidRequest, field, "该项须为文本，请检查后重新提交。"));
     }
     let form: ProfileForm = crate::http::read_json(raw)?;
     profile::update(&app, &current.applicant, &form).await?;
     let refreshed = sessions::resolve_by_hash(&app, &current.id_hash).await?.ok_or_else(crate::http::session::not_logged_in)?;
-    Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?))
+    Ok(axum::Json(profile::me(&app, &refreshed.applicant).await?.into()))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]

@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::reviews::{Kind, Status};
 use crate::flows::staff::{self, Submitted};
-use crate::flows::{ownership_claims, profile};
+use crate::flows::ownership_claims;
 use crate::http::session::{clear_staff_cookie, cookie, staff_cookie, StaffSignedIn, StaffWithAnyPassword};
 use crate::http::Json;
 
@@ -171,7 +171,7 @@ pub struct ReviewDetail {
     /// every opening of an item is written to the audit log.
     pub doc_number: String,
     /// The applicant's current profile.
-    pub profile: profile::Me,
+    pub profile: crate::http::api::me::Me,
     /// Slots whose photos can be opened; empty once they are deleted.
     pub photos: Vec<&'static str>,
     /// When the photos were deleted under the retention rule (PRIV-1).
@@ -240,7 +240,7 @@ impl From<staff::ReviewDetail> for ReviewDetail {
             reason: d.reason,
             decision_reason: d.decision_reason,
             doc_number: d.doc_number,
-            profile: d.profile,
+            profile: d.profile.into(),
             photos: d.photos,
             photos_deleted_at: d.photos_deleted_at.map(at),
             history: d
@@ -343,7 +343,7 @@ pub async fn decide(
     if raw.get("approve").is_some_and(|v| !v.is_boolean()) {
         return Err(AppError::invalid(ErrorCode::InvalidRequest, "approve", "approve 须为 true 或 false。"));
     }
-    if let Some(field) = crate::flows::loose::mistyped(&raw, &["reason"]) {
+    if let Some(field) = crate::http::mistyped(&raw, &["reason"]) {
         return Err(AppError::invalid(ErrorCode::InvalidRequest, field, "驳回原因须为文本。"));
     }
     let body: Decision = crate::http::read_json(raw)?;

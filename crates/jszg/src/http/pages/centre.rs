@@ -456,14 +456,9 @@ struct AccessRow {
     opened: String,
 }
 
-/// Beijing wall time of an RFC 3339 instant, as applicants read times.
-fn beijing(rfc: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(rfc, &Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(jszg_domain::BEIJING))
-        .and_then(|t| t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).ok())
-        .unwrap_or_default()
+/// Beijing wall time of an instant, to the second, as the access list shows times.
+fn beijing(t: time::OffsetDateTime) -> String {
+    t.to_offset(jszg_domain::BEIJING).format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()
 }
 
 /// 我的数据 (PRIV-2): download everything as JSON, and every staff access.
@@ -479,7 +474,7 @@ async fn data_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn
     let page = DataPage {
         c: Centre::new(&app, &current, "/me/data", None),
         captcha: false,
-        accesses: accesses.into_iter().map(|a| AccessRow { at: beijing(&a.at), role: a.role_label, opened: a.opened_label }).collect(),
+        accesses: accesses.into_iter().map(|a| AccessRow { at: beijing(a.at), role: a.role_label, opened: a.opened_label }).collect(),
     };
     ([(axum::http::header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
 }

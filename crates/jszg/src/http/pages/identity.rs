@@ -37,12 +37,12 @@ struct Saved {
 
 /// The decision reason of the latest review, when the summary carries one.
 fn decision_reason(me: &Me) -> Option<String> {
-    me.realname.review.as_ref().and_then(|r| r.get("decision_reason")).and_then(|v| v.as_str()).map(str::to_owned)
+    me.realname.review.as_ref().and_then(|r| r.decision_reason.clone())
 }
 
 /// Applications left in the current review period (MR-2).
 fn remaining_in_period(me: &Me) -> i64 {
-    me.realname.review.as_ref().and_then(|r| r.get("remaining_in_period")).and_then(|v| v.as_i64()).unwrap_or(PERIOD_LIMIT)
+    me.realname.review.as_ref().map_or(PERIOD_LIMIT, |r| r.remaining_in_period)
 }
 
 #[derive(Template)]
