@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::app::App;
 use crate::error::{AppError, ErrorCode};
@@ -19,12 +20,25 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
+/// What RFC 6265 does not allow in a cookie value (controls, space, `"`, `,`, `;`, `\`, and
+/// everything beyond ASCII) is percent-encoded, so every `Set-Cookie` built here is a valid
+/// header. The values set are tokens and ids, which pass unchanged.
+const NOT_COOKIE_OCTET: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\').add(b'%');
+
 /// An HttpOnly cookie, Secure outside development mode (which runs on
 /// plain loopback HTTP).
-fn build(app: &App, name: &str, value: &str, same_site: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.dev { "" } else { "; Secure" };
+fn build(app: &App, name: &'static str, value: &str, same_site: &'static str, max_age: i64) -> HeaderValue {
+    set_cookie(name, value, same_site, max_age, !app.dev)
+}
+
+fn set_cookie(name: &'static str, value: &str, same_site: &'static str, max_age: i64, secure: bool) -> HeaderValue {
+    let value = utf8_percent_encode(value, NOT_COOKIE_OCTET);
+    let secure = if secure { "; Secure" } else { "" };
+    // Names and attributes are constants of this file and the value is encoded above: the
+    // header is visible ASCII, which HeaderValue always takes. Should that ever change, the
+    // cookie is cleared rather than a header left empty.
     HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+        .unwrap_or_else(|_| HeaderValue::from_static("jszg_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"))
 }
 
 /// `Set-Cookie` for a new applicant session (SameSite=Lax).
@@ -34,7 +48,7 @@ pub fn session_cookie(app: &App, token: &str) -> HeaderValue {
 
 /// `Set-Cookie` for a short-lived helper cookie (SameSite=Lax, so the
 /// upstream provider's redirect back carries it); `max_age` 0 clears it.
-pub fn lax_cookie(app: &App, name: &str, value: &str, max_age: i64) -> HeaderValue {
+pub fn lax_cookie(app: &App, name: &'static str, value: &str, max_age: i64) -> HeaderValue {
     build(app, name, value, "Lax", max_age)
 }
 
@@ -120,3 +134,21 @@ pub fn staff_cookie(app: &App, token: &str) -> HeaderValue {
 pub fn clear_staff_cookie(app: &App) -> HeaderValue {
     build(app, crate::flows::staff::COOKIE, "", "Strict", 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::set_cookie;
+
+    #[test]
+    fn every_set_cookie_is_a_whole_header_whatever_the_value() {
+        let token = set_cookie("jszg_session", "AbC-12_xyz", "Lax", 60, true);
+        assert_eq!(token.to_str().ok(), Some("jszg_session=AbC-12_xyz; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"));
+        for odd in ["a;b", "a b", "中文", "a\r\nSet-Cookie: x=y", "\"", "a,b", "50%"] {
+            let header = set_cookie("jszg_upstream", odd, "Lax", 0, false);
+            let text = header.to_str().unwrap_or("");
+            assert!(text.starts_with("jszg_upstream=") && text.ends_with("Max-Age=0"), "{odd:?} gave {text:?}");
+            assert!(!text.contains('\n') && text.matches(';').count() == 4, "{odd:?} gave {text:?}");
+        }
+    }
+}
+
