@@ -32,7 +32,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     if app.standin {
         // The stand-in business needs its client secrets before the first request.
-        if let Err(err) = crate::flows::oidc::standin::ensure_dev_secrets(&app).await {
+        if let Err(err) = crate::flows::dev::ensure_dev_secrets(&app).await {
             return Err(io::Error::other(err.message.into_owned()));
         }
     }

@@ -7,6 +7,7 @@ pub mod captcha;
 pub mod ownership_claims;
 pub mod codes;
 pub mod contact_change;
+pub mod dev;
 pub mod enrollment;
 pub mod import;
 pub mod integrity;

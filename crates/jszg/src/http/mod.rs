@@ -28,7 +28,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod session;
-pub mod standin;
+pub mod dev;
 pub mod wechat;
 
 /// Largest JSON or form body: a captcha track of `jszg_captcha::MAX_POINTS`
@@ -52,7 +52,7 @@ pub fn router(app: App) -> Router {
         .merge(oidc::router())
         .merge(wechat::router());
     if app.dev {
-        routes = routes.merge(standin::router());
+        routes = routes.merge(dev::router());
     }
     let mut routes = routes.route_layer(middleware::from_fn_with_state(app.clone(), log_request));
     if app.dev {

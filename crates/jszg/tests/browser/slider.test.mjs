@@ -17,6 +17,12 @@ const STYLES = {
   slow: { gap: [25, 40] },
 };
 
+// No planned drag pauses longer than its 180 ms rest: a longer gap between two recorded points
+// means the machine stalled the browser mid-drag (two CI lanes share two cores), and the track
+// the judge saw is not the one the test drew. Such a drag is drawn again, and counted apart.
+const STALL_MS = 500;
+const stalled = (track) => (track ?? []).some((p, i) => i > 0 && p.t - track[i - 1].t > STALL_MS);
+
 const verdict = (page) => page.waitForFunction(
   () => ['success', 'failure', 'ready'].includes(document.querySelector('#captcha')?.dataset.state), null, { timeout: 10000 });
 
@@ -34,6 +40,7 @@ for (const width of [360, 1280]) {
       await page.goto(`${server.base}/login/renewal`);
       const left = { ...PLAN };
       const results = [];
+      const redrawn = [];
       let hole = await readyPuzzle(page);
       for (let fetched = 0; Object.values(left).some((n) => n > 0) && fetched < 300; fetched++) {
         const band = Object.keys(BANDS).find((b) => hole >= BANDS[b][0] && hole <= BANDS[b][1]);
@@ -46,7 +53,12 @@ for (const width of [360, 1280]) {
           await dragEased(page, hole, { steps: 18 + (k % 5), touch, ...STYLES[style] });
           await verdict(page);
           const state = await page.getAttribute('#captcha', 'data-state');
-          results.push({ hole, band, style, touch, state, points: answer?.track?.length, track: answer?.track });
+          if (state !== 'success' && stalled(answer?.track) && redrawn.length < 10) {
+            redrawn.push({ hole, state, track: answer?.track });
+            left[band] += 1;
+          } else {
+            results.push({ hole, band, style, touch, state, points: answer?.track?.length, track: answer?.track });
+          }
         }
         await page.evaluate(() => document.querySelector('#captcha').jszgCaptcha.reset());
         hole = await readyPuzzle(page);
@@ -55,7 +67,8 @@ for (const width of [360, 1280]) {
       const passed = results.filter((r) => r.state === 'success');
       const per = Object.keys(BANDS).map((b) => `${b} ${passed.filter((r) => r.band === b).length}/${results.filter((r) => r.band === b).length}`);
       console.log(`slider ${width}px: ${passed.length}/${results.length} drags to the hole passed (${per.join(', ')}; `
-        + `x ${Math.min(...results.map((r) => r.hole))}-${Math.max(...results.map((r) => r.hole))})`);
+        + `x ${Math.min(...results.map((r) => r.hole))}-${Math.max(...results.map((r) => r.hole))})`
+        + (redrawn.length ? `; ${redrawn.length} refused after a stall of over ${STALL_MS} ms mid-drag, drawn again` : ''));
       assert.deepEqual(left, { low: 0, middle: 0, high: 0 }, 'every band got its drags');
       for (const r of results) {
         assert.equal(r.state, 'success', `hole ${r.hole}, ${r.style} ${r.touch ? 'touch' : 'mouse'} drag, ${r.points} points: ${JSON.stringify(r.track)}`);

@@ -22,7 +22,6 @@ pub mod backchannel;
 pub mod clients;
 pub mod keys;
 pub mod logout;
-pub mod standin;
 
 mod authorize;
 mod discovery;

@@ -10,8 +10,6 @@ pub mod accounts;
 pub mod captchas;
 pub mod ownership_claims;
 pub mod codes;
-pub mod dev;
-pub mod dev_wechat;
 pub mod me;
 mod conventions;
 use conventions::Conventions;
@@ -68,12 +66,12 @@ pub mod wechat;
         wechat::unbind,
         wechat::reset,
         recovery::wechat_qr,
-        dev::outbox,
-        dev::add_identity,
-        dev::advance_clock,
-        dev::sweep,
-        dev_wechat::phone,
-        dev_wechat::act,
+        crate::http::dev::api::outbox,
+        crate::http::dev::api::add_identity,
+        crate::http::dev::api::advance_clock,
+        crate::http::dev::api::sweep,
+        crate::http::dev::wechat::phone,
+        crate::http::dev::wechat::act,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Conventions),
@@ -109,7 +107,7 @@ pub fn router(dev: bool) -> Router<App> {
         .merge(staff::router())
         .merge(wechat::router());
     if dev {
-        router = router.merge(dev::router()).merge(dev_wechat::router());
+        router = router.merge(crate::http::dev::api_router());
     }
     router
 }

@@ -10,7 +10,6 @@ use crate::app::App;
 
 pub mod centre;
 pub mod ownership_claims;
-pub mod dev;
 pub mod home;
 pub mod identity;
 pub mod login;
@@ -42,7 +41,7 @@ pub fn router(dev: bool, site: &crate::config::SiteConfig) -> Router<App> {
         .merge(staff::router())
         .merge(upstream::router());
     if dev {
-        router = router.merge(dev::router());
+        router = router.merge(crate::http::dev::pages_router());
     }
     router
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::app::App;
-use crate::http::api::dev::{list_messages, OutboxQuery};
+use crate::http::dev::api::{list_messages, OutboxQuery};
 
 pub fn router() -> Router<App> {
     Router::new()
@@ -27,7 +27,7 @@ async fn wechat_phone(State(app): State<App>) -> Response {
     if app.wechat_simulator().is_none() {
         return crate::http::status_response(axum::http::StatusCode::NOT_FOUND, false);
     }
-    super::render(&WechatPhonePage)
+    crate::http::pages::render(&WechatPhonePage)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -76,7 +76,7 @@ async fn page(State(app): State<App>, Query(q): Query<OutboxQuery>) -> Response 
     let to = q.to.unwrap_or_default();
     let filter = Some(to.as_str()).filter(|t| !t.trim().is_empty());
     match list_messages(&app, filter, 100).await {
-        Ok(list) => super::render(&OutboxPage {
+        Ok(list) => crate::http::pages::render(&OutboxPage {
             to: to.clone(),
             messages: list
                 .into_iter()

@@ -24,7 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::flows::applicant::Entry;
-use crate::flows::oidc::{standin::dev_secret, with_params};
+use crate::flows::dev::dev_secret;
+use crate::flows::oidc::with_params;
 use crate::http::pages::render;
 use crate::http::session::cookie;
 
