@@ -38,7 +38,9 @@ async fn a_login_burst_beyond_the_password_queue_gets_503_then_logins_work_again
     let judged = answers.iter().filter(|(s, ..)| *s == StatusCode::UNAUTHORIZED).count();
     assert_eq!(busy.len() + judged, answers.len(), "only 401 or 503: {answers:?}");
     assert!(!busy.is_empty(), "a burst of 16 beyond one worker and a queue of 2 is refused in part");
-    assert!(judged >= 3, "the running job and the queued ones are answered: {judged}");
+    // The queue holds two jobs; the worker frees a third place only once the scheduler runs it
+    // and it takes its first job, which on a loaded machine can come after the whole burst.
+    assert!(judged >= 2, "the queued jobs are answered: {judged}");
     for (_, retry, body) in &busy {
         assert_eq!(body["error"]["code"], "server_busy");
         assert!(body["error"]["message"].as_str().unwrap_or_default().contains("请稍后重试"));
