@@ -75,6 +75,11 @@ pub fn instant(unix: i64) -> OffsetDateTime {
 }
 
 /// An instant as RFC 3339 (UTC), as the API shows instants.
+pub fn rfc3339_at(t: OffsetDateTime) -> String {
+    rfc3339(t.unix_timestamp())
+}
+
+/// A stored Unix instant as RFC 3339 (UTC).
 pub fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
         .ok()

@@ -74,7 +74,7 @@ fn review(r: realname::ReviewSummary) -> ReviewSummary {
     ReviewSummary {
         id: r.id,
         status: r.status.as_str(),
-        submitted_at: crate::clock::rfc3339(r.submitted_at.unix_timestamp()),
+        submitted_at: crate::clock::rfc3339_at(r.submitted_at),
         due_date: jszg_domain::format_date(r.due_date),
         decision_reason: r.decision_reason,
         remaining_in_period: r.remaining_in_period,

@@ -7,10 +7,10 @@ use axum::routing::get;
 use axum::Router;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::app::App;
+use crate::clock::rfc3339_at as rfc3339;
 use crate::error::AppResult;
 use crate::flows::my_data::{self, ExportSubmitted};
 use crate::http::api::me::ValidityOut;
@@ -18,10 +18,6 @@ use crate::http::session::SignedIn;
 
 pub fn router() -> Router<App> {
     Router::new().route("/api/v1/me/export", get(export)).route("/api/v1/me/access-log", get(access_log))
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    crate::clock::rfc3339(t.unix_timestamp())
 }
 
 /// One staff access, as the applicant reads it.

@@ -11,6 +11,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
+use crate::clock::rfc3339_at as at;
 use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::loose::loose_string;
 use crate::flows::reviews::{Kind, Status};
@@ -120,10 +121,6 @@ pub struct QueueItem {
     pub doc_type: &'static str,
     pub doc_number_masked: String,
     pub name: String,
-}
-
-fn at(t: time::OffsetDateTime) -> String {
-    crate::clock::rfc3339(t.unix_timestamp())
 }
 
 impl From<staff::QueueItem> for QueueItem {
