@@ -255,6 +255,35 @@ impl fmt::Debug for Email {
     }
 }
 
+/// A verification code as typed: exactly six ASCII digits after trimming and folding full-width
+/// digits (an IME in full-width mode types ０１２３４５).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    pub fn parse(raw: &str) -> Option<VerificationCode> {
+        let folded: String = raw
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                _ => c,
+            })
+            .collect();
+        (folded.len() == 6 && folded.bytes().all(|b| b.is_ascii_digit())).then_some(VerificationCode(folded))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerificationCode(***)")
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -267,6 +296,18 @@ mod tests {
 
     fn email(s: &str) -> Result<String, EmailError> {
         Email::parse(s).map(|e| e.as_str().to_owned())
+    }
+
+    #[test]
+    fn verification_codes_are_six_digits_after_folding() {
+        let code = |s: &str| VerificationCode::parse(s).map(|c| c.as_str().to_owned());
+        assert_eq!(code(" 012345 ").as_deref(), Some("012345"));
+        assert_eq!(code("０１２３４５").as_deref(), Some("012345"));
+        assert_eq!(code("12345"), None);
+        assert_eq!(code("1234567"), None);
+        assert_eq!(code("12a456"), None);
+        assert_eq!(code("١٢٣٤٥٦"), None);
+        assert_eq!(format!("{:?}", VerificationCode::parse("123456")), "Some(VerificationCode(***))");
     }
 
     #[test]
@@ -432,3 +473,4 @@ mod tests {
         }
     }
 }
+

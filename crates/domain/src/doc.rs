@@ -423,6 +423,39 @@ fn parse_tw(s: &str) -> Result<(String, Option<DocNotice>), DocNumberError> {
     Ok((buf[..8].iter().map(|&b| char::from(b)).collect(), notice))
 }
 
+/// The name an account signs in with, as typed at the login, by a business system enrolling an
+/// applicant, or in the staff audit search: the number normalised by the first document type
+/// whose rules accept it, else trimmed and upper-cased, the form older accounts' names keep.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginName(String);
+
+impl LoginName {
+    pub fn read(raw: &str, today: Date) -> LoginName {
+        for doc_type in [DocType::ResidentId, DocType::HmtResidence, DocType::HkMoPermit, DocType::TwPermit] {
+            if let Ok(doc) = DocNumber::parse(doc_type, raw, today) {
+                return LoginName(doc.value);
+            }
+        }
+        LoginName(raw.trim().to_uppercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&DocNumber> for LoginName {
+    fn from(doc: &DocNumber) -> LoginName {
+        LoginName(doc.value.clone())
+    }
+}
+
+impl fmt::Debug for LoginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LoginName").field(&mask(&self.0, 2, 2)).finish()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -435,6 +468,17 @@ mod tests {
     /// 17 digits + computed check char.
     fn with_check(first17: &str) -> String {
         format!("{first17}{}", resident_check_char(first17).unwrap())
+    }
+
+    #[test]
+    fn login_names_are_normalised_numbers_or_upper_cased_text() {
+        let id = with_check("11010519491231002");
+        let typed = format!(" {} ", id.to_lowercase());
+        assert_eq!(LoginName::read(&typed, TODAY).as_str(), id);
+        assert_eq!(LoginName::read(" legacy-name ", TODAY).as_str(), "LEGACY-NAME");
+        let doc = parse(DocType::ResidentId, &id).unwrap();
+        assert_eq!(LoginName::from(&doc), LoginName::read(&id, TODAY));
+        assert!(!format!("{:?}", LoginName::read(&id, TODAY)).contains(&id[2..16]));
     }
 
     fn parse(t: DocType, s: &str) -> Result<DocNumber, DocNumberError> {

@@ -15,10 +15,10 @@ mod text;
 pub mod validity;
 
 pub use calendar::{beijing_date, next_beijing_midnight, CalendarError, DayKind, ReviewPeriod, WorkingCalendar, BEIJING};
-pub use contact::{Email, EmailError, Phone, PhoneError};
+pub use contact::{Email, EmailError, Phone, PhoneError, VerificationCode};
 pub use dates::{add_years, format_date, format_date_zh, parse_date};
-pub use doc::{resident_check_char, DocNotice, DocNumber, DocNumberError, DocType, Region, Sex, UnknownDocType, UnknownSex};
+pub use doc::{resident_check_char, DocNotice, DocNumber, DocNumberError, DocType, LoginName, Region, Sex, UnknownDocType, UnknownSex};
 pub use ethnicity::{Ethnicity, EthnicityError};
 pub use name::{is_cjk_ideograph, NameError, PersonName, MIDDLE_DOT, NAME_MAX_CHARS};
-pub use password::{Password, PasswordAttempt, PasswordError, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PASSWORD_SPECIALS};
+pub use password::{ChoiceError, Password, PasswordAttempt, PasswordChoice, PasswordError, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PASSWORD_SPECIALS};
 pub use validity::{age_on, Period, UnknownPeriod, Validity, ValidityError};

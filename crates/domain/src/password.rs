@@ -125,6 +125,43 @@ impl fmt::Debug for PasswordAttempt {
     }
 }
 
+/// A new password as typed twice, before the policy. CRED-3 forbids the account's own document
+/// number, so it becomes a [`Password`] only once the flow knows whose account it is.
+#[derive(Clone)]
+pub struct PasswordChoice {
+    new: String,
+    confirm: String,
+}
+
+/// Why a [`PasswordChoice`] was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceError {
+    Weak(PasswordError),
+    /// The confirmation differs from the new password.
+    Mismatch,
+}
+
+impl PasswordChoice {
+    pub fn new(new: String, confirm: String) -> PasswordChoice {
+        PasswordChoice { new, confirm }
+    }
+
+    /// The policy first, then the confirmation: a weak password is the more useful message.
+    pub fn for_account(&self, doc_number: &DocNumber) -> Result<Password, ChoiceError> {
+        let password = Password::parse(&self.new, doc_number).map_err(ChoiceError::Weak)?;
+        if password.expose_secret() != self.confirm {
+            return Err(ChoiceError::Mismatch);
+        }
+        Ok(password)
+    }
+}
+
+impl fmt::Debug for PasswordChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordChoice(***)")
+    }
+}
+
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
@@ -166,6 +203,16 @@ mod tests {
 
     fn doc() -> DocNumber {
         DocNumber::from_storage(DocType::ResidentId, "11010519491231002X".into())
+    }
+
+    #[test]
+    fn a_choice_is_checked_for_its_account_then_against_its_confirmation() {
+        let choice = |new: &str, confirm: &str| PasswordChoice::new(new.into(), confirm.into()).for_account(&doc()).map(|p| p.expose_secret().to_owned());
+        assert_eq!(choice("Kx9#mPq2", "Kx9#mPq2").as_deref(), Ok("Kx9#mPq2"));
+        assert_eq!(choice("Kx9#mPq2", "Kx9#mPq3"), Err(ChoiceError::Mismatch));
+        assert_eq!(choice("short", "other"), Err(ChoiceError::Weak(PasswordError::TooShort)));
+        assert_eq!(choice("a#11010519491231002x", "a#11010519491231002x"), Err(ChoiceError::Weak(PasswordError::SameAsDocNumber)));
+        assert_eq!(format!("{:?}", PasswordChoice::new("Kx9#mPq2".into(), "Kx9#mPq2".into())), "PasswordChoice(***)");
     }
 
     fn check(s: &str) -> Result<(), PasswordError> {

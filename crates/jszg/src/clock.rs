@@ -87,13 +87,20 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// An instant as Beijing wall-clock time to the minute (`2026-03-02 14:05`), as messages and
-/// pages show it to applicants.
+/// A stored Unix instant as Beijing wall-clock time to the minute (`2026-03-02 14:05`), as
+/// messages and pages show it to applicants.
 pub fn beijing_minutes(unix: i64) -> String {
-    const MINUTES: &[time::format_description::FormatItem<'_>] = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .map(|t| t.to_offset(jszg_domain::BEIJING))
-        .and_then(|t| t.format(MINUTES).ok())
+    beijing_minutes_at(instant(unix))
+}
+
+/// An instant as Beijing wall-clock time to the minute (`2026-03-02 14:05`).
+pub fn beijing_minutes_at(t: OffsetDateTime) -> String {
+    t.to_offset(jszg_domain::BEIJING).format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")).unwrap_or_default()
+}
+
+/// An instant as Beijing wall-clock time to the second, as the list of staff accesses shows it.
+pub fn beijing_seconds_at(t: OffsetDateTime) -> String {
+    t.to_offset(jszg_domain::BEIJING)
+        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
         .unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! Changes an applicant makes in the personal centre (PROF-3, PROF-4):
 //! the password, the phone and the email. Each is written to the audit log.
 
-use jszg_domain::{Email, Password, Phone};
+use jszg_domain::{ChoiceError, Email, Password, PasswordAttempt, PasswordChoice, Phone, VerificationCode};
 
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
@@ -21,18 +21,52 @@ async fn log(tx: &mut Tx, app: &App, a: &Applicant, action: &str) -> AppResult<(
     Ok(())
 }
 
-/// A new password that passes CRED-3 and matches its confirmation.
-pub fn new_password(a: &Applicant, raw: &str, confirm: &str, field: &'static str) -> AppResult<Password> {
-    let password = Password::parse(raw, &a.doc).map_err(|e| AppError::invalid(ErrorCode::WeakPassword, field, e.to_string()))?;
-    if password.expose_secret() != confirm {
-        return Err(AppError::invalid(ErrorCode::PasswordMismatch, "new_password_confirm", "两次输入的密码不一致，请重新输入确认密码。"));
+/// The new password of a change or a reset: CRED-3 for this applicant, and its confirmation.
+pub fn new_password(a: &Applicant, choice: &PasswordChoice) -> AppResult<Password> {
+    choice.for_account(&a.doc).map_err(|e| match e {
+        ChoiceError::Weak(e) => AppError::invalid(ErrorCode::WeakPassword, "new_password", e.to_string()),
+        ChoiceError::Mismatch => {
+            AppError::invalid(ErrorCode::PasswordMismatch, "new_password_confirm", "两次输入的密码不一致，请重新输入确认密码。")
+        }
+    })
+}
+
+/// 修改密码's form: the password on record, and the new one typed twice.
+pub struct PasswordChange {
+    pub current: PasswordAttempt,
+    pub new: PasswordChoice,
+}
+
+/// 修改手机号码's form, parsed: the new number and the code sent to it.
+pub struct PhoneChange {
+    pub phone: Phone,
+    pub code: VerificationCode,
+}
+
+impl PhoneChange {
+    pub fn parse(raw_phone: &str, raw_code: &str) -> AppResult<PhoneChange> {
+        let phone = Phone::parse(raw_phone).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
+        Ok(PhoneChange { phone, code: codes::read_code(raw_code, "verification_code")? })
     }
-    Ok(password)
+}
+
+/// 修改邮箱's form, parsed: the new address and the code sent to it.
+pub struct EmailChange {
+    pub email: Email,
+    pub code: VerificationCode,
+}
+
+impl EmailChange {
+    pub fn parse(raw_email: &str, raw_code: &str) -> AppResult<EmailChange> {
+        let email = Email::parse(raw_email).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
+        Ok(EmailChange { email, code: codes::read_code(raw_code, "verification_code")? })
+    }
 }
 
 /// 修改密码: needs the current password; ends every other session.
-pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], current: &str, new: &str, confirm: &str) -> AppResult<()> {
-    let password = new_password(a, new, confirm, "new_password")?;
+pub async fn change_password(app: &App, a: &Applicant, keep_session: &[u8], change: &PasswordChange) -> AppResult<()> {
+    let password = new_password(a, &change.new)?;
+    let current = change.current.expose_secret();
     let stored = stored_passwords::vouched(app, Holder::Account, a.id(), a.row.password_hash.as_deref(), a.row.password_tag.as_deref()).await?;
     match app.hasher.verify(current, stored).await? {
         Verdict::Valid { .. } => {}
@@ -67,14 +101,12 @@ fn locked_by_review(a: &Applicant) -> AppResult<()> {
 }
 
 /// 修改手机号码: a code sent to the new number proves it.
-pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &str) -> AppResult<()> {
+pub async fn change_phone(app: &App, a: &Applicant, change: &PhoneChange) -> AppResult<()> {
     locked_by_review(a)?;
-    let phone = Phone::parse(raw_phone).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
-    let code = codes::parse_code(raw_code)
-        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
-    let target = Target::Sms(&phone);
+    let PhoneChange { phone, code } = change;
+    let target = Target::Sms(phone);
     let mut tx = app.db.begin().await?;
-    if !codes::consume(&mut tx, app, target, CodePurpose::ChangePhone, &code).await? {
+    if !codes::consume(&mut tx, app, target, CodePurpose::ChangePhone, code).await? {
         tx.rollback().await?;
         return Err(codes::count_wrong(app, target, CodePurpose::ChangePhone).await?);
     }
@@ -92,14 +124,12 @@ pub async fn change_phone(app: &App, a: &Applicant, raw_phone: &str, raw_code: &
 }
 
 /// 修改邮箱: a code sent to the new address proves it.
-pub async fn change_email(app: &App, a: &Applicant, raw_email: &str, raw_code: &str) -> AppResult<()> {
+pub async fn change_email(app: &App, a: &Applicant, change: &EmailChange) -> AppResult<()> {
     locked_by_review(a)?;
-    let email = Email::parse(raw_email).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
-    let code = codes::parse_code(raw_code)
-        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
-    let target = Target::Email(&email);
+    let EmailChange { email, code } = change;
+    let target = Target::Email(email);
     let mut tx = app.db.begin().await?;
-    if !codes::consume(&mut tx, app, target, CodePurpose::ChangeEmail, &code).await? {
+    if !codes::consume(&mut tx, app, target, CodePurpose::ChangeEmail, code).await? {
         tx.rollback().await?;
         return Err(codes::count_wrong(app, target, CodePurpose::ChangeEmail).await?);
     }

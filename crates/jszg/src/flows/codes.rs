@@ -5,7 +5,7 @@
 use askama::Template;
 use rand::Rng;
 
-use jszg_domain::{DocNumber, Email, Phone};
+use jszg_domain::{DocNumber, Email, Phone, VerificationCode};
 
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
@@ -201,26 +201,18 @@ fn code_hash(app: &App, channel: Channel, target_hash: &[u8], purpose: CodePurpo
     app.vault.mac(&[b"verification_code", channel.as_str().as_bytes(), target_hash, purpose.as_str().as_bytes(), code.as_bytes()])
 }
 
-/// A typed code: exactly six ASCII digits after trimming and width folding.
-pub fn parse_code(raw: &str) -> Option<String> {
-    let folded: String = raw
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            _ => c,
-        })
-        .collect();
-    (folded.len() == 6 && folded.bytes().all(|b| b.is_ascii_digit())).then_some(folded)
+/// 422 `invalid_verification_code` on `field` for a code that is not six digits.
+pub fn read_code(raw: &str, field: &'static str) -> AppResult<VerificationCode> {
+    VerificationCode::parse(raw).ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, field, "请输入6位数字验证码。"))
 }
 
 /// Check a code without spending it: the first thing a request does that could reveal whether
 /// a number is registered or cost a password hash (API.md "Order of checks"), so a wrong code
 /// gets the same answer whatever the rest of the form says. A wrong one is counted at once.
-pub async fn verify(app: &App, target: Target<'_>, purpose: CodePurpose, code: &str) -> AppResult<()> {
+pub async fn verify(app: &App, target: Target<'_>, purpose: CodePurpose, code: &VerificationCode) -> AppResult<()> {
     let channel = target.channel();
     let target_hash = target.hash(app);
-    let hash = code_hash(app, channel, &target_hash, purpose, code);
+    let hash = code_hash(app, channel, &target_hash, purpose, code.as_str());
     if codes::matches(&app.db, channel.as_str(), &target_hash, purpose.as_str(), &hash, app.clock.unix()).await? {
         return Ok(());
     }
@@ -240,10 +232,10 @@ pub async fn count_reveal(app: &App, target: Target<'_>, purpose: CodePurpose) -
 /// Spend a code inside the caller's transaction, so the code survives if
 /// the rest of the change is rolled back. A wrong code is counted by
 /// [`count_wrong`] outside that transaction.
-pub async fn consume(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePurpose, code: &str) -> AppResult<bool> {
+pub async fn consume(tx: &mut Tx, app: &App, target: Target<'_>, purpose: CodePurpose, code: &VerificationCode) -> AppResult<bool> {
     let channel = target.channel();
     let target_hash = target.hash(app);
-    let hash = code_hash(app, channel, &target_hash, purpose, code);
+    let hash = code_hash(app, channel, &target_hash, purpose, code.as_str());
     Ok(codes::consume(tx, channel.as_str(), &target_hash, purpose.as_str(), &hash, app.clock.unix()).await?)
 }
 
@@ -277,19 +269,4 @@ pub async fn count_wrong(app: &App, target: Target<'_>, purpose: CodePurpose) ->
 /// No live code for the target: expired, used, or never sent.
 pub fn wrong_code() -> AppError {
     AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "验证码已失效或尚未获取，请重新获取验证码（有效期为5分钟）。")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_code;
-
-    #[test]
-    fn codes_are_six_digits() {
-        assert_eq!(parse_code(" 012345 ").as_deref(), Some("012345"));
-        assert_eq!(parse_code("０１２３４５").as_deref(), Some("012345"));
-        assert_eq!(parse_code("12345"), None);
-        assert_eq!(parse_code("1234567"), None);
-        assert_eq!(parse_code("12a456"), None);
-        assert_eq!(parse_code("١٢٣٤٥٦"), None);
-    }
 }

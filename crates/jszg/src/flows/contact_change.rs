@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use jszg_domain::{Email, Phone};
+use jszg_domain::{Email, Phone, VerificationCode};
 
 use crate::app::App;
 use crate::crypto::random_token;
@@ -70,35 +70,47 @@ pub async fn precheck(app: &App, recovery_id: &str) -> AppResult<crate::flows::a
     Ok(a)
 }
 
+/// CC-1's form, parsed: the contact to change, its new value, the code sent to that new value,
+/// and the applicant's reason.
+pub struct ChangeRequest {
+    pub new: NewContact,
+    pub code: VerificationCode,
+    pub reason: String,
+}
+
+pub enum NewContact {
+    Phone(Phone),
+    Email(Email),
+}
+
+impl ChangeRequest {
+    pub fn parse(kind: &str, new_value: &str, code: &str, reason: &str) -> AppResult<ChangeRequest> {
+        let kind =
+            ContactKind::parse(kind).ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "kind", "请选择修改邮箱地址或修改手机号码。"))?;
+        let reason = parse_reason(reason)?;
+        let code = codes::read_code(code, "verification_code")?;
+        let new = match kind {
+            ContactKind::Phone => NewContact::Phone(
+                Phone::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "new_value", e.to_string()))?,
+            ),
+            ContactKind::Email => NewContact::Email(
+                Email::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "new_value", e.to_string()))?,
+            ),
+        };
+        Ok(ChangeRequest { new, code, reason })
+    }
+}
+
 /// CC-1, CC-2: file a change request. Checks come before the code is spent.
-pub async fn request(
-    app: &App,
-    recovery_id: &str,
-    kind: &str,
-    new_value: &str,
-    code: &str,
-    reason: &str,
-    handheld: Upload,
-) -> AppResult<Requested> {
+pub async fn request(app: &App, recovery_id: &str, form: &ChangeRequest, handheld: Upload) -> AppResult<Requested> {
     let a = precheck(app, recovery_id).await?;
-    let kind =
-        ContactKind::parse(kind).ok_or_else(|| AppError::invalid(ErrorCode::InvalidRequest, "kind", "请选择修改邮箱地址或修改手机号码。"))?;
-    let reason = parse_reason(reason)?;
-    let code = codes::parse_code(code)
-        .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
-    let (phone, email);
-    let (target, value) = match kind {
-        ContactKind::Phone => {
-            phone = Phone::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "new_value", e.to_string()))?;
-            (Target::Sms(&phone), phone.as_str().to_owned())
-        }
-        ContactKind::Email => {
-            email = Email::parse(new_value).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "new_value", e.to_string()))?;
-            (Target::Email(&email), email.as_str().to_owned())
-        }
+    let ChangeRequest { new, code, reason } = form;
+    let (kind, target, value) = match new {
+        NewContact::Phone(phone) => (ContactKind::Phone, Target::Sms(phone), phone.as_str().to_owned()),
+        NewContact::Email(email) => (ContactKind::Email, Target::Email(email), email.as_str().to_owned()),
     };
     // The code before the photo is decoded (API.md "Order of checks").
-    codes::verify(app, target, CodePurpose::ContactChange, &code).await?;
+    codes::verify(app, target, CodePurpose::ContactChange, code).await?;
     let handheld = app.photos.admit(handheld).await?;
     let id = random_token(12);
     let due = reviews::due_date(app, CONTACT_WORKING_DAYS);
@@ -115,7 +127,7 @@ pub async fn request(
                 due_date: &due,
                 period_key: None,
                 payload_enc: &app.vault.seal(Field::Contact, &payload),
-                reason: &reason,
+                reason,
             },
         )
         .await,
@@ -124,7 +136,7 @@ pub async fn request(
         tx.rollback().await?;
         return Err(change_pending());
     }
-    if !codes::consume(&mut tx, app, target, CodePurpose::ContactChange, &code).await? {
+    if !codes::consume(&mut tx, app, target, CodePurpose::ContactChange, code).await? {
         tx.rollback().await?;
         return Err(codes::wrong_code());
     }

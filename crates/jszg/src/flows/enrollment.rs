@@ -2,13 +2,13 @@
 //! with its client secret, stored only as a keyed hash, and records
 //! enrollments; `jszg clients rotate-secret` replaces the secret at once.
 
+use jszg_domain::LoginName;
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
 use crate::crypto::random_token;
 use crate::error::{ErrorCode, AppError, AppResult};
 use crate::flows::applicant::Entry;
-use crate::flows::login::account_name;
 use crate::store::{accounts, enrollments};
 use crate::vault::Field;
 
@@ -48,9 +48,11 @@ pub async fn authenticate(app: &App, entry: Entry, presented: &str) -> AppResult
     Err(unauthorized())
 }
 
-pub async fn enroll(app: &App, entry: Entry, raw_number: &str) -> AppResult<()> {
-    let name = account_name(raw_number, app.clock.today());
-    let doc_hash = app.vault.lookups(Field::DocNumber, &name);
+/// The business system of `entry`, proven by its secret, records that the applicant signed up
+/// for its business.
+pub async fn enroll(app: &App, entry: Entry, secret: &str, applicant: &LoginName) -> AppResult<()> {
+    authenticate(app, entry, secret).await?;
+    let doc_hash = app.vault.lookups(Field::DocNumber, applicant.as_str());
     let account =
         accounts::find_live(&app.db, &doc_hash).await?.ok_or_else(|| AppError::new(ErrorCode::UnknownAccount, "没有这个证件号码的账号。"))?;
     enrollments::enroll(&app.db, account.id, entry.as_str(), app.clock.unix()).await?;

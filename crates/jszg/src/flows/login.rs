@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use jszg_domain::{DocNumber, DocType, PasswordAttempt};
+use jszg_domain::{LoginName, PasswordAttempt};
 
 use crate::adapters::passwords::Verdict;
 use crate::app::App;
@@ -28,17 +28,6 @@ pub struct LoggedIn {
     pub applicant: Applicant,
 }
 
-/// The account name as stored: the number normalised by the first document
-/// type whose rules accept it, or simply trimmed and upper-cased.
-pub fn account_name(raw: &str, today: time::Date) -> String {
-    for doc_type in [DocType::ResidentId, DocType::HmtResidence, DocType::HkMoPermit, DocType::TwPermit] {
-        if let Ok(doc) = DocNumber::parse(doc_type, raw, today) {
-            return doc.as_str().to_owned();
-        }
-    }
-    raw.trim().to_uppercase()
-}
-
 fn invalid_credentials() -> AppError {
     AppError::new(ErrorCode::InvalidCredentials, "账号或密码错误，请重新输入。")
 }
@@ -52,7 +41,7 @@ fn locked(retry_after: i64) -> AppError {
     )
 }
 
-pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entry: Entry, source: &Source) -> AppResult<LoggedIn> {
+pub async fn login(app: &App, name: &LoginName, password: &PasswordAttempt, entry: Entry, source: &Source) -> AppResult<LoggedIn> {
     let policy = &app.config.login;
     let now = app.clock.unix();
     let address = source.address_key(app, ADDRESS_SCOPE);
@@ -64,8 +53,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         }
     }
 
-    let name = account_name(raw_number, app.clock.today());
-    let doc_hash = app.vault.lookup(Field::DocNumber, &name);
+    let doc_hash = app.vault.lookup(Field::DocNumber, name.as_str());
     let failures = logins::get(&app.db, &doc_hash).await?;
     if let Some(until) = failures.and_then(|f| f.locked_until).filter(|until| *until > now) {
         return Err(locked(until - now));
@@ -77,7 +65,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
 
-    let account = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, &name)).await?;
+    let account = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, name.as_str())).await?;
     let stored = match &account {
         Some(a) => stored_passwords::vouched(app, Holder::Account, a.id, a.password_hash.as_deref(), a.password_tag.as_deref()).await?,
         None => None,
@@ -91,7 +79,7 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
         if recorded.failures == 0 && recorded.locked_until.is_some_and(|u| u > now) {
             tracing::info!("login locked a document number");
         }
-        if lost_to_a_claim(app, &name, password).await? {
+        if lost_to_a_claim(app, name, password).await? {
             return Err(AppError::new(ErrorCode::AccountArchived, crate::flows::ownership_claims::ARCHIVED_MESSAGE));
         }
         return Err(invalid_credentials());
@@ -114,8 +102,8 @@ pub async fn login(app: &App, raw_number: &str, password: &PasswordAttempt, entr
 /// (REG-7): its holder is told what happened, as the SMS and mail did, instead of a bare
 /// "wrong password". Only someone who knows that account's password learns it, so it tells a
 /// stranger nothing; it costs a second hash only on numbers that lost a claim.
-async fn lost_to_a_claim(app: &App, name: &str, password: &PasswordAttempt) -> AppResult<bool> {
-    let Some(old) = accounts::find_archived(&app.db, &app.vault.lookups(Field::DocNumber, name), crate::flows::ownership_claims::ARCHIVED_REASON).await? else {
+async fn lost_to_a_claim(app: &App, name: &LoginName, password: &PasswordAttempt) -> AppResult<bool> {
+    let Some(old) = accounts::find_archived(&app.db, &app.vault.lookups(Field::DocNumber, name.as_str()), crate::flows::ownership_claims::ARCHIVED_REASON).await? else {
         return Ok(false);
     };
     let Some(stored) = stored_passwords::vouched(app, Holder::Account, old.id, old.password_hash.as_deref(), old.password_tag.as_deref()).await? else {

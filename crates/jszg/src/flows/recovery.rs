@@ -5,7 +5,7 @@
 
 use askama::Template;
 
-use jszg_domain::{DocNumber, PersonName};
+use jszg_domain::{DocNumber, PasswordChoice, PersonName, VerificationCode};
 
 use crate::app::App;
 use crate::crypto::random_token;
@@ -56,10 +56,37 @@ fn too_many(retry_after: i64) -> AppError {
     AppError::too_many(ErrorCode::TooManyAttempts, format!("核验失败次数过多，请{minutes}分钟后再试。"), Some(retry_after))
 }
 
+/// What step 1 was told. Input that cannot name an account is kept rather than refused: it gets
+/// the neutral mismatch after the same lookups and counts as a wrong name does, so a malformed
+/// number tells a stranger nothing and costs as much as a wrong one.
+pub enum Claim {
+    Named { doc: DocNumber, name: PersonName },
+    /// The number as a login name (trimmed, upper case), the key the attempt is counted under.
+    Unnamed { lookup: String },
+}
+
+impl Claim {
+    pub fn read(doc_type: &str, number: &str, name: &str, today: time::Date) -> Claim {
+        let named = parse_doc_type(doc_type).ok().and_then(|t| {
+            let doc = DocNumber::parse(t, number, today).ok()?;
+            let name = PersonName::parse(t, name).ok()?;
+            Some(Claim::Named { doc, name })
+        });
+        named.unwrap_or_else(|| Claim::Unnamed { lookup: number.trim().to_uppercase() })
+    }
+
+    fn lookup(&self) -> &str {
+        match self {
+            Claim::Named { doc, .. } => doc.as_str(),
+            Claim::Unnamed { lookup } => lookup,
+        }
+    }
+}
+
 /// Step 1. Every way of not naming a live account gives the same answer. Mismatches are counted
 /// per source address and per document number; past either limit the step answers 429 until the
 /// window ends, whatever the input, so guessing names or numbers costs time.
-pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: &Source) -> AppResult<Started> {
+pub async fn start(app: &App, claim: Claim, source: &Source) -> AppResult<Started> {
     let limits = &app.config.recovery;
     let now = app.clock.unix();
     let address = app.vault.mac(&[ADDRESS_SCOPE.as_bytes(), source.address().as_bytes()]);
@@ -67,22 +94,16 @@ pub async fn start(app: &App, doc_type: &str, number: &str, name: &str, source: 
     if by_address >= limits.address_limit {
         return Err(too_many(address_end - now));
     }
-    let today = app.clock.today();
-    let parsed = parse_doc_type(doc_type).ok().and_then(|t| {
-        let doc = DocNumber::parse(t, number, today).ok()?;
-        let name = PersonName::parse(t, name).ok()?;
-        Some((doc, name))
-    });
-    // Look up even when the input is malformed, so both paths cost the same.
-    let lookup = parsed.as_ref().map(|(d, _)| d.as_str().to_owned()).unwrap_or_else(|| number.trim().to_uppercase());
+    // Looked up even when the input is malformed, so both paths cost the same.
+    let lookup = claim.lookup();
     let number_key = app.vault.mac(&[NUMBER_SCOPE.as_bytes(), lookup.as_bytes()]);
     let (by_number, number_end) = throttles::peek(&app.db, NUMBER_SCOPE, &number_key, now, limits.window_secs).await?;
     if by_number >= limits.number_limit {
         return Err(too_many(number_end - now));
     }
-    let row = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, &lookup)).await?;
-    let matched = match (parsed, row) {
-        (Some((doc, name)), Some(row)) => {
+    let row = accounts::find_live(&app.db, &app.vault.lookups(Field::DocNumber, lookup)).await?;
+    let matched = match (claim, row) {
+        (Claim::Named { doc, name }, Some(row)) => {
             let a = Applicant::open(app, row)?;
             let same = a.doc_type() == doc.doc_type() && PersonName::from_storage(a.row.name.clone()).matches(&name);
             same.then_some(a)
@@ -248,12 +269,12 @@ pub async fn link_live(app: &App, link: ResetLink, token: &str) -> AppResult<boo
 
 /// The page behind a link: a new password and its confirmation. Spending the link, the password
 /// and the end of every session are one transaction; after a WeChat reset 重置成功 goes to the chat.
-pub async fn reset_with_link(app: &App, link: ResetLink, token: &str, new: &str, confirm: &str) -> AppResult<()> {
+pub async fn reset_with_link(app: &App, link: ResetLink, token: &str, new: &PasswordChoice) -> AppResult<()> {
     let hash = link.hash(app, token).ok_or_else(|| link.invalid())?;
     let account_id = link.live(app, &hash).await?.ok_or_else(|| link.invalid())?;
     let row = accounts::find_by_id(&app.db, account_id).await?.ok_or_else(|| link.invalid())?;
     let a = Applicant::open(app, row)?;
-    let password = new_password(&a, new, confirm, "new_password")?;
+    let password = new_password(&a, new)?;
     let password_hash = app.hasher.hash(password.expose_secret()).await?;
     let mut tx = app.db.begin().await?;
     if link.spend(&mut tx, &hash, app.clock.unix()).await?.is_none() {
@@ -296,16 +317,15 @@ pub async fn send_sms(app: &App, id: &str, source: &Source) -> AppResult<codes::
     codes::send(app, Target::Sms(&phone), CodePurpose::Recovery, source).await
 }
 
-pub async fn reset_with_sms(app: &App, id: &str, code: &str, new: &str, confirm: &str) -> AppResult<()> {
+pub async fn reset_with_sms(app: &App, id: &str, code: &VerificationCode, new: &PasswordChoice) -> AppResult<()> {
     let a = applicant(app, id).await?;
-    let password = new_password(&a, new, confirm, "new_password")?;
-    let code = codes::parse_code(code).ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "code", "请输入6位数字验证码。"))?;
+    let password = new_password(&a, new)?;
     let phone = a.phone(app)?.ok_or_else(|| AppError::new(ErrorCode::NoPhone, "该账号未绑定手机号码，请选择其他方式。"))?;
     let phone = jszg_domain::Phone::parse(&phone).map_err(|_| AppError::internal("stored phone unreadable"))?;
     let password_hash = app.hasher.hash(password.expose_secret()).await?;
     let target = Target::Sms(&phone);
     let mut tx = app.db.begin().await?;
-    if !codes::consume(&mut tx, app, target, CodePurpose::Recovery, &code).await? {
+    if !codes::consume(&mut tx, app, target, CodePurpose::Recovery, code).await? {
         tx.rollback().await?;
         return Err(codes::count_wrong(app, target, CodePurpose::Recovery).await?.field("code"));
     }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use time::Date;
 
-use jszg_domain::{DocNotice, DocNumber, DocType, Email, Password, Period, PersonName, Phone, Validity};
+use jszg_domain::{DocNotice, DocNumber, DocType, Email, Password, Period, PersonName, Phone, Validity, VerificationCode};
 
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
@@ -70,7 +70,7 @@ pub struct Registration {
     pub password: Password,
     pub email: Email,
     pub phone: Phone,
-    pub code: String,
+    pub code: VerificationCode,
     pub channel: CodeChannel,
     pub confirm_validity_warning: bool,
 }
@@ -149,8 +149,7 @@ impl RegistrationForm {
         let email = Email::parse(text(&self.email)).map_err(|e| AppError::invalid(ErrorCode::InvalidEmail, "email", e.to_string()))?;
         let phone = Phone::parse(text(&self.phone)).map_err(|e| AppError::invalid(ErrorCode::InvalidPhone, "phone", e.to_string()))?;
         let channel = CodeChannel::parse(text(&self.verification_channel))?;
-        let code = codes::parse_code(text(&self.verification_code))
-            .ok_or_else(|| AppError::invalid(ErrorCode::InvalidVerificationCode, "verification_code", "请输入6位数字验证码。"))?;
+        let code = codes::read_code(text(&self.verification_code), "verification_code")?;
         if !self.agree_terms {
             return Err(AppError::invalid(
                 ErrorCode::TermsNotAccepted,

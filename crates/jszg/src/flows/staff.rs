@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use time::{Date, OffsetDateTime};
 
-use jszg_domain::DocType;
+use jszg_domain::{DocType, LoginName, PasswordAttempt};
 
 use crate::adapters::passwords::Verdict;
 use crate::adapters::totp;
@@ -238,26 +238,45 @@ pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn change_password(app: &App, me: &StaffCurrent, current: &str, new: &str) -> AppResult<()> {
+/// A staff member's new password: 12 to 128 characters of at least three classes, stricter than
+/// CRED-3 since staff see every applicant's documents. Redacted like the applicants' passwords.
+pub struct StaffPassword(String);
+
+impl StaffPassword {
+    pub fn parse(raw: &str) -> AppResult<StaffPassword> {
+        let classes = [
+            raw.bytes().any(|b| b.is_ascii_lowercase()),
+            raw.bytes().any(|b| b.is_ascii_uppercase()),
+            raw.bytes().any(|b| b.is_ascii_digit()),
+            raw.bytes().any(|b| !b.is_ascii_alphanumeric()),
+        ];
+        let chars = raw.chars().count();
+        if !(12..=128).contains(&chars) || classes.iter().filter(|c| **c).count() < 3 {
+            return Err(AppError::invalid(
+                ErrorCode::WeakPassword,
+                "new_password",
+                "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。",
+            ));
+        }
+        Ok(StaffPassword(raw.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for StaffPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaffPassword(***)")
+    }
+}
+
+/// The policy is checked (by the caller's parse) before the current password costs a hash.
+pub async fn change_password(app: &App, me: &StaffCurrent, current: &PasswordAttempt, new: &StaffPassword) -> AppResult<()> {
+    let (current, new) = (current.expose_secret(), new.0.as_str());
     let stored = stored_passwords::vouched(app, Holder::Staff, me.member.id, Some(&me.member.password_hash), me.member.password_tag.as_deref()).await?;
     if !matches!(app.hasher.verify(current, stored).await?, Verdict::Valid { .. }) {
         return Err(AppError::new(ErrorCode::InvalidCredentials, "当前密码不正确。").field("current_password"));
     }
     if new == current {
         return Err(crate::flows::account_changes::password_unchanged());
-    }
-    let classes = [
-        new.bytes().any(|b| b.is_ascii_lowercase()),
-        new.bytes().any(|b| b.is_ascii_uppercase()),
-        new.bytes().any(|b| b.is_ascii_digit()),
-        new.bytes().any(|b| !b.is_ascii_alphanumeric()),
-    ];
-    if new.chars().count() < 12 || new.chars().count() > 128 || classes.iter().filter(|c| **c).count() < 3 {
-        return Err(AppError::invalid(
-            ErrorCode::WeakPassword,
-            "new_password",
-            "工作人员密码至少12位，并包含大写字母、小写字母、数字、特殊字符中的至少三类。",
-        ));
     }
     let hash = app.hasher.hash(new).await?;
     staff::set_password(&app.db, me.member.id, &hash, &stored_passwords::tag(app, Holder::Staff, me.member.id, &hash)).await?;
@@ -510,37 +529,51 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// An audit search (STAFF-5): by applicant, by staff member, within `from..=to` (Unix seconds).
+pub struct AuditFilter {
+    pub account: Option<LoginName>,
+    pub username: Option<String>,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl AuditFilter {
+    /// From the search form, where an empty field means "any".
+    pub fn read(account: Option<&str>, username: Option<&str>, from: i64, to: i64, today: time::Date) -> AuditFilter {
+        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        AuditFilter {
+            account: given(account).map(|raw| LoginName::read(&raw, today)),
+            username: given(username),
+            from,
+            to,
+        }
+    }
+}
+
 /// STAFF-5: admins search the audit log by applicant (document number),
 /// by staff member (username) and by time.
-pub async fn search_audit(
-    app: &App,
-    me: &StaffCurrent,
-    doc_number: Option<&str>,
-    username: Option<&str>,
-    from: i64,
-    to: i64,
-) -> AppResult<Vec<AuditEntry>> {
+pub async fn search_audit(app: &App, me: &StaffCurrent, filter: &AuditFilter) -> AppResult<Vec<AuditEntry>> {
     if me.role() != Role::Admin {
         return Err(AppError::new(ErrorCode::Forbidden, "只有管理员可以查询审计日志。"));
     }
-    let account_id = match doc_number.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(raw) => {
-            let name = crate::flows::login::account_name(raw, app.clock.today());
-            match accounts::find_any(&app.db, &app.vault.lookups(Field::DocNumber, &name)).await?.first() {
+    let AuditFilter { account, username, from, to } = filter;
+    let account_id = match account {
+        Some(name) => {
+            match accounts::find_any(&app.db, &app.vault.lookups(Field::DocNumber, name.as_str())).await?.first() {
                 Some(id) => Some(*id),
                 None => return Ok(Vec::new()),
             }
         }
         None => None,
     };
-    let actor = match username.map(str::trim).filter(|u| !u.is_empty()) {
+    let actor = match username {
         Some(u) => match staff::by_username(&app.db, u).await? {
             Some(s) => Some(("staff", s.id)),
             None => return Ok(Vec::new()),
         },
         None => None,
     };
-    let rows = staff::search_audit(&app.db, account_id, actor, from, to, 1000).await?;
+    let rows = staff::search_audit(&app.db, account_id, actor, *from, *to, 1000).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let actor = match (row.actor_kind.as_str(), row.actor_id) {

@@ -7,7 +7,7 @@
 //! then linked; an unknown number goes to 注册 with its data locked, and the
 //! link is made when the account is created. A failure leaves no link.
 
-use jszg_domain::{DocNumber, DocType, PasswordAttempt};
+use jszg_domain::{DocNumber, DocType, LoginName, PasswordAttempt};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::oidc_rp::{OidcRp, RpError};
@@ -288,7 +288,8 @@ impl PendingIdentity {
 /// same answer for every failure).
 pub async fn link_with_password(app: &App, token: Option<&str>, password: &PasswordAttempt, source: &Source) -> AppResult<(LoggedIn, Entry)> {
     let pending = pending(app, token).await?.filter(PendingIdentity::needs_password).ok_or_else(pending_expired)?;
-    let logged_in = login::login(app, &pending.doc_number, password, pending.entry, source).await?;
+    let name = LoginName::read(&pending.doc_number, app.clock.today());
+    let logged_in = login::login(app, &name, password, pending.entry, source).await?;
     if Some(logged_in.applicant.id()) != pending.account_id || !make_link(app, &pending, logged_in.applicant.id()).await? {
         // Not the account the identity was matched to (replaced meanwhile) or
         // linked elsewhere meanwhile: end the new session, link nothing.

@@ -37,7 +37,6 @@ fn lookup(name: &str) -> Option<(&'static str, &'static str)> {
         "review.js" => "text/javascript; charset=utf-8",
         "recover.js" => "text/javascript; charset=utf-8",
         "reset.js" => "text/javascript; charset=utf-8",
-        "upstream_link.js" => "text/javascript; charset=utf-8",
         "wechat_bind.js" => "text/javascript; charset=utf-8",
         "dev_wechat.js" => "text/javascript; charset=utf-8",
         "staff.css" => "text/css; charset=utf-8",

@@ -27,15 +27,18 @@ pub struct Fields(Vec<(String, String)>);
 impl Fields {
     pub fn parse(xml: &str) -> Result<Fields, WireError> {
         let mut reader = Reader::from_str(xml);
-        reader.config_mut().trim_text(true);
         let mut fields = Vec::new();
         let mut depth = 0usize;
         let mut current: Option<(String, String)> = None;
+        // A field's text and entity references since its last tag or CDATA section, trimmed as one
+        // piece when it ends (the reader reports `a &amp; b` as three events).
+        let mut run = String::new();
         loop {
             match reader.read_event().map_err(|_| WireError::Malformed)? {
                 XmlEvent::Start(e) => {
+                    end_run(&mut run, &mut current);
                     depth += 1;
-                    let name = std::str::from_utf8(e.name().as_ref()).map_err(|_| WireError::Malformed)?.to_owned();
+                    let name = e.name().as_ref().to_owned();
                     match depth {
                         1 if name != "xml" => return Err(WireError::NotXml),
                         2 => current = Some((name, String::new())),
@@ -43,7 +46,8 @@ impl Fields {
                     }
                 }
                 XmlEvent::Empty(e) => {
-                    let name = std::str::from_utf8(e.name().as_ref()).map_err(|_| WireError::Malformed)?.to_owned();
+                    end_run(&mut run, &mut current);
+                    let name = e.name().as_ref().to_owned();
                     match depth {
                         0 if name == "xml" => return Ok(Fields(fields)),
                         0 => return Err(WireError::NotXml),
@@ -51,26 +55,28 @@ impl Fields {
                         _ => {}
                     }
                 }
-                XmlEvent::Text(t) if depth == 2 => {
-                    let text = t.unescape().map_err(|_| WireError::Malformed)?;
-                    if let Some((_, value)) = current.as_mut() {
-                        value.push_str(&text);
-                    }
-                }
+                XmlEvent::Text(t) if depth == 2 => run.push_str(&t),
+                XmlEvent::GeneralRef(r) if depth == 2 => match r.resolve_char_ref().map_err(|_| WireError::Malformed)? {
+                    Some(c) => run.push(c),
+                    None => run.push_str(quick_xml::escape::resolve_predefined_entity(&r).ok_or(WireError::Malformed)?),
+                },
                 XmlEvent::CData(c) if depth == 2 => {
-                    let text = std::str::from_utf8(&c).map_err(|_| WireError::Malformed)?;
+                    end_run(&mut run, &mut current);
                     if let Some((_, value)) = current.as_mut() {
-                        value.push_str(text);
+                        value.push_str(&c);
                     }
                 }
-                XmlEvent::Text(_) | XmlEvent::CData(_) if depth == 0 => return Err(WireError::NotXml),
+                XmlEvent::Text(t) if depth == 0 && !t.trim().is_empty() => return Err(WireError::NotXml),
+                XmlEvent::CData(_) | XmlEvent::GeneralRef(_) if depth == 0 => return Err(WireError::NotXml),
                 XmlEvent::End(_) => {
                     if depth == 2 {
+                        end_run(&mut run, &mut current);
                         fields.extend(current.take());
                         if fields.len() > MAX_FIELDS {
                             return Err(WireError::Malformed);
                         }
                     }
+                    run.clear();
                     depth = depth.checked_sub(1).ok_or(WireError::Malformed)?;
                     if depth == 0 {
                         return Ok(Fields(fields));
@@ -91,6 +97,14 @@ impl Fields {
     fn required(&self, name: &'static str) -> Result<&str, WireError> {
         self.get(name).filter(|v| !v.is_empty()).ok_or(WireError::Missing(name))
     }
+}
+
+/// Appends a field's finished text run, trimmed, to the field being read.
+fn end_run(run: &mut String, current: &mut Option<(String, String)>) {
+    if let Some((_, value)) = current.as_mut() {
+        value.push_str(run.trim());
+    }
+    run.clear();
 }
 
 /// What the applicant did in the chat.
@@ -218,6 +232,10 @@ mod tests {
     fn escapes_and_nested_elements() {
         let m = Inbound::parse(&message("<MsgType>text</MsgType><Content>a &amp; b &lt;c&gt;</Content><Extra><Deep>x</Deep></Extra>")).unwrap();
         assert_eq!(m.event, Event::Text { msg_id: String::new(), content: "a & b <c>".into() });
+        // Character references, and a text run trimmed as a whole, not around each reference.
+        let m = Inbound::parse(&format!("\n {}\n", message("<MsgType>text</MsgType><Content>\n  x &amp; y &#x4E2D;&#25991; \n</Content>"))).unwrap();
+        assert_eq!(m.event, Event::Text { msg_id: String::new(), content: "x & y 中文".into() });
+        assert!(Inbound::parse(&message("<MsgType>text</MsgType><Content>&#xD800;</Content>")).is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use jszg_domain::LoginName;
+
 use crate::adapters::photos;
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
@@ -182,7 +184,6 @@ pub async fn enroll(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or("");
-    enrollment::authenticate(&app, entry, secret).await?;
-    enrollment::enroll(&app, entry, &doc_number).await?;
+    enrollment::enroll(&app, entry, secret, &LoginName::read(&doc_number, app.clock.today())).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use jszg_domain::PasswordChoice;
 use utoipa::ToSchema;
 
 use crate::adapters::photos;
@@ -13,7 +14,7 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::flows::captcha::{self, Purpose};
 use crate::flows::loose::loose_string;
-use crate::flows::recovery;
+use crate::flows::{codes, recovery};
 use crate::flows::contact_change;
 use crate::http::api::realname::{multipart_body, read_multipart};
 use crate::http::session::SignedIn;
@@ -124,7 +125,8 @@ pub struct RecoveryStarted {
 pub async fn start(State(app): State<App>, ClientIp(ip): ClientIp, Json(body): Json<RecoveryStart>) -> AppResult<(StatusCode, axum::Json<RecoveryStarted>)> {
     captcha::spend(&app, body.captcha_token.as_deref(), Purpose::Recovery).await?;
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    let started = recovery::start(&app, &t(&body.doc_type), &t(&body.doc_number), &t(&body.name), &ip).await?;
+    let claim = recovery::Claim::read(&t(&body.doc_type), &t(&body.doc_number), &t(&body.name), app.clock.today());
+    let started = recovery::start(&app, claim, &ip).await?;
     Ok((StatusCode::CREATED, axum::Json(RecoveryStarted {
         id: started.id,
         methods: started.methods.into_iter().map(|m| Method { method: m.method, target: m.target }).collect(),
@@ -167,7 +169,8 @@ pub struct SmsReset {
     responses((status = 204), (status = 422, description = "invalid_verification_code, weak_password, password_mismatch", body = crate::error::ErrorBody)))]
 pub async fn sms_reset(State(app): State<App>, Path(id): Path<String>, Json(body): Json<SmsReset>) -> AppResult<StatusCode> {
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    recovery::reset_with_sms(&app, &id, &t(&body.code), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    let code = codes::read_code(&t(&body.code), "code")?;
+    recovery::reset_with_sms(&app, &id, &code, &PasswordChoice::new(t(&body.new_password), t(&body.new_password_confirm))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,7 +191,8 @@ pub struct PasswordReset {
               (status = 422, description = "weak_password, password_mismatch", body = crate::error::ErrorBody)))]
 pub async fn reset(State(app): State<App>, Json(body): Json<PasswordReset>) -> AppResult<StatusCode> {
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    recovery::reset_with_link(&app, recovery::ResetLink::Email, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    let new = PasswordChoice::new(t(&body.new_password), t(&body.new_password_confirm));
+    recovery::reset_with_link(&app, recovery::ResetLink::Email, t(&body.token).trim(), &new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,7 +234,8 @@ pub async fn contact_change_request(
     let text = |name: &str| parts.get(name).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     let (kind, value, code, reason) = (text("kind"), text("new_value"), text("verification_code"), text("reason"));
     let handheld = photos::inspect("handheld", parts.remove("handheld").unwrap_or_default())?;
-    let requested = contact_change::request(&app, &id, &kind, &value, &code, &reason, handheld).await?;
+    let form = contact_change::ChangeRequest::parse(&kind, &value, &code, &reason)?;
+    let requested = contact_change::request(&app, &id, &form, handheld).await?;
     Ok((StatusCode::CREATED, axum::Json(ChangeRequested { id: requested.id, status: "pending", due_date: requested.due_date })))
 }
 

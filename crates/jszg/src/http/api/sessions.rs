@@ -9,7 +9,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use jszg_domain::PasswordAttempt;
+use jszg_domain::{LoginName, PasswordAttempt, PasswordChoice};
 
 use crate::app::App;
 use crate::error::{ErrorCode, AppError, AppResult};
@@ -91,7 +91,7 @@ pub async fn create(
     }
     let password = PasswordAttempt::new(form.password.unwrap_or_default());
     captcha::spend(&app, form.captcha_token.as_deref(), Purpose::Login).await?;
-    let logged_in = login::login(&app, &number, &password, entry, &ip).await?;
+    let logged_in = login::login(&app, &LoginName::read(&number, app.clock.today()), &password, entry, &ip).await?;
     // A new id at every login: whatever session the browser held is ended.
     if let Some(old) = cookie(&headers, sessions::COOKIE) {
         sessions::end(&app, old).await?;
@@ -214,15 +214,11 @@ pub async fn change_password(
     SignedIn(current): SignedIn,
     Json(body): Json<PasswordChange>,
 ) -> AppResult<StatusCode> {
-    account_changes::change_password(
-        &app,
-        &current.applicant,
-        &current.id_hash,
-        body.current_password.as_deref().unwrap_or(""),
-        body.new_password.as_deref().unwrap_or(""),
-        body.new_password_confirm.as_deref().unwrap_or(""),
-    )
-    .await?;
+    let change = account_changes::PasswordChange {
+        current: PasswordAttempt::new(body.current_password.unwrap_or_default()),
+        new: PasswordChoice::new(body.new_password.unwrap_or_default(), body.new_password_confirm.unwrap_or_default()),
+    };
+    account_changes::change_password(&app, &current.applicant, &current.id_hash, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -248,13 +244,8 @@ pub struct EmailChange {
     responses((status = 204), (status = 422, description = "invalid_phone, invalid_verification_code", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
 pub async fn change_phone(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<PhoneChange>) -> AppResult<StatusCode> {
-    account_changes::change_phone(
-        &app,
-        &current.applicant,
-        body.phone.as_deref().unwrap_or(""),
-        body.verification_code.as_deref().unwrap_or(""),
-    )
-    .await?;
+    let change = account_changes::PhoneChange::parse(body.phone.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))?;
+    account_changes::change_phone(&app, &current.applicant, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,13 +253,8 @@ pub async fn change_phone(State(app): State<App>, SignedIn(current): SignedIn, J
     responses((status = 204), (status = 422, description = "invalid_email, invalid_verification_code", body = crate::error::ErrorBody),
               (status = 409, description = "review_pending", body = crate::error::ErrorBody)))]
 pub async fn change_email(State(app): State<App>, SignedIn(current): SignedIn, Json(body): Json<EmailChange>) -> AppResult<StatusCode> {
-    account_changes::change_email(
-        &app,
-        &current.applicant,
-        body.email.as_deref().unwrap_or(""),
-        body.verification_code.as_deref().unwrap_or(""),
-    )
-    .await?;
+    let change = account_changes::EmailChange::parse(body.email.as_deref().unwrap_or(""), body.verification_code.as_deref().unwrap_or(""))?;
+    account_changes::change_email(&app, &current.applicant, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use jszg_domain::PasswordAttempt;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
@@ -91,7 +92,9 @@ pub async fn change_password(
     StaffWithAnyPassword(me): StaffWithAnyPassword,
     Json(body): Json<StaffPasswordChange>,
 ) -> AppResult<StatusCode> {
-    staff::change_password(&app, &me, body.current_password.as_deref().unwrap_or(""), body.new_password.as_deref().unwrap_or("")).await?;
+    let new = staff::StaffPassword::parse(body.new_password.as_deref().unwrap_or(""))?;
+    let current = PasswordAttempt::new(body.current_password.unwrap_or_default());
+    staff::change_password(&app, &me, &current, &new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -388,7 +391,8 @@ pub async fn audit(
 ) -> AppResult<axum::Json<Vec<AuditEntry>>> {
     let from = instant(q.from.as_deref(), 0)?;
     let to = instant(q.to.as_deref(), i64::MAX / 2)?;
-    let entries = staff::search_audit(&app, &me, q.account.as_deref(), q.staff.as_deref(), from, to).await?;
+    let filter = staff::AuditFilter::read(q.account.as_deref(), q.staff.as_deref(), from, to, app.clock.today());
+    let entries = staff::search_audit(&app, &me, &filter).await?;
     Ok(axum::Json(
         entries
             .into_iter()

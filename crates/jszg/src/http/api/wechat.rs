@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Serialize;
+use jszg_domain::PasswordChoice;
 use utoipa::ToSchema;
 
 use crate::app::App;
@@ -53,6 +54,7 @@ pub async fn unbind(State(app): State<App>, SignedIn(current): SignedIn) -> AppR
               (status = 422, description = "weak_password, password_mismatch, password_unchanged", body = crate::error::ErrorBody)))]
 pub async fn reset(State(app): State<App>, Json(body): Json<PasswordReset>) -> AppResult<StatusCode> {
     let t = |v: &Option<String>| v.clone().unwrap_or_default();
-    recovery::reset_with_link(&app, recovery::ResetLink::Wechat, t(&body.token).trim(), &t(&body.new_password), &t(&body.new_password_confirm)).await?;
+    let new = PasswordChoice::new(t(&body.new_password), t(&body.new_password_confirm));
+    recovery::reset_with_link(&app, recovery::ResetLink::Wechat, t(&body.token).trim(), &new).await?;
     Ok(StatusCode::NO_CONTENT)
 }

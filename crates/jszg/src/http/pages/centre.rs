@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use jszg_domain::{DocType, Ethnicity};
+use jszg_domain::{DocType, Ethnicity, PasswordAttempt, PasswordChoice};
 
 use crate::app::App;
 use crate::error::AppError;
@@ -322,15 +322,11 @@ async fn password_submit(State(app): State<App>, MaybeSignedIn(current): MaybeSi
     if let Err(r) = check_token(&app, &current, &f) {
         return r;
     }
-    let result = account_changes::change_password(
-        &app,
-        &current.applicant,
-        &current.id_hash,
-        field(&f, "current_password"),
-        field(&f, "new_password"),
-        field(&f, "new_password_confirm"),
-    )
-    .await;
+    let change = account_changes::PasswordChange {
+        current: PasswordAttempt::new(field(&f, "current_password").to_owned()),
+        new: PasswordChoice::new(field(&f, "new_password").to_owned(), field(&f, "new_password_confirm").to_owned()),
+    };
+    let result = account_changes::change_password(&app, &current.applicant, &current.id_hash, &change).await;
     match result {
         Ok(()) => Redirect::to("/me/password?saved=password").into_response(),
         Err(err) => {
@@ -421,11 +417,13 @@ async fn contact_submit(app: App, current: Option<Current>, f: Fields, kind: Con
     let (value, result) = match kind {
         Contact::Phone => {
             let v = field(&f, "phone");
-            (v, account_changes::change_phone(&app, &current.applicant, v, code).await)
+            let change = account_changes::PhoneChange::parse(v, code);
+            (v, async { account_changes::change_phone(&app, &current.applicant, &change?).await }.await)
         }
         Contact::Email => {
             let v = field(&f, "email");
-            (v, account_changes::change_email(&app, &current.applicant, v, code).await)
+            let change = account_changes::EmailChange::parse(v, code);
+            (v, async { account_changes::change_email(&app, &current.applicant, &change?).await }.await)
         }
     };
     match result {
@@ -456,11 +454,6 @@ struct AccessRow {
     opened: String,
 }
 
-/// Beijing wall time of an instant, to the second, as the access list shows times.
-fn beijing(t: time::OffsetDateTime) -> String {
-    t.to_offset(jszg_domain::BEIJING).format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()
-}
-
 /// 我的数据 (PRIV-2): download everything as JSON, and every staff access.
 async fn data_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn) -> Response {
     let current = match require(current) {
@@ -474,7 +467,7 @@ async fn data_page(State(app): State<App>, MaybeSignedIn(current): MaybeSignedIn
     let page = DataPage {
         c: Centre::new(&app, &current, "/me/data", None),
         captcha: false,
-        accesses: accesses.into_iter().map(|a| AccessRow { at: beijing(a.at), role: a.role_label, opened: a.opened_label }).collect(),
+        accesses: accesses.into_iter().map(|a| AccessRow { at: crate::clock::beijing_seconds_at(a.at), role: a.role_label, opened: a.opened_label }).collect(),
     };
     ([(axum::http::header::CACHE_CONTROL, "no-store")], super::render(&page)).into_response()
 }

@@ -106,7 +106,8 @@ pub(super) async fn audit_page(State(app): State<App>, MaybeStaff(current): Mayb
     };
     // datetime-local has minute precision: `to` includes its whole minute.
     let to = if view.to.is_empty() { to } else { to.saturating_add(59) };
-    match staff::search_audit(&app, &me, Some(view.account.as_str()), Some(view.staff.as_str()), from, to).await {
+    let filter = staff::AuditFilter::read(Some(&view.account), Some(&view.staff), from, to, app.clock.today());
+    match staff::search_audit(&app, &me, &filter).await {
         Ok(entries) => {
             view.rows = entries
                 .into_iter()

@@ -1,5 +1,7 @@
 //! 登录, 退出, 修改密码: the staff member's own session and password.
 
+use jszg_domain::PasswordAttempt;
+
 use super::*;
 
 #[derive(Template)]
@@ -74,7 +76,10 @@ pub(super) async fn password_submit(State(app): State<App>, MaybeStaff(current):
     let result = if new != field(&f, "new_password_confirm") {
         Err(AppError::invalid(ErrorCode::PasswordMismatch, "new_password_confirm", "两次输入的新密码不一致，请重新输入。"))
     } else {
-        staff::change_password(&app, &me, field(&f, "current_password"), new).await
+        match staff::StaffPassword::parse(new) {
+            Ok(new) => staff::change_password(&app, &me, &PasswordAttempt::new(field(&f, "current_password").to_owned()), &new).await,
+            Err(err) => Err(err),
+        }
     };
     match result {
         Ok(()) => Redirect::to("/staff?flash=password").into_response(),

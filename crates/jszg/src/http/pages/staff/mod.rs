@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
 use jszg_domain::{DocType, Period, BEIJING};
 
@@ -202,12 +202,8 @@ fn validity_text(period: &str, start: &str, end: Option<&str>) -> String {
     format!("{}（{} 至 {}）", period_label(period), start, end)
 }
 
-const MINUTES: &[time::format_description::FormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]");
-
-/// An instant as Beijing wall time, `2026-03-02 14:05`.
-fn beijing(t: OffsetDateTime) -> String {
-    t.to_offset(BEIJING).format(MINUTES).unwrap_or_default()
-}
+/// Staff pages show instants as Beijing wall time to the minute, `2026-03-02 14:05`.
+use crate::clock::beijing_minutes_at as beijing;
 
 /// A `datetime-local` value (Beijing time) as a Unix instant.
 fn parse_local(raw: &str) -> Option<i64> {
