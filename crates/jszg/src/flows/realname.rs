@@ -104,14 +104,19 @@ pub fn failure_message(doc_type: DocType) -> &'static str {
     }
 }
 
-pub async fn verify(app: &App, a: &Applicant, new_name: Option<&str>) -> AppResult<Verified> {
+/// The name a real-name check is for: the one on record, or (RN-6) a corrected one, which the name
+/// rules of the applicant's document type must accept.
+pub fn name_to_check(a: &Applicant, given: Option<&str>) -> AppResult<PersonName> {
+    match given.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(raw) => PersonName::parse(a.doc_type(), raw).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string())),
+        None => Ok(PersonName::from_storage(a.row.name.clone())),
+    }
+}
+
+pub async fn verify(app: &App, a: &Applicant, name: PersonName) -> AppResult<Verified> {
     if a.realname() == RealnameStatus::ReviewPending {
         return Err(review_pending());
     }
-    let name = match new_name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(raw) => PersonName::parse(a.doc_type(), raw).map_err(|e| AppError::invalid(ErrorCode::InvalidName, "name", e.to_string()))?,
-        None => PersonName::from_storage(a.row.name.clone()),
-    };
     let now = app.clock.now();
     let day = jszg_domain::format_date(jszg_domain::beijing_date(now));
     let Some(used) = realname::take(&app.db, a.id(), &day, DAILY_ATTEMPTS).await? else {

@@ -63,7 +63,8 @@ pub async fn verify(
             .map_err(|_| AppError::invalid(ErrorCode::InvalidRequest, "body", "请求内容无法识别，请以 JSON 格式提交。"))?
             .name
     };
-    let verified = realname::verify(&app, &current.applicant, name.as_deref()).await?;
+    let name = realname::name_to_check(&current.applicant, name.as_deref())?;
+    let verified = realname::verify(&app, &current.applicant, name).await?;
     Ok(axum::Json(RealnameVerified { status: "verified", remaining_today: verified.remaining_today, name: verified.name }))
 }
 
