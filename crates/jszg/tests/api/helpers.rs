@@ -59,23 +59,61 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 static CLEANED: OnceLock<()> = OnceLock::new();
-/// The migrated database every test database of this process is copied from (crates.io's
-/// template database): `CREATE DATABASE … TEMPLATE` instead of fourteen migrations per test.
+/// The migrated database every test database is copied from (crates.io's template database):
+/// `CREATE DATABASE … TEMPLATE` instead of fourteen migrations per test. Named after a digest of
+/// the migrations, so it is built once per schema and shared by every test process (cargo
+/// nextest runs each test in its own) and by later runs.
 static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// A digest of the PostgreSQL migrations, names and contents.
+fn migrations_digest() -> String {
+    use sha2::Digest;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("read the migrations").filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    let mut hash = sha2::Sha256::new();
+    for file in files {
+        hash.update(file.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default());
+        hash.update(std::fs::read(&file).expect("read a migration"));
+    }
+    hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
 
 async fn template(admin_url: &str) -> String {
     TEMPLATE
         .get_or_init(|| async {
             use sqlx::Connection;
-            let name = format!("jszg_t_{}_template", std::process::id());
+            let name = format!("jszg_tpl_{}", migrations_digest());
             let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create the template");
-            let url = jszg::config::DatabaseUrl::new(with_database(admin_url, &name));
-            let db = jszg::store::Db::connect(&url, 1).await.expect("connect to the template");
-            db.migrate().await.expect("migrate the template");
-            // A template may have no other session while it is copied.
-            db.close().await;
+            // One process builds it; the others wait here and then find it.
+            sqlx::query("SELECT pg_advisory_lock(73102450)").execute(&mut admin).await.expect("take the template lock");
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .expect("look for the template");
+            if !exists {
+                // Templates of older migrations; one still being copied from stays (the drop fails).
+                let old: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'jszg\\_tpl\\_%'")
+                    .fetch_all(&mut admin)
+                    .await
+                    .unwrap_or_default();
+                for db in old {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\"")).execute(&mut admin).await;
+                }
+                // Built under another name and renamed when complete, so a run killed mid-migration
+                // never leaves a half-migrated template under the real name.
+                let building = format!("{name}_building");
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).execute(&mut admin).await;
+                sqlx::query(&format!("CREATE DATABASE \"{building}\"")).execute(&mut admin).await.expect("create the template");
+                let url = jszg::config::DatabaseUrl::new(with_database(admin_url, &building));
+                let db = jszg::store::Db::connect(&url, 1).await.expect("connect to the template");
+                db.migrate().await.expect("migrate the template");
+                // A template may have no other session while it is copied or renamed.
+                db.close().await;
+                sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).execute(&mut admin).await.expect("name the template");
+            }
+            sqlx::query("SELECT pg_advisory_unlock(73102450)").execute(&mut admin).await.expect("release the template lock");
             name
         })
         .await
