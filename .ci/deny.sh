@@ -33,18 +33,16 @@ refresh() {
   timeout 120 git clone --quiet --depth 1 "$from" "$tmp" 2>/dev/null || { rm -rf "$tmp"; return 1; }
   rm -rf "$db" && mv "$tmp" "$db"
 }
+dated() { echo "advisory database: $1, as of $(git -C "$db" log -1 --format=%cs) ($(git -C "$db" rev-parse --short HEAD))"; }
 checks=(advisories licenses bans sources)
 if GIT_TERMINAL_PROMPT=0 refresh "$url"; then
-  echo "advisory database: fetched from $url"
+  dated "fetched from $url"
 elif [ -e "$mirror" ] && refresh "file://$(realpath "$mirror")"; then
-  echo "advisory database: GitHub unreachable; cloned from the local copy $mirror"
+  dated "GitHub unreachable; cloned from the local copy $mirror"
 else
   echo "!!! advisory database: neither $url nor a local copy (JSZG_ADVISORY_DB) can be read:"
   echo "!!! RustSec ADVISORIES ARE NOT CHECKED in this run; licences, bans and sources are."
   checks=(licenses bans sources)
-fi
-if [[ " ${checks[*]} " == *" advisories "* ]]; then
-  echo "advisory database as of $(git -C "$db" log -1 --format=%cs) ($(git -C "$db" rev-parse --short HEAD))"
 fi
 
 "$deny" --log-level warn --offline --locked --workspace --config deny.toml check "${checks[@]}"

@@ -288,7 +288,8 @@ impl PendingIdentity {
 /// same answer for every failure).
 pub async fn link_with_password(app: &App, token: Option<&str>, password: &PasswordAttempt, source: &Source) -> AppResult<(LoggedIn, Entry)> {
     let pending = pending(app, token).await?.filter(PendingIdentity::needs_password).ok_or_else(pending_expired)?;
-    let name = LoginName::read(&pending.doc_number, app.clock.today());
+    // Stored with its type by the callback: no need to guess the type again.
+    let name = LoginName::from(&DocNumber::from_storage(pending.doc_type, pending.doc_number.clone()));
     let logged_in = login::login(app, &name, password, pending.entry, source).await?;
     if Some(logged_in.applicant.id()) != pending.account_id || !make_link(app, &pending, logged_in.applicant.id()).await? {
         // Not the account the identity was matched to (replaced meanwhile) or

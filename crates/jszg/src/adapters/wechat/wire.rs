@@ -76,7 +76,6 @@ impl Fields {
                             return Err(WireError::Malformed);
                         }
                     }
-                    run.clear();
                     depth = depth.checked_sub(1).ok_or(WireError::Malformed)?;
                     if depth == 0 {
                         return Ok(Fields(fields));

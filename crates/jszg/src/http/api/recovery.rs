@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use jszg_domain::PasswordChoice;
 use utoipa::ToSchema;
+
+use jszg_domain::PasswordChoice;
 
 use crate::adapters::photos;
 use crate::app::App;

@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use jszg_domain::PasswordAttempt;
 use utoipa::{IntoParams, ToSchema};
+
+use jszg_domain::PasswordAttempt;
 
 use crate::app::App;
 use crate::clock::rfc3339_at as at;

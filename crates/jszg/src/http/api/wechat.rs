@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Serialize;
-use jszg_domain::PasswordChoice;
 use utoipa::ToSchema;
+
+use jszg_domain::PasswordChoice;
 
 use crate::app::App;
 use crate::error::AppResult;
